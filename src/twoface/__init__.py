@@ -1,0 +1,2 @@
+"""twoface: a deepfake lab."""
+__version__ = "0.1.0"
