@@ -1,0 +1,92 @@
+"""Alignment, masks, pose and smoothing: geometry checked against known answers."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from twoface.faces.align import (
+    TEMPLATE,
+    align_face,
+    align_matrix,
+    template_points,
+    transform_points,
+    umeyama,
+    warp_back,
+)
+from twoface.faces.mask import face_mask
+from twoface.faces.track import smooth_landmarks
+
+
+def _similarity(angle_deg: float, scale: float, shift: tuple[float, float]) -> np.ndarray:
+    a = np.radians(angle_deg)
+    rot = scale * np.array([[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]])
+    return np.hstack([rot, np.array(shift)[:, None]])
+
+
+def test_umeyama_recovers_a_known_similarity() -> None:
+    rng = np.random.default_rng(0)
+    src = rng.uniform(0, 100, (30, 2))
+    m = _similarity(17.0, 1.7, (12.0, -5.0))
+    dst = transform_points(src, m)
+    np.testing.assert_allclose(umeyama(src, dst), m, atol=1e-4)
+
+
+def test_align_maps_landmarks_onto_the_template() -> None:
+    marks = transform_points(TEMPLATE * 120, _similarity(-8.0, 1.0, (200.0, 90.0)))
+    m = align_matrix(marks, 256)
+    np.testing.assert_allclose(transform_points(marks, m)[17:], template_points(256)[17:],
+                               atol=1e-3)
+
+
+def test_mask_covers_the_face_and_feathers_inside() -> None:
+    marks = template_points(256).astype(np.float32)
+    hard = face_mask(marks, (256, 256))
+    soft = face_mask(marks, (256, 256), feather=0.1)
+    nose = tuple(int(v) for v in marks[30][::-1])
+    assert hard[nose] == 1.0 and soft[nose] == 1.0
+    assert hard[2, 2] == 0.0
+    assert (soft <= hard + 1e-6).all()  # feathering never spills outside the hull
+    assert 0 < soft[soft > 0].min() < 1
+
+
+def test_round_trip_align_then_warp_back_is_exact_inside_the_mask(synthetic_face) -> None:
+    render = synthetic_face
+    aligned = align_face(render.image, render.landmarks, size=512)
+    back = warp_back(aligned.image, aligned.matrix, render.image.shape)
+    mask = face_mask(render.landmarks, render.image.shape) > 0.5
+    # Stay off the hull's edge, where the crop's border and interpolation meet.
+    import cv2
+
+    mask = cv2.erode(mask.astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
+    err = np.abs(back.astype(np.float64) - render.image.astype(np.float64))[mask].mean()
+    assert err < 2.0, f"mean abs error {err:.2f}/255 inside the mask"
+
+
+def test_smoothing_removes_jitter_without_lag() -> None:
+    rng = np.random.default_rng(1)
+    t = np.arange(150) / 30.0
+    # A face that holds still, then turns fast (a 60 px sweep in 0.3 s), then holds again.
+    sweep = np.clip((t - 2.0) / 0.3, 0, 1) * 60.0
+    base = template_points(256).astype(np.float64)
+    truth = base[None] + np.stack([sweep, np.zeros_like(sweep)], -1)[:, None, :]
+    noisy = truth + rng.normal(0, 1.0, truth.shape)
+    smooth = smooth_landmarks(noisy.astype(np.float32), t).astype(np.float64)
+
+    def jitter(x: np.ndarray) -> float:
+        still = (t < 1.9)[1:]
+        return float(np.linalg.norm(np.diff(x, axis=0), axis=2).mean(1)[still].mean())
+
+    assert jitter(smooth) < jitter(noisy) / 3
+    err_raw = np.linalg.norm(noisy - truth, axis=2).mean()
+    err_smooth = np.linalg.norm(smooth - truth, axis=2).mean()
+    assert err_smooth < err_raw
+    # No lag: halfway through the sweep the smoothed face is halfway too (within 3 px).
+    mid = int(np.argmin(np.abs(t - 2.15)))
+    assert abs((smooth[mid] - base)[:, 0].mean() - sweep[mid]) < 3.0
+
+
+@pytest.mark.parametrize("n", [1, 2])
+def test_smoothing_short_tracks_passes_through(n: int) -> None:
+    marks = np.ones((n, 68, 2), np.float32)
+    np.testing.assert_array_equal(smooth_landmarks(marks, np.arange(n) / 25.0), marks)
