@@ -57,7 +57,11 @@ class AudioPassthrough:
         anchor = video[0] if video else self._in
         self._origin = float((anchor.start_time or 0) * anchor.time_base) if anchor.time_base \
             else 0.0
-        self.copied = canonical_codec(self._in) in _COPYABLE.get(suffix, set())
+        codec = canonical_codec(self._in)
+        # AAC without extradata is ADTS-framed (from MPEG-TS or AVI): MP4 needs the raw form,
+        # so such a track is re-encoded rather than copied into a file that will not mux.
+        adts = codec == "aac" and not self._in.codec_context.extradata
+        self.copied = codec in _COPYABLE.get(suffix, set()) and not adts
         if self.copied:
             self._out = output.add_stream_from_template(self._in)
             self._packets = self._copy()

@@ -60,7 +60,7 @@ def open_input(path: Path, what: str = "video") -> Iterator[av.container.InputCo
     try:
         container = av.open(str(path), "r")
     except AV_ERRORS as exc:
-        if isinstance(exc, av.error.InvalidDataError) and looks_like_video_container(path):
+        if isinstance(exc, av.error.FFmpegError) and looks_like_video_container(path):
             raise MediaError(path, TRUNCATED) from exc
         reason = getattr(exc, "strerror", None) or str(exc)
         raise MediaError(path, f"not a {what} file: {reason}") from exc

@@ -55,7 +55,7 @@ def read_image(path: str | Path) -> np.ndarray:
     except Image.DecompressionBombError as exc:
         raise MediaError(path, "image is too large to decode safely") from exc
     except _PIL_ERRORS as exc:
-        raise MediaError(path, f"image is truncated or corrupt ({exc})") from exc
+        raise MediaError(path, "image is truncated or corrupt") from exc
     h, w = rgb.shape[:2]
     if min(h, w) < MIN_SIDE:
         raise MediaError(path, f"image is {w}×{h} px; too small to hold a face")

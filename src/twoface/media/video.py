@@ -234,8 +234,11 @@ def _decode(path: Path, seek: float) -> Iterator[tuple[int, float, av.VideoFrame
         stream.thread_type = "AUTO"
         try:
             frames, first = _seek(container, stream, seek)
-            if first is None:
-                return
+        except AV_ERRORS as exc:
+            raise MediaError(path, TRUNCATED) from exc
+        if first is None:
+            raise MediaError(path, "video has no frames")
+        try:
             step = round(1 / (rate * tb)) if rate else 1
             index = None
             pts = origin - step

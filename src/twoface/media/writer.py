@@ -119,7 +119,7 @@ class VideoWriter:
         elif image.shape[:2] != self._shape:
             raise ValueError(f"frame is {image.shape[1]}×{image.shape[0]} px but the video is "
                              f"{self._shape[1]}×{self._shape[0]} px")
-        pts = self._next_pts if time is None else round(Fraction(time) / self.time_base)
+        pts = self._next_pts if time is None else round(Fraction(float(time)) / self.time_base)
         if self._last_pts is not None and pts <= self._last_pts:
             raise ValueError(f"frame time {time} s is not after the previous frame's "
                              f"({float(self._last_pts * self.time_base)} s)")
