@@ -191,6 +191,23 @@ def test_ntsc_rate_and_odd_size(tmp_path: Path) -> None:
     assert psnr(got[2].image, frames[2][:48, :64]) > 30
 
 
+def test_writer_options_and_frame_checks(tmp_path: Path) -> None:
+    # Full-resolution chroma needs no even sides: 65×49 stays 65×49. Gray frames are fine.
+    path = tmp_path / "full.mkv"
+    gray = [f[..., 0] for f in make_frames(3, h=49, w=65)]
+    with VideoWriter(path, 10, pix_fmt="yuv444p", crf=10, preset="ultrafast") as writer:
+        for image in gray:
+            writer.write(image)
+        with pytest.raises(ValueError, match="but the video is"):
+            writer.write(np.zeros((48, 64, 3), np.uint8))
+        with pytest.raises(ValueError, match="uint8"):
+            writer.write(np.zeros((49, 65, 3), np.float32))
+    info = probe(path)
+    assert (info.width, info.height, info.frame_count, info.fps) == (65, 49, 3, 10)
+    got = next(iter_frames(path)).image
+    assert psnr(got, np.repeat(gray[0][:, :, None], 3, axis=2)) > 35
+
+
 def test_mkv_frame_count_is_counted(tmp_path: Path) -> None:
     path = tmp_path / "clip.mkv"
     write_video(path, make_frames(12), fps=25)

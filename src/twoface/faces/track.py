@@ -15,32 +15,36 @@ from twoface.faces.dlib_models import DlibModels
 from twoface.types import BBox, DetectorName, Face
 
 
-def smooth_landmarks(marks: np.ndarray, times: np.ndarray, *, motion: float = 0.1,
-                     noise: float = 1.6e-3) -> np.ndarray:
-    """Zero-phase smoothing of one track's landmarks over time: ``(N, 68, 2)`` → same shape.
+def smooth_landmarks(marks: np.ndarray, times: np.ndarray, *, noise: float = 0.0128,
+                     still: float = 0.02, follow: float = 8.0) -> np.ndarray:
+    """Zero-phase, speed-adaptive smoothing of one track's landmarks: ``(N, 68, 2)`` → same.
 
-    A constant-velocity Kalman filter run forwards, then a Rauch–Tung–Striebel pass backwards.
-    Because the backward pass uses the future too, the result has no lag: a fast head turn is
-    followed as it happens, while dlib's frame-to-frame jitter (white noise) is averaged away.
-    ``noise`` is the measurement variance and ``motion`` the acceleration noise density, both
-    in units of the track's inter-ocular distance, so the settings do not depend on resolution.
+    A constant-velocity Kalman filter run forwards, then a Rauch–Tung–Striebel pass backwards,
+    so the result uses past and future alike and has no lag. Its process noise grows with the
+    head's speed (``still + follow · speed²``, speed from a symmetric Gaussian-smoothed track of
+    the face centre): a still face is smoothed hard, where dlib's jitter is all there is to see,
+    and a fast head turn is followed closely. ``noise`` is the measurement variance. All values
+    are in units of the track's inter-ocular distance (and seconds), so they do not depend on
+    resolution or frame rate.
     """
     n = len(marks)
     if n < 3:
         return np.asarray(marks, np.float32).copy()
     pts = np.asarray(marks, np.float64)
+    times = np.asarray(times, np.float64)
     unit = max(1.0, float(np.median(np.linalg.norm(pts[:, 45] - pts[:, 36], axis=1))))
     z = pts.reshape(n, -1) / unit
+    speed = _centre_speed(pts[:, 17:].mean(1) / unit, times)
     # All coordinates share one model, so the 2×2 covariances are shared too; states are 2×D.
     xs, ps, xps, pps, fs = [], [], [], [], []
     x = np.stack([z[0], np.zeros_like(z[0])])
     p = np.diag([noise, 1.0])
     for i in range(n):
-        dt = float(times[i] - times[i - 1]) if i else 0.0
-        dt = dt if dt > 0 else 1e-3
+        dt = max(float(times[i] - times[i - 1]), 1e-3) if i else 1e-3
         f = np.array([[1.0, dt], [0.0, 1.0]])
         if i:
-            q = motion * np.array([[dt**3 / 3, dt**2 / 2], [dt**2 / 2, dt]])
+            q = (still + follow * speed[i] ** 2) * np.array([[dt**3 / 3, dt**2 / 2],
+                                                            [dt**2 / 2, dt]])
             x, p = f @ x, f @ p @ f.T + q
         xps.append(x)
         pps.append(p)
@@ -56,6 +60,17 @@ def smooth_landmarks(marks: np.ndarray, times: np.ndarray, *, motion: float = 0.
         out.append(xs[i] + c @ (out[-1] - xps[i + 1]))
     smooth = np.array([o[0] for o in out[::-1]]) * unit
     return smooth.reshape(pts.shape).astype(np.float32)
+
+
+def _centre_speed(centre: np.ndarray, times: np.ndarray, sigma: int = 2) -> np.ndarray:
+    """Speed of a ``(N, 2)`` track after a symmetric Gaussian blur (so it lags nothing)."""
+    half = 3 * sigma
+    k = np.exp(-(np.arange(-half, half + 1) ** 2) / (2 * sigma * sigma))
+    k /= k.sum()
+    padded = np.concatenate([centre[:1].repeat(half, 0), centre, centre[-1:].repeat(half, 0)])
+    blurred = np.stack([np.convolve(padded[:, d], k, "valid") for d in range(2)], 1)
+    dt = np.maximum(np.gradient(times), 1e-3)
+    return np.linalg.norm(np.gradient(blurred, axis=0), axis=1) / dt
 
 
 @dataclass

@@ -60,8 +60,12 @@ def open_input(path: Path, what: str = "video") -> Iterator[av.container.InputCo
     try:
         container = av.open(str(path), "r")
     except AV_ERRORS as exc:
+        if isinstance(exc, PermissionError):
+            raise MediaError(path, "cannot read: permission denied") from exc
         if isinstance(exc, av.error.FFmpegError) and looks_like_video_container(path):
-            raise MediaError(path, TRUNCATED) from exc
+            # It claims to be MP4/MKV/AVI, yet FFmpeg cannot even open it.
+            problem = TRUNCATED if what == "video" else "file is truncated or corrupt"
+            raise MediaError(path, problem) from exc
         reason = getattr(exc, "strerror", None) or str(exc)
         raise MediaError(path, f"not a {what} file: {reason}") from exc
     try:
