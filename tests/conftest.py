@@ -28,7 +28,6 @@ def models():
 def synthetic_face():
     """One frontal synthetic render (image + exact landmarks)."""
     from twoface.data.synthetic import Identity, render
-
     from twoface.types import Pose
 
     return render(Identity.random(3), Pose(5.0, -3.0, 2.0), size=256, seed=3)
@@ -54,6 +53,7 @@ def rotated_talking_video(tmp_path_factory) -> Path:
     """The same kind of video stored sideways with rotation metadata (as phones do)."""
     import av
     import numpy as np
+
     from twoface.data.synthetic import Identity, render_sequence
 
     renders = render_sequence(Identity.random(6), 30, fps=25, size=192, seed=6)

@@ -90,3 +90,22 @@ def test_smoothing_removes_jitter_without_lag() -> None:
 def test_smoothing_short_tracks_passes_through(n: int) -> None:
     marks = np.ones((n, 68, 2), np.float32)
     np.testing.assert_array_equal(smooth_landmarks(marks, np.arange(n) / 25.0), marks)
+
+
+def test_head_pose_signs_follow_the_renderer() -> None:
+    from twoface.data.synthetic import Identity, render
+    from twoface.faces.quality import head_pose
+    from twoface.types import Pose
+
+    ident = Identity.random(2)
+
+    def est(yaw: float, pitch: float, roll: float):
+        r = render(ident, Pose(yaw, pitch, roll), size=256, seed=2)
+        return head_pose(r.landmarks, (256, 256))
+
+    front = est(0, 0, 0)
+    assert abs(front.yaw) < 2 and abs(front.roll) < 2
+    right, left = est(20, 0, 0), est(-20, 0, 0)
+    assert right.yaw > 8 and left.yaw < -8  # same sign convention as the renderer
+    assert est(0, 12, 0).pitch > front.pitch + 5  # looking up
+    assert est(0, 0, 10).roll == pytest.approx(10, abs=2)

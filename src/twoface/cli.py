@@ -13,6 +13,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from twoface.errors import TwofaceError
@@ -20,7 +21,7 @@ from twoface.errors import TwofaceError
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="twoface: make, mark, detect and measure synthetic faces, offline.")
 out = Console()
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True, highlight=False)
 
 
 @app.command()
@@ -33,6 +34,8 @@ def extract(
                         ] = "hog",
     identity: Annotated[Path | None, typer.Option(
         help="Keep only faces of the person in this image.")] = None,
+    identity_threshold: Annotated[float, typer.Option(
+        help="Largest embedding distance to --identity still counted as that person.")] = 0.6,
     min_face: Annotated[int, typer.Option(help="Ignore faces smaller than this (px).")] = 40,
     upsample: Annotated[int, typer.Option(min=0, max=2, help="Upsample to find small faces.")
                         ] = 0,
@@ -49,7 +52,8 @@ def extract(
     if detector not in ("hog", "cnn"):
         raise TwofaceError(None, f"--detector must be hog or cnn, not {detector!r}")
     opts = ExtractOptions(size=size, every=every, detector=detector,  # type: ignore[arg-type]
-                          identity=identity, min_face=min_face, upsample=upsample,
+                          identity=identity, identity_threshold=identity_threshold,
+                          min_face=min_face, upsample=upsample,
                           detect_every=detect_every, smooth=not no_smooth)
     with progress_bar(enabled=not quiet) as bar:
         report = run_extract(list(inputs), output, opts, progress=bar)
@@ -64,7 +68,8 @@ def extract(
         out.print(f"[bold]{report.frames}[/] frames, [bold]{report.faces}[/] faces, "
                   f"[bold]{report.tracks}[/] tracks")
     for w in report.warnings:
-        err.print(f"[yellow]warning:[/] {w} (the faceset is valid but holds no faces from it)")
+        err.print(f"[yellow]warning:[/] {escape(w)} "
+                  "(the faceset is valid but holds no faces from it)")
 
 
 @app.command()
@@ -125,7 +130,7 @@ def main() -> None:
     try:
         app()
     except TwofaceError as exc:
-        err.print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        err.print(f"[red]error:[/] {escape(str(exc))}")
         sys.exit(2)
     except KeyboardInterrupt:
         err.print("interrupted")
