@@ -8,8 +8,8 @@ STAMP := $(VENV)/.installed
 
 install: $(STAMP)
 
-# torch is pinned first so that pip keeps this machine's CPU build instead of resolving a CUDA one;
-# invisible-watermark goes in --no-deps because its own requirements pull a non-headless OpenCV 5.
+# torch is pinned first so that pip keeps this machine's CPU build instead of resolving a CUDA one
+# (the package itself accepts any torch>=2.2, e.g. a CUDA build already on a GPU machine).
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip

@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "faces"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _private_keys_home(tmp_path_factory) -> None:
+    """Signing keys made by tests go to a temporary folder, never the user's config folder.
+
+    Set in the environment so that CLI subprocesses see it too."""
+    os.environ["TWOFACE_HOME"] = str(tmp_path_factory.mktemp("twoface_home"))
 
 
 @pytest.fixture(scope="session")

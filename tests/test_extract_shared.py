@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 
 from test_extract import run_cli
-
 from twoface.data.faceset import Faceset, validate
 
 

@@ -85,7 +85,7 @@ def design(idn: Identity) -> Design:
         return np.where(y > 0, y * fl, y * (1.0 + 0.4 * (fl - 1.0)))
 
     # Jaw (outline targets), from ear level on the image left round to the chin.
-    jy = np.array([0, 20, 40, 59, 77, 93, 107, 118, 122.5])
+    jy = np.array([0, 20, 40, 59, 77, 92, 105, 115.5, 119.5])
     jx = np.array([74, 73.5, 71, 67, 59, 47.5, 33, 16.5, 0.0])
     jaw_gain = np.array([0, 0, 0.2, 0.6, 1, 0.9, 0.5, 0.2, 0])
     chin_gain = np.array([0, 0, 0, 0, 0, 0.2, 0.6, 0.9, 1])
@@ -119,7 +119,8 @@ def design(idn: Identity) -> Design:
     # Mouth: outer 48..59 clockwise from the image-left corner, inner 60..67.
     ym, mw, lt = 70.0 * fl, 27.0 * idn.mouth_width * fw, idn.lip_thickness
     p[48:60] = [
-        [-mw, ym - 0.5], [-0.64 * mw, ym - 4.8 * lt], [-0.26 * mw, ym - 7.0 * lt], [0, ym - 5.6 * lt],
+        [-mw, ym - 0.5], [-0.64 * mw, ym - 4.8 * lt], [-0.26 * mw, ym - 7.0 * lt],
+        [0, ym - 5.6 * lt],
         [0.26 * mw, ym - 7.0 * lt], [0.64 * mw, ym - 4.8 * lt], [mw, ym - 0.5],
         [0.66 * mw, ym + 7.2 * lt], [0.31 * mw, ym + 9.8 * lt], [0, ym + 10.3 * lt],
         [-0.31 * mw, ym + 9.8 * lt], [-0.66 * mw, ym + 7.2 * lt]]
@@ -178,18 +179,17 @@ def _bumps(idn: Identity, dz: Design) -> np.ndarray:
     D -= 2.5 * g(0, ym + 21 * idn.face_length, 18, 5)
     D += 6.0 * idn.chin_length * g(0, cy - 15, 15 * idn.chin_width, 10)
     # Nasolabial folds: shallow grooves from beside the alae to beyond the mouth corners.
+    fold = np.zeros(X.shape, np.uint8)
     for s in (-1.0, 1.0):
-        a = np.array([s * (ala_x + 4), ala_y]), np.array([s * (mw + 6), ym + 10])
-        d = _segment_distance(X, Y, *a)
-        D -= 1.5 * np.exp(-(d / 2.5) ** 2)
+        t = np.linspace(0, 1, 20)[:, None]
+        p0, p1, p2 = (np.array([s * (ala_x + 3), ala_y]), np.array([s * (mw + 5), ym - 10]),
+                      np.array([s * (mw + 6), ym + 12]))
+        curve = (1 - t) ** 2 * p0 + 2 * t * (1 - t) * p1 + t ** 2 * p2  # bulging outward
+        px = np.round((curve - [CX0, CY0]) / CRES * 16).astype(np.int32)
+        cv2.polylines(fold, [px], False, 255, 1, cv2.LINE_AA, 4)
+    groove = cv2.GaussianBlur(fold.astype(np.float32), (0, 0), 3.0 / CRES)
+    D -= 1.1 * groove / max(float(groove.max()), 1e-6)
     return D.astype(np.float32)
-
-
-def _segment_distance(X: np.ndarray, Y: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Distance from each ``(X, Y)`` to the segment ``a``–``b``."""
-    ab = b - a
-    t = np.clip(((X - a[0]) * ab[0] + (Y - a[1]) * ab[1]) / float(ab @ ab), 0, 1)
-    return np.hypot(X - a[0] - t * ab[0], Y - a[1] - t * ab[1])
 
 
 def canvas_to_texels(canvas: np.ndarray, xmap: np.ndarray, rows: slice = slice(None),
@@ -215,6 +215,9 @@ class Shape:
     label: np.ndarray  # (NY, NT) uint8: FACE, HAIR, SKIN or CLOTH
     hair: np.ndarray  # (NY, NT) float32 0..1 hair coverage (soft edges)
     jaw_row: np.ndarray  # (NT,) y of the lower jaw border per column
+    ao: np.ndarray  # (NY, NT) occlusion prior (the neck under the jaw)
+    strands: np.ndarray  # (NY, NT) hair strand noise, unit variance
+    clumps: np.ndarray  # (NY, NT) coarser hair clump noise, unit variance
 
 
 def build_shape(idn: Identity, dz: Design, rng: np.random.Generator) -> Shape:
@@ -224,8 +227,10 @@ def build_shape(idn: Identity, dz: Design, rng: np.random.Generator) -> Shape:
     s, c = np.sin(th), np.cos(th)
     yl = np.where(y > 0, y / fl, y)  # lower-face rows read the profiles at neutral length
     # Cross-section: half-width a, front depth f, back depth b, all in mm.
-    a = np.interp(yl, [-40, 0, 20, 40, 60, 80, 100, 240],
-                  [74.5, 74, 73.5, 71, 67, 61, 57, 55]) * fw
+    # (The temples are a little narrower than the cheekbones: the face outline starts at
+    # eye level, as the iBUG jaw does.)
+    a = np.interp(yl, [-40, -28, -15, 0, 15, 30, 45, 60, 80, 100, 240],
+                  [75, 71.5, 71.5, 74, 74.5, 73, 70.5, 67, 61, 57, 55]) * fw
     jaw = 1 + (idn.jaw_width - 1) * smoothstep(30, 80, yl)
     a = a * jaw
     f = np.interp(yl, [-40, -25, -12, 0, 15, 35, 50, 65, 80, 95, 110, 125, 240],
@@ -238,17 +243,21 @@ def build_shape(idn: Identity, dz: Design, rng: np.random.Generator) -> Shape:
 
     # The lower jaw border: in front it follows the designed outline (chin to jaw angle),
     # behind the jaw angle it climbs to the ear and the nape.
-    row95 = int(round((95 * fl - Y0) / DY))
+    row95 = round((95 * fl - Y0) / DY)
     xcol = np.abs(skull[row95] * np.sin(THETA))
     p = dz.points
     peak = int(np.argmax(np.where(np.abs(THETA) < math.pi / 2, xcol, 0) * (THETA > 0)))
     th_peak = float(THETA[peak])
-    xt = np.array([0.0, p[9, 0], p[10, 0], p[11, 0], xcol[peak]])
-    yt = np.array([p[8, 1], p[9, 1], p[10, 1], p[11, 1], p[12, 1] + 2]) + 7.0
-    yj = np.interp(xcol, xt, yt)
-    behind = np.clip((np.abs(THETA) - th_peak) / math.radians(30), 0, 1)
-    yj = np.where(np.abs(THETA) > th_peak, yt[-1] + (30 - yt[-1]) * behind, yj)
-    h = np.where(np.abs(THETA) < th_peak, 14.0, 10.0)[None, :]
+    # A superellipse from the chin to the jaw angle: flat under the chin, rounding up to
+    # the angle, close to the iBUG mean outline (points 4..12).
+    yc, yg, xg = float(p[8, 1]) + 5.0, float(p[12, 1]), float(p[12, 0])
+    q = np.clip(xcol / xg, 0, 1) ** 1.5
+    yj = yc - (yc - yg) * (1 - (1 - q) ** (1 / 1.5))
+    y_peak = float(yj[peak])
+    # Behind the angle the ramus rises steeply to below the ear, then the skull's base.
+    behind = smoothstep(th_peak, th_peak + math.radians(16), np.abs(THETA))
+    yj = np.where(np.abs(THETA) > th_peak, y_peak + (34 - y_peak) * behind, yj)
+    h = (12.0 - 6.0 * np.clip(np.abs(THETA) / th_peak, 0, 1))[None, :]
     roll = np.sqrt(np.clip(1 - ((y - (yj[None, :] - h)) / h) ** 2, 0, 1))
     roll = np.where(y < yj[None, :] - h, 1.0, roll)
     face = skull * roll
@@ -277,51 +286,86 @@ def build_shape(idn: Identity, dz: Design, rng: np.random.Generator) -> Shape:
     collar = 165 + 15 * np.clip(c, 0, 1) ** 2
     label[(label == SKIN) & (y > collar)] = CLOTH
 
-    # Ears (seen when the hair is short): a flap behind the face's side, rim raised, bowl
-    # hollow. Radial bumps at ±98°, 60 mm tall.
-    ear_th, ear_y = math.radians(98), 24 * fl
-    for sgn in (-1.0, 1.0):
-        u = (th - sgn * ear_th) * 80 / 15.0  # ~15 mm half-width along the surface
-        v = (y - ear_y) / 31.0
-        r = np.sqrt(u * u + v * v)
-        inside = smoothstep(1.0, 0.85, r)
-        back = np.clip(0.5 + 0.5 * sgn * u, 0, 1)
-        ear = inside * (6 + 12 * back + 3 * smoothstep(0.6, 0.9, r) - 5 * smoothstep(0.55, 0.2, r))
-        radius = np.where(ear > 0.5, np.maximum(radius, skull + ear), radius)
+    # Ears (seen when the hair is short): flaps attached behind the face's side, rising
+    # toward a rim at the back, with a hollow bowl. 62 mm tall, centred at ±98°.
+    ear_th, ear_y = math.radians(98), 22 * fl
+    u = (np.abs(th) - ear_th) * 80 / 14.0  # -1 at the front attachment, +1 at the rim
+    v = (y - ear_y) / 31.0
+    r = np.sqrt(u * u + v * v)
+    lift = np.clip((u + 1) / 2, 0, 1) ** 1.3 * smoothstep(1.0, 0.88, r)
+    ear = 17 * lift + 2.5 * smoothstep(0.55, 0.85, r) * lift - 5 * np.exp(-((u + 0.05) ** 2 + (
+        v - 0.05) ** 2) / 0.12)
+    ear = np.where(r < 1, np.maximum(ear, 0), 0)
+    radius = np.maximum(radius, np.where(ear > 0, skull + ear, 0))
 
     xmap = (radius * s).astype(np.float32)
 
-    # Hair: above the frontal hairline and, at the sides, behind a line in front of the ears.
-    hl0 = -(60 + 22 * idn.hairline) * (1 + 0.4 * (fl - 1))
-    ax = np.abs(xmap)
-    y_hl = hl0 + 9 * (np.minimum(ax, 45) / 45) ** 2 + 1.5 * np.maximum(ax - 45, 0)
-    jitter = _noise(rng, (NY, NT), 6) * 2.0
-    front_hair = smoothstep(y_hl + 1.5, y_hl - 1.5, y + jitter) * (c > 0)
-    sb = 5 * fl + 10 * idn.hair_volume
-    edge = np.where(y < sb, 78.0, np.where(y < sb + 12, 78 + 30 * (y - sb) / 12, 108.0))
-    side_hair = smoothstep(np.radians(edge - 2), np.radians(edge + 2), np.abs(th) + jitter * 0.01)
-    side_hair = side_hair * smoothstep(50 * fl, 42 * fl, y)
-    hair = np.maximum(front_hair, side_hair)
-    hair = np.maximum(hair, (y < -60) * (c <= 0))  # crown and back of the skull
-    thick = (3 + 16 * idn.hair_volume) * (1 + 0.35 * smoothstep(-40, -110, y))
-    grow = np.clip(cv2.GaussianBlur(hair.astype(np.float32), (0, 0), 10) * 2 - 0.4, 0, 1)
-    radius = radius + thick * grow * (label != CLOTH)
-
-    # Long hair falls straight from the widest part of the skull as a curtain at the sides.
-    if idn.hair_length > 0.35:
-        y_end = 30 + 160 * (idn.hair_length - 0.35) / 0.65
-        rc = 74.5 * fw + thick + 4
-        curtain = smoothstep(np.radians(66), np.radians(76), np.abs(th)) * smoothstep(
-            y_end, y_end - 15, y) * smoothstep(-45, -30, y)
-        rcur = rc * (1 - 0.25 * np.maximum(0, -c)) * np.sqrt(curtain)
-        over = rcur > radius
-        radius = np.where(over, rcur, radius)
-        hair = np.maximum(hair, over * 1.0)
+    radius, hair, strands, clumps = _hair(idn, radius, label, xmap, rng)
     label[hair > 0.5] = HAIR
     # Everything behind the face's side edge is "other skin", never face.
-    label[(label == FACE) & (np.abs(th) > math.radians(80) + 0 * y)] = SKIN
+    label[(label == FACE) & (np.abs(th) > math.radians(86)) & (y > -1e9)] = SKIN
+    # Ambient light hardly reaches the neck under the jaw: a prior for the occlusion term.
+    # (The underside of the jaw, the roll-under band, is half in that shade already.)
+    below = np.clip((y - yj[None, :]) / 55.0, 0, 1)
+    under = np.clip((y - (yj[None, :] - h)) / h, 0, 1)
+    ao = np.where(np.abs(th) < math.radians(115), np.where(
+        label != FACE, 0.5 + 0.5 * below * below * (3 - 2 * below), 1 - 0.4 * under), 1.0)
     return Shape(radius=radius.astype(np.float32), xmap=(radius * s).astype(np.float32),
-                 label=label, hair=hair.astype(np.float32), jaw_row=yj.astype(np.float32))
+                 label=label, hair=hair.astype(np.float32), jaw_row=yj.astype(np.float32),
+                 ao=ao.astype(np.float32), strands=strands, clumps=clumps)
+
+
+def _hair(idn: Identity, radius: np.ndarray, label: np.ndarray, xmap: np.ndarray,
+          rng: np.random.Generator) -> tuple[np.ndarray, ...]:
+    """Hair coverage and volume: ``(radius with hair, coverage 0..1, strands, clumps)``.
+
+    Hair grows above the frontal hairline; at the sides above the ears, in front of them as
+    sideburns and behind them down to the nape; long hair also falls past the ears. Edges
+    wander like real hairlines; strands are fine ridges running down the head, in clumps.
+    """
+    fw, fl = idn.face_width, idn.face_length
+    th, y = THETA[None, :], YS[:, None]
+    c = np.cos(th)
+    wn = rng.standard_normal((NY, NT)).astype(np.float32)
+    fine = cv2.GaussianBlur(wn, (0, 0), sigmaX=1.0, sigmaY=4.0)
+    jitter = 1.2 * fine / (fine.std() + 1e-6) + 1.5 * _noise(rng, (NY, NT), 25)
+    hl0 = -(60 + 22 * idn.hairline) * (1 + 0.4 * (fl - 1))
+    ax = np.abs(xmap)
+    y_hl = hl0 + 9 * (np.minimum(ax, 45) / 45) ** 2 + 2.3 * np.maximum(ax - 45, 0)  # temples
+    front_hair = smoothstep(y_hl + 4.0, y_hl - 3.0, y + jitter) * (c > 0)
+    ath = np.degrees(np.abs(th)) + 0.6 * jitter
+    sb = 5 * fl + 12 * idn.hair_volume  # sideburn length
+    ear_top = -4 + 6 * idn.hair_volume
+    side = ((ath > 84) & (ath < 90) & (y < sb)) | ((ath >= 88) & (y < ear_top)) | (
+        (ath > 113) & (y < 46 * fl))
+    side_hair = cv2.GaussianBlur(side.astype(np.float32), (0, 0), 1.2)
+    hair = np.maximum(front_hair, side_hair)
+    hair = np.maximum(hair, (y < -60) * (c <= 0))  # crown and back of the skull
+    # Hair lies flat at its edges and gains volume over a couple of centimetres; lumpy.
+    thick = (3 + 16 * idn.hair_volume) * (1 + 0.35 * smoothstep(-40, -110, y))
+    thick = thick * (1 + 0.2 * _noise(rng, (NY, NT), 40))
+    grow = np.clip(cv2.GaussianBlur(hair.astype(np.float32), (0, 0), sigmaX=22, sigmaY=25)
+                   * 2 - 1, 0, 1)
+    radius = radius + thick * grow ** 0.8 * (label != CLOTH)
+
+    # Long hair falls from the widest part of the skull past the ears, rounding toward the
+    # face; its ends are uneven.
+    if idn.hair_length > 0.35:
+        ends = 30 + 160 * (idn.hair_length - 0.35) / 0.65 + 10 * _noise(rng, (1, NT), 12)
+        ends = ends - 25 * (1 - smoothstep(np.radians(75), np.radians(130), np.abs(th)))
+        rc = (74.5 * fw + thick + 3) * (1 - 0.07 * smoothstep(ends - 30, ends, y))
+        wrap = smoothstep(np.radians(68 + 3 * jitter[:1]), np.radians(110), np.abs(th))
+        fall = smoothstep(-45, -25, y) * smoothstep(ends, ends - 12, y)
+        rcur = radius + (rc - radius) * wrap * fall
+        over = rcur > radius + 0.5
+        radius = np.where(over, rcur, radius)
+        hair = np.maximum(hair, over.astype(np.float32))
+    strands = cv2.GaussianBlur(wn, (0, 0), sigmaX=0.8, sigmaY=9)
+    strands /= strands.std() + 1e-6
+    clumps = cv2.GaussianBlur(wn, (0, 0), sigmaX=3.5, sigmaY=25)
+    clumps /= clumps.std() + 1e-6
+    radius = radius + (0.3 * strands + 0.5 * clumps) * np.clip(hair * 2 - 1, 0, 1)
+    return radius, hair, strands, clumps
 
 
 def _noise(rng: np.random.Generator, shape: tuple[int, int], cell: float) -> np.ndarray:

@@ -1,0 +1,54 @@
+"""Provenance: an invisible watermark in the pixels, a signed C2PA manifest on the file.
+
+The API generators use (see :mod:`twoface.provenance.mark`)::
+
+    from twoface.provenance import Provenance, mark_image, mark_file, MarkedVideoWriter
+    prov = Provenance.from_files("swap", [source, target], model=run_dir, consent=consent)
+    write_image(out, mark_image(img, prov)); mark_file(out, prov)
+
+and what ``twoface verify`` uses: :func:`verify_file`, :func:`detect_file`.
+"""
+
+from twoface.provenance.keys import SigningKeys, default_home, ensure_keys, init_keys, load_keys
+from twoface.provenance.manifest import ManifestReport, read_manifest, sign_file
+from twoface.provenance.mark import (
+    NO_MARK_WARNING,
+    MarkedVideoWriter,
+    Provenance,
+    burn_label,
+    mark_file,
+    mark_image,
+    mark_video_file,
+    sha256_file,
+    warn_no_mark,
+)
+from twoface.provenance.payload import WatermarkPayload
+from twoface.provenance.verify import detect_file, verify_file
+from twoface.provenance.watermark import Detection, get_scheme, register, scheme_names
+
+__all__ = [
+    "NO_MARK_WARNING",
+    "Detection",
+    "ManifestReport",
+    "MarkedVideoWriter",
+    "Provenance",
+    "SigningKeys",
+    "WatermarkPayload",
+    "burn_label",
+    "default_home",
+    "detect_file",
+    "ensure_keys",
+    "get_scheme",
+    "init_keys",
+    "load_keys",
+    "mark_file",
+    "mark_image",
+    "mark_video_file",
+    "read_manifest",
+    "register",
+    "scheme_names",
+    "sha256_file",
+    "sign_file",
+    "verify_file",
+    "warn_no_mark",
+]

@@ -1,0 +1,214 @@
+"""One marking API for every generator: watermark the pixels, sign the file.
+
+Writers of generated media call one of::
+
+    img = mark_image(img, prov)                    # pixels: watermark (+ visible label)
+    mark_file(path, prov)                          # file on disk: signed manifest or sidecar
+    with MarkedVideoWriter(path, fps, prov) as w:  # video: every frame marked, then signed
+        w.write(frame)
+    mark_video_file(src, dst, prov)                # an existing video, re-encoded marked
+
+Marking is on by default; a command that lets the user opt out takes an explicit ``--no-mark``
+and calls :func:`warn_no_mark`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import cv2
+import numpy as np
+from rich.console import Console
+
+from twoface import __version__
+from twoface.provenance.keys import SigningKeys, ensure_keys
+from twoface.provenance.manifest import sign_file
+from twoface.provenance.payload import WatermarkPayload
+from twoface.provenance.watermark import get_scheme
+from twoface.types import Image
+
+NO_MARK_WARNING = ("warning: --no-mark: this output carries NO watermark and NO signed "
+                   "manifest; nothing will show it is synthetic. Label it yourself before "
+                   "sharing it.")
+
+
+def sha256_file(path: str | Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+@dataclass
+class Provenance:
+    """Where a piece of generated media came from; fills both the watermark and the manifest.
+
+    ``model_fingerprint`` is a hex digest of the model's weights (:func:`sha256_file` of
+    ``model.safetensors``); ``inputs`` maps each input's file name to its SHA-256;
+    ``consent_sha256`` is the hash of a consent record, when one was given.
+    """
+
+    method: str
+    model_fingerprint: str = ""
+    inputs: dict[str, str] = field(default_factory=dict)
+    consent_sha256: str | None = None
+    label: str | None = None
+    created: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
+    scheme: str = "tiled"
+
+    @staticmethod
+    def from_files(method: str, inputs: Iterable[str | Path] = (), *,
+                   model: str | Path | None = None, consent: str | Path | None = None,
+                   label: str | None = None) -> Provenance:
+        """Hash the input files, the model weights (a file, or a folder's
+        ``model.safetensors``) and the consent record into a :class:`Provenance`."""
+        fingerprint = ""
+        if model is not None:
+            model = Path(model)
+            weights = model / "model.safetensors" if model.is_dir() else model
+            fingerprint = sha256_file(weights)
+        return Provenance(method=method, model_fingerprint=fingerprint,
+                          inputs={Path(p).name: sha256_file(p) for p in inputs},
+                          consent_sha256=None if consent is None else sha256_file(consent),
+                          label=label)
+
+    def payload(self) -> WatermarkPayload:
+        return WatermarkPayload.make(self.method, self.model_fingerprint, self.created)
+
+    def claims(self) -> dict[str, Any]:
+        """The ``org.twoface.provenance`` assertion."""
+        out: dict[str, Any] = {
+            "twoface_version": __version__,
+            "method": self.method,
+            "model_fingerprint": self.model_fingerprint or None,
+            "inputs": [{"name": n, "sha256": h} for n, h in sorted(self.inputs.items())],
+            "created": self.created.astimezone(dt.UTC).isoformat(timespec="seconds"),
+            "watermark": {"scheme": self.scheme, "payload": self.payload().to_dict()},
+        }
+        if self.consent_sha256:
+            out["consent_sha256"] = self.consent_sha256
+        if self.label:
+            out["label"] = self.label
+        return out
+
+
+def burn_label(img: Image, text: str) -> Image:
+    """Write ``text`` in the bottom-right corner on a dark box (visible disclosure)."""
+    out = img.copy()
+    h, w = out.shape[:2]
+    scale = max(0.35, min(h, w) / 900)
+    thick = max(1, round(scale * 2))
+    font = cv2.FONT_HERSHEY_SIMPLEX
+    (tw, th), base = cv2.getTextSize(text, font, scale, thick)
+    pad = max(3, round(6 * scale))
+    x1, y1 = w - pad, h - pad
+    x0, y0 = max(0, x1 - tw - 2 * pad), max(0, y1 - th - base - 2 * pad)
+    box = out[y0:y1, x0:x1].astype(np.float32)
+    out[y0:y1, x0:x1] = (box * 0.35).astype(np.uint8)  # darken so the text reads anywhere
+    cv2.putText(out, text, (x0 + pad, y1 - pad - base), font, scale, (255, 255, 255), thick,
+                cv2.LINE_AA)
+    return out
+
+
+def mark_image(img: Image, prov: Provenance, *, visible: bool | None = None) -> Image:
+    """Embed the invisible watermark; burn ``prov.label`` into a corner first when given
+    (``visible=False`` skips the label even then)."""
+    if prov.label and visible is not False:
+        img = burn_label(img, prov.label)
+    return get_scheme(prov.scheme).embed(img, prov.payload())
+
+
+def _keys(keys: SigningKeys | None, home: str | Path | None, console: Console | None
+          ) -> SigningKeys:
+    if keys is not None:
+        return keys
+    keys, created = ensure_keys(home)
+    if created:
+        (console or Console(stderr=True)).print(
+            f"created signing keys in {keys.folder} (first use)", highlight=False)
+    return keys
+
+
+def mark_file(path: str | Path, prov: Provenance, keys: SigningKeys | None = None, *,
+              home: str | Path | None = None, sidecar: bool | None = None) -> Path:
+    """Sign ``path`` with a C2PA manifest for ``prov``: embedded when the format allows it,
+    else a sidecar ``FILE.c2pa``. Returns the file holding the manifest."""
+    return sign_file(path, prov.claims(), _keys(keys, home, None), version=__version__,
+                     sidecar=sidecar)
+
+
+class MarkedVideoWriter:
+    """A :class:`twoface.media.VideoWriter` that watermarks every frame and signs the result.
+
+    Same arguments as ``VideoWriter`` plus the provenance; ``keys=None`` uses (or creates) the
+    keys in the default home.
+    """
+
+    def __init__(self, path: str | Path, fps: float, prov: Provenance, *,
+                 keys: SigningKeys | None = None, home: str | Path | None = None,
+                 crf: int = 18, audio_from: str | Path | None = None) -> None:
+        from twoface.media import VideoWriter
+
+        self.path, self.prov = Path(path), prov
+        self._keys = _keys(keys, home, None)
+        self._writer = VideoWriter(self.path, fps, crf=crf, audio_from=audio_from)
+        self._scheme = get_scheme(prov.scheme)
+        self._state: dict = {}
+        self._payload = prov.payload()
+        self.manifest_path: Path | None = None  # set by close(): the file or its sidecar
+
+    def write(self, img: Image, time: float | None = None) -> None:
+        if self.prov.label:
+            img = burn_label(img, self.prov.label)
+        self._writer.write(self._scheme.embed(img, self._payload, self._state), time)
+
+    def close(self) -> Path:
+        """Finish the video and sign it; returns the file holding the manifest."""
+        if self.manifest_path is None:
+            self._writer.close()
+            self.manifest_path = mark_file(self.path, self.prov, self._keys)
+        return self.manifest_path
+
+    def __enter__(self) -> MarkedVideoWriter:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        if exc is None:
+            self.close()
+        else:
+            self._writer.__exit__(exc_type, exc, tb)
+
+
+def mark_video_file(src: str | Path, dst: str | Path, prov: Provenance, *,
+                    keys: SigningKeys | None = None, home: str | Path | None = None,
+                    crf: int = 18, progress: bool = True) -> Path:
+    """Re-encode the video ``src`` to ``dst`` with every frame watermarked and audio kept,
+    then sign ``dst``; returns the file holding the manifest (``dst`` or its sidecar)."""
+    from twoface.media import iter_frames, probe
+    from twoface.progress import progress_bar
+
+    info = probe(src)
+    with progress_bar(enabled=progress) as bar:
+        task = bar.add_task(f"marking {Path(src).name}", total=info.frame_count or None,
+                            unit="frames")
+        with MarkedVideoWriter(dst, info.fps or 25, prov, keys=keys, home=home, crf=crf,
+                               audio_from=src if info.has_audio else None) as writer:
+            for frame in iter_frames(src):
+                writer.write(frame.image, frame.time)
+                bar.advance(task)
+    assert writer.manifest_path is not None
+    return writer.manifest_path
+
+
+def warn_no_mark(console: Console | None = None) -> None:
+    """Print the warning every ``--no-mark`` run must show (on stderr)."""
+    (console or Console(stderr=True)).print(f"[bold yellow]{NO_MARK_WARNING}[/]",
+                                            highlight=False)
