@@ -97,7 +97,6 @@ def throughput_720p(path: Path, models: DlibModels, limit: int) -> dict:
 
 def synthetic(models: DlibModels, n: int) -> dict:
     from twoface.data.synthetic import Expression, Identity, render
-
     from twoface.types import Pose
 
     rng = np.random.default_rng(7)

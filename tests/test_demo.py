@@ -17,5 +17,8 @@ def test_demo_writes_a_report_with_every_stage(tmp_path: Path) -> None:
         assert len(fs.faces) >= 0.9 * fs.sources[0].frames > 0
         assert f"<h3>{name}</h3>" in page
     assert page.count("data:image/png;base64,") >= 2
+    # Everything the demo generated is marked; the re-encoded copy keeps only the watermark.
+    assert page.count("<td>trusted</td><td>yes") == 3
+    assert "<td>absent</td><td>yes" in page
     for stage_name, _ in STAGES:
         assert stage_name in page  # the timings table lists every stage

@@ -16,12 +16,19 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from twoface.cli_provenance import register as register_provenance
+from twoface.cli_swap import register as register_swap
 from twoface.errors import TwofaceError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="twoface: make, mark, detect and measure synthetic faces, offline.")
 out = Console()
 err = Console(stderr=True, soft_wrap=True, highlight=False)
+# Groups that several model kinds add commands to (``train swap``, ``eval swap``, ...).
+train_app = typer.Typer(help="Train a model.", no_args_is_help=True)
+eval_app = typer.Typer(help="Measure generated media.", no_args_is_help=True)
+app.add_typer(train_app, name="train")
+app.add_typer(eval_app, name="eval")
 
 
 @app.command()
@@ -113,16 +120,9 @@ def demo(
     out.print(f"report: [bold]{report}[/]")
 
 
-def _register_optional() -> None:
-    """Commands whose packages may be absent in a partial install."""
-    try:
-        from twoface.cli_provenance import register
-    except ImportError:
-        return
-    register(app)
-
-
-_register_optional()
+# Jobs whose commands live beside their packages; each module imports only typer at the top.
+register_provenance(app)
+register_swap(app, train_app, eval_app)
 
 
 def main() -> None:

@@ -1,0 +1,201 @@
+"""Objective measures of a face swap, per frame and summarised.
+
+* identity retrieval: is the swapped face, in dlib's embedding space, nearer the target
+  identity than the source identity and every distractor identity (synthetic people rendered
+  here, plus any extra facesets)? Identity distance and cosine similarity to the target too;
+* pose error: |yaw|, |pitch|, |roll| differences between the swapped and the source face;
+* expression error: landmark shape difference after a similarity alignment (pose removed),
+  in units of the inter-ocular distance;
+* background PSNR: outside a generous face mask the frame should be untouched;
+* temporal flicker: mean frame-to-frame change inside the face, swapped vs. source.
+
+The source video is tracked once; the swapped frame's landmarks are fitted in the source
+face's box, so no detector runs on the swapped video (it would fail where a swap is poor,
+hiding exactly the frames that matter).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+from twoface.errors import TwofaceError
+from twoface.faces.align import transform_points, umeyama
+from twoface.faces.mask import face_mask
+from twoface.faces.quality import head_pose
+from twoface.types import Image
+
+N_SYNTHETIC = 8  # synthetic distractor identities rendered on the fly
+
+
+def synthetic_identities(models: Any, n: int = N_SYNTHETIC, seed: int = 1000
+                         ) -> list[tuple[str, np.ndarray]]:
+    """``n`` distractor identities: synthetic people, each embedded from three poses."""
+    from twoface.data.synthetic import Identity, render
+    from twoface.faces.detect import embedding
+    from twoface.types import Pose
+
+    out = []
+    for k in range(n):
+        idn = Identity.random(seed + k)
+        embs = [embedding(r.image, r.landmarks, models) for r in
+                (render(idn, Pose(yaw, 0, 0), size=224, seed=seed + k) for yaw in (-15, 0, 15))]
+        out.append((f"synthetic-{seed + k}", np.mean(embs, 0)))
+    return out
+
+
+def faceset_identity(folder: str | Path) -> np.ndarray:
+    """The mean dlib embedding of a faceset's faces."""
+    from twoface.data.faceset import Faceset
+
+    fs = Faceset.load(folder)
+    vecs = np.array([f.vector for f in fs.faces if np.any(f.vector)])
+    if not len(vecs):
+        raise TwofaceError(folder, "faceset holds no face embeddings")
+    return vecs.mean(0)
+
+
+def psnr_outside(a: Image, b: Image, mask: np.ndarray) -> float:
+    """PSNR (dB) of ``a`` vs ``b`` over pixels where ``mask`` < 0.5; 100 when identical."""
+    keep = mask < 0.5
+    if not keep.any():
+        return float("nan")
+    mse = float(((a.astype(np.float32) - b.astype(np.float32))[keep] ** 2).mean())
+    return 100.0 if mse < 1e-10 else 10 * math.log10(255.0**2 / mse)
+
+
+def expression_error(marks: np.ndarray, ref: np.ndarray) -> float:
+    """Mean landmark distance after aligning ``marks`` to ``ref`` by a similarity transform,
+    over the inner 51 points, divided by ``ref``'s inter-ocular distance."""
+    m = umeyama(marks[17:], ref[17:])
+    moved = transform_points(marks[17:], m)
+    iod = float(np.linalg.norm(ref[45] - ref[36])) or 1.0
+    return float(np.linalg.norm(moved - ref[17:], axis=1).mean() / iod)
+
+
+def _frames(path: Path) -> tuple[Iterator[tuple[float, Image]], int]:
+    """(time, image) pairs of a video or an image (one frame), and how many there are."""
+    from twoface.media import iter_frames, media_kind, probe, read_image
+
+    if media_kind(path) == "image":
+        return iter([(0.0, read_image(path))]), 1
+    return ((f.time, f.image) for f in iter_frames(path)), probe(path).frame_count
+
+
+def evaluate_swap(swapped: str | Path, source: str | Path, target: str | Path, *,
+                  distractors: list[Path] | None = None, every: int = 1,
+                  n_synthetic: int = N_SYNTHETIC, models: Any = None,
+                  examples: int = 3) -> dict[str, Any]:
+    """Measure ``swapped`` (made from ``source``) against the target faceset ``target``.
+
+    Returns ``{"summary": {...}, "frames": [per-frame dicts], "identities": [names],
+    "examples": [(index, source image, swapped image)]}``.
+    """
+    from twoface.faces.detect import embedding, landmarks
+    from twoface.faces.dlib_models import DlibModels
+    from twoface.faces.track import FaceTracker, TrackerConfig
+
+    models = models or DlibModels()
+    swapped, source = Path(swapped), Path(source)
+    sw_frames, n_sw = _frames(swapped)
+    src_frames, n_src = _frames(source)
+    if n_sw != n_src:
+        raise TwofaceError(swapped, f"has {n_sw} frames but the source has {n_src}; "
+                           "metrics compare frame by frame")
+    want = set(np.linspace(0, n_src - 1, examples).round().astype(int).tolist())
+    shots: list[tuple[int, Image, Image]] = []
+    target_vec = faceset_identity(target)
+    others = synthetic_identities(models, n_synthetic)
+    others += [(Path(d).name, faceset_identity(d)) for d in distractors or []]
+    tracker = FaceTracker(models, TrackerConfig(detect_every=5 if n_src > 1 else 1))
+    rows: list[dict[str, Any]] = []
+    src_embs: list[np.ndarray] = []
+    sw_embs: list[tuple[int, np.ndarray]] = []
+    prev: tuple[Image, Image, np.ndarray] | None = None
+    for i, ((t, src), (_, sw)) in enumerate(zip(src_frames, sw_frames, strict=False)):
+        faces = tracker.update(src, i, t)
+        if i in want:
+            shots.append((i, src, sw))
+        if not faces:
+            prev = None
+            continue
+        face = max(faces, key=lambda f: f.bbox.area)
+        # Both faces are fitted in the same box, so the predictor's sensitivity to its box
+        # cancels: an untouched frame measures exactly zero.
+        ref, marks = landmarks(src, face.bbox, models), landmarks(sw, face.bbox, models)
+        big = face_mask(ref, src.shape, brow_raise=0.35)
+        grow = max(3, int(0.15 * float(np.ptp(ref[:, 0]))) | 1)
+        big = cv2.dilate(big, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (grow, grow)))
+        inner = face_mask(ref, src.shape) > 0.5
+        row: dict[str, Any] = {"frame": i, "bg_psnr": psnr_outside(sw, src, big)}
+        if prev is not None and inner.any():
+            p_src, p_sw, p_inner = prev
+            both = inner & p_inner
+            row["flicker_swapped"] = float(np.abs(sw.astype(np.float32) - p_sw)[both].mean())
+            row["flicker_source"] = float(np.abs(src.astype(np.float32) - p_src)[both].mean())
+        prev = (src.astype(np.float32), sw.astype(np.float32), inner)
+        if i % every == 0:
+            ps, pw = head_pose(ref, src.shape[1::-1]), head_pose(marks, src.shape[1::-1])
+            row.update(yaw_err=abs(pw.yaw - ps.yaw), pitch_err=abs(pw.pitch - ps.pitch),
+                       roll_err=abs(pw.roll - ps.roll),
+                       expression_err=expression_error(marks, ref))
+            src_embs.append(embedding(src, ref, models))
+            sw_embs.append((len(rows), embedding(sw, marks, models)))
+        rows.append(row)
+    if not rows or not sw_embs:
+        raise TwofaceError(source, "no face found in the source; nothing to measure")
+    # The source identity is the source video's own mean face; compared with the target and
+    # the distractors, retrieval asks "who does the swapped face look like now?".
+    gallery = [("target", target_vec), ("source", np.mean(src_embs, 0)), *others]
+    vecs = np.array([v for _, v in gallery])
+    for idx, e in sw_embs:
+        d = np.linalg.norm(vecs - e, axis=1)
+        rows[idx].update(dist_target=float(d[0]), dist_source=float(d[1]),
+                         nearest=gallery[int(np.argmin(d))][0],
+                         cos_target=float(e @ vecs[0] / (np.linalg.norm(e) *
+                                                        np.linalg.norm(vecs[0]) + 1e-9)))
+    summary = _summarise(rows, n_src, len(gallery))
+    return {"summary": summary, "frames": rows, "identities": [n for n, _ in gallery],
+            "examples": shots, "swapped": str(swapped), "source": str(source),
+            "target": str(target)}
+
+
+def _summarise(rows: list[dict[str, Any]], frames: int, gallery: int) -> dict[str, Any]:
+    def mean(key: str) -> float:
+        v = [r[key] for r in rows if key in r and np.isfinite(r[key])]
+        return float(np.mean(v)) if v else float("nan")
+
+    ided = [r for r in rows if "nearest" in r]
+    fl_sw, fl_src = mean("flicker_swapped"), mean("flicker_source")
+    return {
+        "frames": frames,
+        "frames_with_face": len(rows),
+        "frames_identity": len(ided),
+        "gallery_identities": gallery,
+        "identity_retrieval": float(np.mean([r["nearest"] == "target" for r in ided])),
+        "closer_to_target_than_source": float(np.mean(
+            [r["dist_target"] < r["dist_source"] for r in ided])),
+        "dist_target": mean("dist_target"),
+        "dist_source": mean("dist_source"),
+        "cos_target": mean("cos_target"),
+        "yaw_err_deg": mean("yaw_err"),
+        "pitch_err_deg": mean("pitch_err"),
+        "roll_err_deg": mean("roll_err"),
+        "expression_err_iod": mean("expression_err"),
+        "bg_psnr_db": mean("bg_psnr"),
+        "flicker_swapped": fl_sw,
+        "flicker_source": fl_src,
+        "flicker_ratio": fl_sw / fl_src if fl_src > 0 else float("nan"),
+    }
+
+
+def write_report(result: dict[str, Any], folder: str | Path) -> Path:
+    """``folder/metrics.json`` (summary and per-frame rows) and ``folder/report.html``."""
+    from twoface.metrics.report import write_swap_report
+
+    return write_swap_report(result, Path(folder))

@@ -1,0 +1,134 @@
+"""Models registered by kind and name; saving and loading model folders.
+
+A model folder holds ``config.json`` (``{"kind", "name", "config": {dataclass fields}}``) and
+``model.safetensors`` (the weights). Nothing is pickled: a folder from an untrusted source can
+at worst fail to load.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import asdict, fields
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from twoface.errors import TwofaceError
+from twoface.fileio import atomic_path, atomic_write_json
+
+Factory = Callable[..., nn.Module]
+# Filled once at import time by the @register decorators of the model files (timm's habit);
+# read-only afterwards.
+_FACTORIES: dict[tuple[str, str], Factory] = {}
+
+
+def register(kind: str, name: str) -> Callable[[Factory], Factory]:
+    """Register a factory ``(**config_fields) -> nn.Module`` as model ``name`` of ``kind``."""
+
+    def wrap(fn: Factory) -> Factory:
+        if (kind, name) in _FACTORIES:
+            raise ValueError(f"model {kind}/{name} registered twice")
+        _FACTORIES[(kind, name)] = fn
+        return fn
+
+    return wrap
+
+
+def names(kind: str) -> list[str]:
+    """The registered model names of one kind, sorted."""
+    return sorted(n for k, n in _FACTORIES if k == kind)
+
+
+def create(kind: str, name: str, **cfg: Any) -> nn.Module:
+    """A new model ``kind/name``; ``cfg`` overrides fields of its config dataclass.
+
+    The returned module has ``.config`` (a dataclass), ``.kind`` and ``.name``.
+    """
+    if (kind, name) not in _FACTORIES:
+        raise TwofaceError(None, f"unknown {kind} model {name!r}; choose one of "
+                           f"{', '.join(names(kind)) or '(none)'}")
+    try:
+        model = _FACTORIES[(kind, name)](**cfg)
+    except (TypeError, ValueError) as exc:  # an unknown field or a value out of range
+        raise TwofaceError(None, f"bad config for {kind} model {name!r}: {exc}") from None
+    model.kind, model.name = kind, name
+    return model
+
+
+def config_dict(model: nn.Module) -> dict[str, Any]:
+    return {"kind": model.kind, "name": model.name, "config": asdict(model.config)}
+
+
+def save_pretrained(model: nn.Module, folder: str | Path) -> None:
+    """Write ``config.json`` and ``model.safetensors`` into ``folder``, each atomically."""
+    from safetensors.torch import save_file
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    atomic_write_json(folder / "config.json", config_dict(model))
+    state = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
+    with atomic_path(folder / "model.safetensors") as tmp:
+        save_file(state, str(tmp), metadata={"kind": model.kind, "name": model.name})
+
+
+def read_config(folder: str | Path, kind: str) -> dict[str, Any]:
+    """The parsed ``config.json`` of a model folder, checked to be a ``kind`` model."""
+    path = Path(folder) / "config.json"
+    if not path.is_file():
+        raise TwofaceError(folder, "not a model folder (no config.json)")
+    try:
+        doc = json.loads(path.read_text("utf-8"))
+        found_kind, name, cfg = doc["kind"], doc["name"], dict(doc["config"])
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError):
+        raise TwofaceError(path, "unreadable model config") from None
+    if found_kind != kind:
+        raise TwofaceError(folder, f"holds a {found_kind!r} model, not a {kind!r} model")
+    return {"kind": found_kind, "name": name, "config": cfg}
+
+
+def load_tensors(path: str | Path, device: str | torch.device = "cpu") -> dict[str, torch.Tensor]:
+    """All tensors of a safetensors file; a damaged file is a one-line TwofaceError."""
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    path = Path(path)
+    if not path.is_file():
+        raise TwofaceError(path, "missing")
+    try:
+        return load_file(str(path), device=str(device))
+    except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
+        raise TwofaceError(path, f"corrupt or truncated safetensors file ({exc})") from None
+
+
+def from_pretrained(folder: str | Path, kind: str, *,
+                    device: str | torch.device = "cpu") -> nn.Module:
+    """Rebuild the model saved in ``folder`` (which must hold a ``kind`` model)."""
+    doc = read_config(folder, kind)
+    try:
+        model = create(kind, doc["name"], **doc["config"])
+    except TwofaceError as exc:
+        raise TwofaceError(Path(folder) / "config.json", exc.problem) from None
+    load_weights(model, load_tensors(Path(folder) / "model.safetensors", device),
+                 Path(folder) / "model.safetensors")
+    return model.to(device)
+
+
+def load_weights(model: nn.Module, state: dict[str, torch.Tensor], path: Path) -> None:
+    """Load ``state`` into ``model`` strictly, as a TwofaceError when it does not fit."""
+    own = model.state_dict()
+    missing = sorted(set(own) - set(state))
+    extra = sorted(set(state) - set(own))
+    shape = sorted(k for k in set(own) & set(state) if own[k].shape != state[k].shape)
+    if missing or extra or shape:
+        what = "; ".join(f"{n} {len(ks)} (e.g. {ks[0]})" for n, ks in
+                         (("missing", missing), ("unexpected", extra), ("wrong shape", shape))
+                         if ks)
+        raise TwofaceError(path, f"weights do not fit the model config: {what}")
+    model.load_state_dict(state, strict=True)
+
+
+def config_fields(cls: type) -> set[str]:
+    return {f.name for f in fields(cls)}

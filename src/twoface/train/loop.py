@@ -1,0 +1,230 @@
+"""One training loop for every model.
+
+The model supplies ``optim_groups()`` (loss key → parameters, learning rate),
+``training_step(batch) -> dict[str, Tensor]`` (its losses, one per optimizer key plus any
+to log) and optionally ``preview(batch) -> (3, H, W)`` in [0, 1]. The loop supplies devices,
+AMP, ``torch.compile``, data parallelism over ``torchrun`` processes, logging, previews and
+atomic checkpoints with exact resume.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import math
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from twoface.errors import TwofaceError
+from twoface.fileio import atomic_path, atomic_write_text
+from twoface.train.checkpoint import checkpoint_step, load_checkpoint, save_checkpoint
+
+Batches = Callable[[int], dict[str, torch.Tensor]]
+
+
+@dataclass
+class TrainOptions:
+    steps: int = 1000  # train until this step (a resumed run continues towards it)
+    save_every: int = 500
+    preview_every: int = 250
+    log_every: int = 10
+    device: str | None = None  # None: CUDA when available, else CPU
+    amp: bool = True  # bf16 autocast on CUDA (ignored on the CPU, where it is slower)
+    compile: bool = False
+    resume: bool = False
+    progress: bool = True
+    description: str = "train"
+
+
+@dataclass
+class TrainResult:
+    start_step: int
+    step: int
+    seconds: float
+    examples_per_s: float
+    last: dict[str, float]
+
+
+def pick_device(name: str | None) -> torch.device:
+    if name:
+        return torch.device(name)
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def _dist() -> tuple[int, int]:
+    """(rank, world size); starts the process group when run under ``torchrun``."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world <= 1:
+        return 0, 1
+    import torch.distributed as dist
+
+    if not dist.is_initialized():
+        dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+    if torch.cuda.is_available():
+        torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
+    return dist.get_rank(), world
+
+
+def _all_reduce_grads(params: list[nn.Parameter], world: int) -> None:
+    """Average gradients over processes (what DDP does, done by hand so that models with
+    several optimizers and methods other than ``forward`` need no wrapper)."""
+    import torch.distributed as dist
+
+    grads = [p.grad for p in params if p.grad is not None]
+    if not grads:
+        return
+    flat = torch.cat([g.reshape(-1) for g in grads])
+    dist.all_reduce(flat)
+    flat /= world
+    offset = 0
+    for g in grads:
+        g.copy_(flat[offset:offset + g.numel()].view_as(g))
+        offset += g.numel()
+
+
+def fit(model: nn.Module, batches: Batches, run_dir: str | Path,
+        opts: TrainOptions) -> TrainResult:
+    """Train ``model`` in ``run_dir`` with ``batches(step)`` until ``opts.steps``.
+
+    Without ``resume`` a folder that already holds a checkpoint is refused (nothing is
+    overwritten); with it, training continues from that checkpoint's exact state. Ctrl-C
+    saves a checkpoint and re-raises ``KeyboardInterrupt``.
+    """
+    run_dir = Path(run_dir)
+    rank, world = _dist()
+    device = pick_device(opts.device)
+    if device.type == "cuda" and world > 1:
+        device = torch.device("cuda", torch.cuda.current_device())
+    existing = checkpoint_step(run_dir)
+    if existing is not None and not opts.resume:
+        raise TwofaceError(run_dir, f"already holds a model trained {existing} steps; pass "
+                           "--resume to continue it or choose another folder")
+    model.to(device)
+    cuda = device.type == "cuda"
+    if cuda:
+        model.to(memory_format=torch.channels_last)
+        torch.backends.cudnn.benchmark = True
+    optims = {key: torch.optim.AdamW(params, lr=lr, betas=(0.5, 0.999), weight_decay=0.0)
+              for key, (params, lr) in model.optim_groups().items()}
+    start = load_checkpoint(run_dir, model, optims) if existing is not None else 0
+    if world > 1:  # every process starts from rank 0's weights (fresh inits differ)
+        import torch.distributed as dist
+
+        for t in model.state_dict().values():
+            dist.broadcast(t, 0)
+    if rank == 0:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        _trim_log(run_dir / "log.csv", start)
+        for junk in run_dir.glob(".*.tmp*"):  # half-written files of a killed run
+            junk.unlink(missing_ok=True)
+    step_fn = model.training_step
+    if opts.compile:
+        model.compile()  # compiles forward(); training_step calls it for the heavy part
+    amp = (torch.autocast("cuda", dtype=torch.bfloat16) if cuda and opts.amp
+           else contextlib.nullcontext())
+    from twoface.progress import progress_bar
+
+    step, t0, seen, last = start, time.perf_counter(), 0, {}
+    log_fh = open(run_dir / "log.csv", "a", newline="") if rank == 0 else None  # noqa: SIM115
+    writer: csv.writer | None = None
+    try:
+        with progress_bar(enabled=opts.progress and rank == 0) as bar:
+            task = bar.add_task(opts.description, total=opts.steps, completed=start,
+                                unit="steps")
+            while step < opts.steps:
+                batch = batches(step)
+                if cuda:
+                    batch = {k: v.contiguous(memory_format=torch.channels_last)
+                             if v.dim() == 4 else v for k, v in batch.items()}
+                model.train()
+                with amp:
+                    losses = step_fn(batch)
+                for key, opt in optims.items():
+                    opt.zero_grad(set_to_none=True)
+                    losses[key].backward()
+                    if world > 1:
+                        _all_reduce_grads([p for g in opt.param_groups for p in g["params"]],
+                                          world)
+                    opt.step()
+                step += 1
+                seen += _examples(batch) * world
+                last = {k: float(v.detach()) for k, v in losses.items()}
+                if not all(math.isfinite(v) for v in last.values()):
+                    raise TwofaceError(run_dir, f"loss became {last} at step {step}; the last "
+                                       "checkpoint is kept (try a lower lr)")
+                rate = seen / max(time.perf_counter() - t0, 1e-9)
+                bar.update(task, completed=step, description=f"{opts.description} loss "
+                           f"{last['loss']:.4f} {rate:6.1f} ex/s")
+                if rank != 0:
+                    continue
+                if step % opts.log_every == 0 or step == opts.steps:
+                    writer = _log(log_fh, writer, step, rate, last)
+                if opts.preview_every and (step % opts.preview_every == 0 or step == opts.steps):
+                    _preview(model, batch, run_dir, step)
+                if step % opts.save_every == 0 and step < opts.steps:
+                    save_checkpoint(run_dir, model, optims, step)
+    except KeyboardInterrupt:
+        if rank == 0 and step > start:
+            save_checkpoint(run_dir, model, optims, step)  # Ctrl-C keeps the work done
+        raise
+    finally:
+        if log_fh:
+            log_fh.close()
+    # Other errors (a NaN loss, out of memory) leave the last periodic checkpoint alone:
+    # the weights in memory may be what went wrong.
+    if rank == 0 and step > start:
+        save_checkpoint(run_dir, model, optims, step)
+    seconds = time.perf_counter() - t0
+    return TrainResult(start, step, seconds, seen / max(seconds, 1e-9), last)
+
+
+def _examples(batch: dict[str, torch.Tensor]) -> int:
+    """Faces per step: the batch sizes of every ``*_target`` (or the first tensor)."""
+    n = sum(v.shape[0] for k, v in batch.items() if k.endswith("_target"))
+    return n or next(iter(batch.values())).shape[0]
+
+
+def _log(fh, writer, step: int, rate: float, losses: dict[str, float]):  # type: ignore[no-untyped-def]
+    if writer is None:
+        writer = csv.writer(fh)
+        if fh.tell() == 0:
+            writer.writerow(["step", "time", "examples_per_s", *sorted(losses)])
+    writer.writerow([step, f"{time.time():.1f}", f"{rate:.2f}",
+                     *(f"{losses[k]:.6f}" for k in sorted(losses))])
+    fh.flush()
+    return writer
+
+
+def _trim_log(path: Path, step: int) -> None:
+    """Drop log rows after ``step`` (and a line cut by a kill) so a resumed run's log reads
+    as one run."""
+    if not path.exists():
+        return
+    lines = path.read_text("utf-8").splitlines(keepends=True)
+    keep = lines[:1]
+    for ln in lines[1:]:
+        head = ln.split(",", 1)[0]
+        if ln.endswith("\n") and head.isdigit() and int(head) <= step:
+            keep.append(ln)
+    atomic_write_text(path, "".join(keep))
+
+
+def _preview(model: nn.Module, batch: dict[str, torch.Tensor], run_dir: Path, step: int) -> None:
+    if not hasattr(model, "preview"):
+        return
+    import cv2
+
+    model.eval()
+    with torch.no_grad():
+        grid = model.preview(batch).float().clamp(0, 1)
+    img = (grid.permute(1, 2, 0).cpu().numpy() * 255).round().astype(np.uint8)
+    for name in (f"step_{step:07d}.png", "latest.png"):
+        with atomic_path(run_dir / "samples" / name) as tmp:
+            cv2.imwrite(str(tmp), cv2.cvtColor(img, cv2.COLOR_RGB2BGR))

@@ -1,0 +1,184 @@
+"""The generic training loop: checkpoints, exact resume, Ctrl-C, kill -9, refusals."""
+
+from __future__ import annotations
+
+import os
+import random
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from twoface.errors import TwofaceError
+from twoface.models import create, from_pretrained
+from twoface.train.checkpoint import checkpoint_step
+from twoface.train.loop import TrainOptions, fit
+
+TINY = {"size": 64, "enc_channels": 8, "max_channels": 16, "latent": 16, "dec_channels": 16,
+        "disc_channels": 8}
+
+
+def tiny_batches(batch: int = 2, seed: int = 0):  # type: ignore[no-untyped-def]
+    """Batches from random face stacks: the loop does not care what the faces look like."""
+    from twoface.data.swap_batches import SwapBatches
+
+    gen = torch.Generator().manual_seed(seed)
+    a = torch.randint(0, 256, (6, 5, 64, 64), generator=gen, dtype=torch.uint8)
+    b = torch.randint(0, 256, (6, 5, 64, 64), generator=gen, dtype=torch.uint8)
+    return SwapBatches(a, b, batch, seed=seed)
+
+
+def opts(steps: int, **kw: object) -> TrainOptions:
+    return TrainOptions(steps=steps, save_every=kw.pop("save_every", 2), preview_every=0,
+                        log_every=1, progress=False, **kw)  # type: ignore[arg-type]
+
+
+def run(folder: Path, steps: int, *, resume: bool = False, gan: bool = True) -> torch.nn.Module:
+    torch.manual_seed(0)
+    model = create("swap", "light", **TINY, gan=gan)
+    fit(model, tiny_batches().batch, folder, opts(steps, resume=resume))
+    return model
+
+
+def test_resume_is_exact(tmp_path: Path) -> None:
+    straight = run(tmp_path / "straight", 5)
+    run(tmp_path / "split", 2)
+    resumed = run(tmp_path / "split", 5, resume=True)
+    for (k, v), w in zip(straight.state_dict().items(), resumed.state_dict().values(),
+                         strict=True):
+        assert torch.equal(v, w), k
+    log = (tmp_path / "split" / "log.csv").read_text().splitlines()
+    assert [int(r.split(",")[0]) for r in log[1:]] == [1, 2, 3, 4, 5]
+    assert (tmp_path / "split" / "samples").exists() is False  # preview_every=0
+
+
+def test_refuses_to_overwrite_and_keyboard_interrupt_saves(tmp_path: Path) -> None:
+    run(tmp_path / "m", 2, gan=False)
+    before = (tmp_path / "m" / "model.safetensors").read_bytes()
+    with pytest.raises(TwofaceError, match="--resume"):
+        run(tmp_path / "m", 4, gan=False)
+    assert (tmp_path / "m" / "model.safetensors").read_bytes() == before
+    data = tiny_batches()
+
+    def batches(step: int) -> dict[str, torch.Tensor]:
+        if step == 3:
+            raise KeyboardInterrupt
+        return data.batch(step)
+
+    model = create("swap", "light", **TINY)
+    with pytest.raises(KeyboardInterrupt):
+        fit(model, batches, tmp_path / "m", opts(10, resume=True))
+    assert checkpoint_step(tmp_path / "m") == 3
+
+
+def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path: Path) -> None:
+    data = tiny_batches()
+
+    def batches(step: int) -> dict[str, torch.Tensor]:
+        batch = data.batch(step)
+        if step == 3:
+            batch["a_in"] = batch["a_in"] * float("nan")
+        return batch
+
+    with pytest.raises(TwofaceError, match="loss became"):
+        fit(create("swap", "light", **TINY), batches, tmp_path / "m", opts(10))
+    assert checkpoint_step(tmp_path / "m") == 2
+    model = from_pretrained(tmp_path / "m", "swap")
+    assert all(torch.isfinite(p).all() for p in model.parameters())
+
+
+def test_gan_state_is_required_to_resume_with_gan(tmp_path: Path) -> None:
+    run(tmp_path / "m", 1, gan=False)
+    with pytest.raises(TwofaceError, match=r"missing .* critic"):
+        run(tmp_path / "m", 2, resume=True, gan=True)
+
+
+KILL_SCRIPT = """
+import sys, torch
+sys.path.insert(0, {tests!r})
+from test_train import TINY, tiny_batches, opts
+from twoface.models import create
+from twoface.train.loop import fit
+torch.manual_seed(0)
+fit(create("swap", "light", **TINY), tiny_batches().batch, {folder!r},
+    opts(100000, save_every=1, resume=True))
+"""
+
+
+def test_kill_9_then_resume(tmp_path: Path) -> None:
+    folder = tmp_path / "killed"
+    script = KILL_SCRIPT.format(tests=str(Path(__file__).parent), folder=str(folder))
+    proc = subprocess.Popen([sys.executable, "-c", script], env={**os.environ,
+                            "OMP_NUM_THREADS": "1"})
+    try:
+        deadline = time.time() + 60
+        while not (folder / "state.safetensors").exists() and time.time() < deadline:
+            time.sleep(0.05)
+        assert proc.poll() is None, "training died on its own"
+        time.sleep(random.uniform(0.05, 1.0))  # land somewhere inside a step or a save
+        proc.kill()  # SIGKILL: no handler runs
+    finally:
+        proc.wait()
+    step = checkpoint_step(folder)
+    assert step is not None and step >= 1
+    from_pretrained(folder, "swap")  # the weights file is whole too
+    model = create("swap", "light", **TINY)
+    result = fit(model, tiny_batches().batch, folder, opts(step + 2, resume=True))
+    assert (result.start_step, result.step) == (step, step + 2)
+    assert not list(folder.glob(".*.tmp*"))  # leftovers of the killed write are cleared
+
+
+DDP_SCRIPT = """
+import os, sys, torch
+sys.path.insert(0, {tests!r})
+from test_train import TINY, tiny_batches, opts
+from twoface.data.swap_batches import SwapBatches
+from twoface.models import create
+from twoface.train.loop import fit
+rank = int(os.environ["RANK"])
+torch.manual_seed(rank)  # different initial weights: fit must broadcast rank 0's
+data = tiny_batches()
+data.rank = rank  # and different batches per process
+model = create("swap", "light", **TINY)
+fit(model, data.batch, {folder!r}, opts(3))
+total = sum(float(p.double().sum()) for p in model.parameters())
+open({folder!r} + f"/rank{{rank}}.txt", "w").write(repr(total))
+"""
+
+
+@pytest.mark.slow
+def test_torchrun_two_gloo_processes_stay_in_sync(tmp_path: Path) -> None:
+    script = tmp_path / "ddp.py"
+    folder = tmp_path / "ddp"
+    script.write_text(DDP_SCRIPT.format(tests=str(Path(__file__).parent), folder=str(folder)))
+    torchrun = Path(sys.executable).with_name("torchrun")
+    subprocess.run([str(torchrun), "--nproc_per_node=2", "--master_port=29612", str(script)],
+                   check=True, capture_output=True, timeout=120)
+    assert (folder / "rank0.txt").read_text() == (folder / "rank1.txt").read_text()
+    assert checkpoint_step(folder) == 3
+
+
+def test_gradient_all_reduce_with_one_gloo_process() -> None:
+    import torch.distributed as dist
+
+    from twoface.train.loop import _all_reduce_grads
+
+    dist.init_process_group("gloo", init_method="tcp://127.0.0.1:29533", rank=0, world_size=1)
+    try:
+        p = torch.nn.Parameter(torch.ones(3))
+        p.grad = torch.tensor([1.0, 2.0, 3.0])
+        _all_reduce_grads([p], 1)
+        assert torch.equal(p.grad, torch.tensor([1.0, 2.0, 3.0]))
+    finally:
+        dist.destroy_process_group()
+
+
+def test_models_and_train_import_without_dlib_and_av() -> None:
+    code = ("import sys; sys.modules['dlib'] = None; sys.modules['av'] = None\n"
+            "import twoface.models, twoface.train.loop, twoface.train.swap\n"
+            "import twoface.data.swap_batches, twoface.nn.perceptual\n"
+            "assert 'dlib' not in [m for m in sys.modules if sys.modules[m] is not None]")
+    subprocess.run([sys.executable, "-c", code], check=True)
