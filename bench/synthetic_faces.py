@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import sys
 import time
 from pathlib import Path
 
@@ -22,6 +23,9 @@ import numpy as np
 
 from twoface.data.synthetic import Expression, Identity, render
 from twoface.types import Pose
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _report import machine, write_section
 
 REGIONS = {"jaw": slice(0, 17), "brows": slice(17, 27), "nose": slice(27, 36),
            "eyes": slice(36, 48), "mouth": slice(48, 68)}
@@ -96,21 +100,26 @@ def main() -> None:
     detector, predictor = _models()
     det = evaluate(args.n, 30, detector, predictor, 0)
     lm = evaluate(args.nme_n, 15, detector, predictor, 100_000)
-    print("| check | renders | result |")
-    print("|---|---|---|")
-    print(f"| HOG detection, no upsampling, |yaw|≤30°, |pitch|≤15°, |roll|≤10° | {det['n']} | "
-          f"{det['found'] / det['n']:.1%} |")
     nme = lm["nme"]
-    print(f"| 68-point NME (inter-ocular), |yaw|≤15° | {lm['found']} detected of {lm['n']} | "
-          f"mean {nme.mean():.4f}, median {np.median(nme):.4f}, p95 {np.percentile(nme, 95):.4f}"
-          f", max {nme.max():.4f} |")
     regions = ", ".join(f"{k} {np.mean(v):.4f}" for k, v in lm["regions"].items())
-    print(f"| NME by region | | {regions} |")
     frame_ms = _frame_time()
-    print(f"| render time, new identity each time (median, 256²) | {det['n']} | "
-          f"{det['ms']:.0f} ms |")
-    print(f"| render time, same identity (median, 256²; building a new identity: "
-          f"{frame_ms[1]:.0f} ms once) | 20 | {frame_ms[0]:.0f} ms |")
+    rows = [
+        "| check | renders | result |",
+        "|---|---|---|",
+        f"| HOG detection, no upsampling, \\|yaw\\|≤30°, \\|pitch\\|≤15°, \\|roll\\|≤10° | "
+        f"{det['n']} | {det['found'] / det['n']:.1%} |",
+        f"| 68-point NME (inter-ocular), \\|yaw\\|≤15° | {lm['found']} detected of {lm['n']} | "
+        f"mean {nme.mean():.4f}, median {np.median(nme):.4f}, p95 {np.percentile(nme, 95):.4f}"
+        f", max {nme.max():.4f} |",
+        f"| NME by region | | {regions} |",
+        f"| render time, new identity each time (median, 256²) | {det['n']} | "
+        f"{det['ms']:.0f} ms |",
+        f"| render time, same identity (median, 256²; building a new identity: "
+        f"{frame_ms[1]:.0f} ms once) | 20 | {frame_ms[0]:.0f} ms |",
+    ]
+    body = "\n".join([f"Machine: {machine()}.", "", *rows])
+    print(body)
+    write_section("Synthetic faces (dlib's view)", body)
     if args.detail:
         s = lm["signed"].mean(0)
         for i in range(68):

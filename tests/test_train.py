@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import random
+import socket
 import subprocess
 import sys
 import time
@@ -155,7 +156,10 @@ def test_torchrun_two_gloo_processes_stay_in_sync(tmp_path: Path) -> None:
     folder = tmp_path / "ddp"
     script.write_text(DDP_SCRIPT.format(tests=str(Path(__file__).parent), folder=str(folder)))
     torchrun = Path(sys.executable).with_name("torchrun")
-    subprocess.run([str(torchrun), "--nproc_per_node=2", "--master_port=29612", str(script)],
+    with socket.socket() as sock:  # a free port, so parallel or repeated runs never collide
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    subprocess.run([str(torchrun), "--nproc_per_node=2", f"--master_port={port}", str(script)],
                    check=True, capture_output=True, timeout=120)
     assert (folder / "rank0.txt").read_text() == (folder / "rank1.txt").read_text()
     assert checkpoint_step(folder) == 3

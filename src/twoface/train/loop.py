@@ -58,18 +58,20 @@ def pick_device(name: str | None) -> torch.device:
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
-def _dist() -> tuple[int, int]:
-    """(rank, world size); starts the process group when run under ``torchrun``."""
+def _dist() -> tuple[int, int, bool]:
+    """(rank, world size, whether this call started the process group); starts the group when
+    run under ``torchrun``."""
     world = int(os.environ.get("WORLD_SIZE", "1"))
     if world <= 1:
-        return 0, 1
+        return 0, 1, False
     import torch.distributed as dist
 
-    if not dist.is_initialized():
+    started = not dist.is_initialized()
+    if started:
         dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
     if torch.cuda.is_available():
         torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
-    return dist.get_rank(), world
+    return dist.get_rank(), world, started
 
 
 def _all_reduce_grads(params: list[nn.Parameter], world: int) -> None:
@@ -98,7 +100,7 @@ def fit(model: nn.Module, batches: Batches, run_dir: str | Path,
     saves a checkpoint and re-raises ``KeyboardInterrupt``.
     """
     run_dir = Path(run_dir)
-    rank, world = _dist()
+    rank, world, started_group = _dist()
     device = pick_device(opts.device)
     if device.type == "cuda" and world > 1:
         device = torch.device("cuda", torch.cuda.current_device())
@@ -181,6 +183,13 @@ def fit(model: nn.Module, batches: Batches, run_dir: str | Path,
     # the weights in memory may be what went wrong.
     if rank == 0 and step > start:
         save_checkpoint(run_dir, model, optims, step)
+    if started_group:
+        # Close the group we opened: a gloo group left to the interpreter's exit can abort the
+        # process ("terminate called without an active exception") after training succeeded.
+        import torch.distributed as dist
+
+        dist.barrier()
+        dist.destroy_process_group()
     seconds = time.perf_counter() - t0
     return TrainResult(start, step, seconds, seen / max(seconds, 1e-9), last)
 

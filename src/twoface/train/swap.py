@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from twoface.errors import TwofaceError
@@ -19,7 +20,6 @@ def train_swap(a: str | Path, b: str | Path, run_dir: str | Path, *, model: str 
     faceset ``b`` in ``run_dir``. On resume the saved config wins; asking for a different
     model name or size is an error rather than a silent choice."""
     from twoface.data.swap_batches import SwapBatches
-    from twoface.train.loop import _dist
 
     opts = options or TrainOptions()
     run_dir = Path(run_dir)
@@ -41,7 +41,7 @@ def train_swap(a: str | Path, b: str | Path, run_dir: str | Path, *, model: str 
     else:
         net = create("swap", model or "light", **cfg)
     c = net.config
-    rank, _ = _dist()
+    rank = int(os.environ.get("RANK", "0"))  # torchrun's; fit() starts the process group
     data = SwapBatches.from_facesets(a, b, c.size, c.coverage, batch,
                                      device=pick_device(opts.device), seed=seed, rank=rank,
                                      face_weight=c.face_weight, feature_weight=c.feature_weight)
