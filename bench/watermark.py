@@ -21,8 +21,6 @@ import argparse
 import datetime as dt
 import io
 import os
-import platform
-import re
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -37,8 +35,10 @@ from twoface.media import iter_frames, probe, read_image
 from twoface.provenance.payload import WatermarkPayload, encode_payload
 from twoface.provenance.watermark import TARGET_RMS, false_positive_rate, get_scheme, luminance
 
-ROOT = Path(__file__).resolve().parents[1]
-DATA = ROOT.parent / "shared" / "data" / "faces"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _report import SHARED as DATA
+from _report import machine, write_section
+
 DRIVING = DATA / "liveportrait" / "driving"
 CLIP_LEN, VOTE_EVERY = 48, 3
 
@@ -267,26 +267,15 @@ def main() -> None:
                      fp_clips, times_e, times_d, embed_s, elapsed, float(np.mean(base_psnr)))
     print(section)
     if not args.no_write:
-        write_section(ROOT / "BENCHMARKS.md", section)
+        write_section("Watermark robustness", section)
 
 
 def render(rows: list[tuple], quick: bool, n_clips: int, clip_len: int, psnrs: list[float],
            ssims: list[float], fp: int, n_fp: int, fp_clips: int, times_e: list[float],
            times_d: list[float], embed_s: list[float], elapsed: float, base_psnr: float) -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
     lines = [
-        "## Watermark robustness",
-        "",
-        f"`python bench/watermark.py{' --quick' if quick else ''}` on {cpu} "
-        f"({platform.python_implementation()} {platform.python_version()}), "
-        f"{dt.date.today().isoformat()}, {elapsed / 60:.1f} min. Scheme `tiled` "
+        f"`python bench/watermark.py{' --quick' if quick else ''}` on {machine()}; "
+        f"{elapsed / 60:.1f} min. Scheme `tiled` "
         f"(spread spectrum, informed embedding, BCH(127,64) t=10 + CRC-16; see "
         "`src/twoface/provenance/watermark.py`).",
         "",
@@ -324,17 +313,6 @@ def render(rows: list[tuple], quick: bool, n_clips: int, clip_len: int, psnrs: l
         "",
     ]
     return "\n".join(lines)
-
-
-def write_section(path: Path, section: str) -> None:
-    """Replace the section in BENCHMARKS.md (or append it), leaving the others alone."""
-    text = path.read_text() if path.exists() else "# Benchmarks\n"
-    pattern = re.compile(r"^## Watermark robustness\n.*?(?=^## |\Z)", re.S | re.M)
-    if pattern.search(text):
-        text = pattern.sub(lambda _: section + "\n", text)
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    path.write_text(text.rstrip("\n") + "\n")
 
 
 if __name__ == "__main__":
