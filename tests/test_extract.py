@@ -165,3 +165,27 @@ def test_corrupt_alignments_is_reported(tmp_path: Path) -> None:
     (tmp_path / "alignments.json").write_text('{"schema": "twoface.faceset", "version": 1}')
     proc = run_cli("faces", tmp_path)
     assert_one_line_error(proc, tmp_path / "alignments.json", "schema")
+
+
+def test_sources_whose_names_clean_alike_keep_separate_crops(talking_video: Path,
+                                                              tmp_path: Path) -> None:
+    import shutil
+
+    from twoface.faces.extract import ExtractOptions, extract
+
+    a, b = tmp_path / "a b.mp4", tmp_path / "a_b.mp4"
+    shutil.copy(talking_video, a)
+    shutil.copy(talking_video, b)
+    out = tmp_path / "fs"
+    extract([a, b], out, ExtractOptions(size=64))
+    fs = Faceset.load(out)
+    files = [f.file for f in fs.faces]
+    assert len(files) == len(set(files)) == fs.sources[0].faces + fs.sources[1].faces
+    assert all((out / f).is_file() for f in files)
+
+
+def test_montage_needs_an_image_suffix(talking_video: Path, tmp_path: Path) -> None:
+    out = tmp_path / "fs"
+    assert run_cli("extract", talking_video, "-o", out, "--size", "64", "-q").returncode == 0
+    proc = run_cli("faces", out, "--montage", tmp_path / "montage")
+    assert_one_line_error(proc, tmp_path / "montage", "montage must be")

@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from twoface.cli_forensics import register as register_forensics
 from twoface.cli_provenance import register as register_provenance
 from twoface.cli_swap import register as register_swap
 from twoface.errors import TwofaceError
@@ -123,6 +124,7 @@ def demo(
 # Jobs whose commands live beside their packages; each module imports only typer at the top.
 register_provenance(app)
 register_swap(app, train_app, eval_app)
+register_forensics(app)
 
 
 def main() -> None:

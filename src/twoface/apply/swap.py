@@ -261,11 +261,21 @@ def _from_alignments(path: Path, source: Path, min_face: int
     fs = Faceset.load(path.parent if path.is_file() else path)
     key = str(source.resolve())
     idx = [i for i, s in enumerate(fs.sources) if s.path == key and s.status == "done"]
-    if not idx:  # a faceset moved between machines: fall back to the file name
+    if not idx:  # a faceset moved between machines: the same name and the same bytes
+        size = source.stat().st_size
         idx = [i for i, s in enumerate(fs.sources) if Path(s.path).name == source.name
-               and s.status == "done"]
+               and s.bytes == size and s.status == "done"]
     if not idx:
-        raise TwofaceError(path, f"lists no faces from {source.name}")
+        raise TwofaceError(path, f"lists no faces from {source} (same path, or same name and "
+                           "size, needed)")
+    from twoface.media import probe
+
+    frames = probe(source).frame_count
+    if any(fs.sources[i].frames < frames for i in idx):
+        # A faceset extracted with --every N has landmarks for every Nth frame only: swapping
+        # with it would leave the real face on the frames between.
+        raise TwofaceError(path, f"holds landmarks for {fs.sources[idx[0]].frames} of "
+                           f"{frames} frames of {source.name}; extract it with --every 1")
     per_frame: dict[int, list[tuple[int, np.ndarray]]] = defaultdict(list)
     for f in fs.faces:
         if f.source in idx and f.size >= min_face:

@@ -219,8 +219,11 @@ class Faceset:
             sheet[r * tile:(r + 1) * tile, c * tile:(c + 1) * tile] = cv2.resize(
                 self.image(f), (tile, tile), interpolation=cv2.INTER_AREA)
         path = Path(path)
+        if path.suffix.lower() not in (".png", ".jpg", ".jpeg", ".webp"):
+            raise TwofaceError(path, "montage must be a .png, .jpg or .webp file")
         with atomic_path(path) as tmp:
-            cv2.imwrite(str(tmp), cv2.cvtColor(sheet, cv2.COLOR_RGB2BGR))
+            if not cv2.imwrite(str(tmp), cv2.cvtColor(sheet, cv2.COLOR_RGB2BGR)):
+                raise TwofaceError(path, "could not write the montage")
         return path
 
     def summary(self) -> dict[str, Any]:

@@ -129,8 +129,11 @@ def _forget_source(faceset: Faceset, key: str) -> None:
 
 
 def _unique_stem(faceset: Faceset, stem: str, index: int) -> str:
+    """A file-name stem for this source's crops that no other source's crops use."""
     clean = "".join(c if c.isalnum() or c in "-_" else "_" for c in stem) or "source"
-    taken = {Path(s.path).stem for i, s in enumerate(faceset.sources) if i != index}
+    # Crops are named <stem>_<frame>_<track>: compare with the stems really on disk, since two
+    # different names ("a b", "a_b") can clean to the same stem.
+    taken = {Path(f.file).stem.rsplit("_", 2)[0] for f in faceset.faces if f.source != index}
     return clean if clean not in taken else f"{clean}-{index}"
 
 
@@ -172,12 +175,13 @@ def _extract_video(path: Path, faceset: Faceset, index: int, stem: str, opts: Ex
         return
     task = (progress.add_task(f"align   {path.name}", total=frames, unit="frames")
             if progress else None)
+    last = max(todo)
     for frame in iter_frames(path, every=opts.every):
         for face, marks in todo.get(frame.index, []):
             _add_face(faceset, index, stem, frame.image, face, marks, opts)
         if progress and task is not None:
             progress.advance(task)
-        if frame.index >= max(todo):
+        if frame.index >= last:
             break
     if progress and task is not None:
         progress.update(task, completed=frames)

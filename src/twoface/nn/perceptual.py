@@ -69,9 +69,23 @@ def load_vgg() -> VGGFeatures | None:
     if not path.is_file():
         log.info("perceptual loss off: no VGG16 weights at %s", path)
         return None
+    from safetensors import SafetensorError
+
+    from twoface.errors import TwofaceError
+
     net = VGGFeatures()
-    state = {k: v for k, v in load_file(str(path)).items() if k.startswith("features.")}
-    net.load_state_dict(state, strict=False)
+    try:
+        state = load_file(str(path))
+    except (SafetensorError, OSError):
+        raise TwofaceError(path, "corrupt or unreadable VGG16 weights") from None
+    # The file may hold the whole VGG16; take the layers this extractor has, and all of them:
+    # silently random features would train against noise.
+    want = list(net.state_dict())
+    missing = [k for k in want if k not in state]
+    if missing:
+        raise TwofaceError(path, f"not VGG16 weights in torchvision's layout ({len(missing)} "
+                           f"tensors missing, e.g. {missing[0]})")
+    net.load_state_dict({k: state[k] for k in want})
     log.info("perceptual loss on: VGG16 weights from %s", path)
     return net.eval()
 

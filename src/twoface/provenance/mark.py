@@ -27,6 +27,7 @@ import numpy as np
 from rich.console import Console
 
 from twoface import __version__
+from twoface.errors import TwofaceError
 from twoface.provenance.keys import SigningKeys, ensure_keys
 from twoface.provenance.manifest import sign_file
 from twoface.provenance.payload import WatermarkPayload
@@ -73,6 +74,9 @@ class Provenance:
         if model is not None:
             model = Path(model)
             weights = model / "model.safetensors" if model.is_dir() else model
+            if not weights.is_file():
+                raise TwofaceError(weights, "model weights not found (give a model folder or a "
+                                   "weights file)")
             fingerprint = sha256_file(weights)
         return Provenance(method=method, model_fingerprint=fingerprint,
                           inputs={Path(p).name: sha256_file(p) for p in inputs},

@@ -53,9 +53,17 @@ class TrainResult:
 
 
 def pick_device(name: str | None) -> torch.device:
-    if name:
-        return torch.device(name)
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    """The device called ``name`` (``cpu``, ``cuda``, ``cuda:1``), else CUDA when present."""
+    if not name:
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise TwofaceError(None, f"--device {name!r}: not a device name (cpu, cuda, cuda:N)"
+                           ) from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise TwofaceError(None, f"--device {name!r}: this torch build sees no CUDA GPU")
+    return device
 
 
 def _dist() -> tuple[int, int, bool]:
@@ -236,4 +244,5 @@ def _preview(model: nn.Module, batch: dict[str, torch.Tensor], run_dir: Path, st
     img = (grid.permute(1, 2, 0).cpu().numpy() * 255).round().astype(np.uint8)
     for name in (f"step_{step:07d}.png", "latest.png"):
         with atomic_path(run_dir / "samples" / name) as tmp:
-            cv2.imwrite(str(tmp), cv2.cvtColor(img, cv2.COLOR_RGB2BGR))
+            if not cv2.imwrite(str(tmp), cv2.cvtColor(img, cv2.COLOR_RGB2BGR)):
+                raise TwofaceError(run_dir / "samples" / name, "could not write the preview")

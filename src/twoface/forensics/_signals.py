@@ -1,0 +1,184 @@
+"""Per-frame signals for the shallowfake checks, gathered in one decoding pass.
+
+Every check in :mod:`twoface.forensics.shallow` reads these arrays rather than the video,
+so a clip is decoded once however many checks run. Frames are reduced to small grey
+thumbnails on the way: edit traces (repeats, drops, cuts, bars) survive downscaling, and
+memory stays flat on long videos.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from twoface.media import iter_frames
+from twoface.media._avio import AV_ERRORS, open_input
+
+# Side of the grey thumbnails compared frame to frame: small enough to ignore sensor and
+# codec noise in the motion signal, large enough that a one-pixel shift still registers.
+THUMB = 64
+# Longest side of the grey image used for noise and black-bar measures: noise lives at the
+# pixel scale, so this keeps more detail than the thumbnail.
+NOISE_SIDE = 256
+# Side of the grey images that optical flow runs on: flow magnitude grows in proportion to
+# the motion (a dropped frame doubles it), which the saturating grey difference does not.
+FLOW_SIDE = 96
+# Bins per RGB channel of the colour histograms compared across a possible cut.
+HIST_BINS = 16
+
+
+@dataclass
+class Signals:
+    """What one decoding pass learns, one entry per decoded frame (``n`` frames).
+
+    ``motion[i]``, ``flow[i]`` and ``hist_dist[i]`` compare frame ``i`` with frame ``i-1``
+    (0 for the first frame): mean absolute grey difference of the thumbnails (0..255), mean
+    optical-flow magnitude in ``FLOW_SIDE``-pixel images, and half the L1 distance of the
+    colour histograms (0..1). ``noise[i]`` is the frame's high-pass residual
+    level (grey levels). ``row_max``/``col_max`` hold, per row/column of the noise-sized
+    image, the brightest value seen in any frame: a black bar stays dark all clip long.
+    ``packet_pts`` are the video packets' presentation times in seconds, sorted.
+    """
+
+    times: np.ndarray
+    motion: np.ndarray
+    flow: np.ndarray
+    hist_dist: np.ndarray
+    noise: np.ndarray
+    row_max: np.ndarray
+    col_max: np.ndarray
+    packet_pts: np.ndarray
+    audio_duration: float | None
+    video_duration: float
+    metadata: dict = field(default_factory=dict)
+
+    @property
+    def n(self) -> int:
+        return int(self.times.size)
+
+
+def gather(path: Path, *, max_frames: int | None = None) -> Signals:
+    """Decode ``path`` once and return its :class:`Signals`.
+
+    ``max_frames`` stops early on long videos (the checks then see only the start).
+    Raises MediaError for files that are missing, not video, or broken.
+    """
+    meta = read_metadata(path)
+    times: list[float] = []
+    motion: list[float] = []
+    flow: list[float] = []
+    prev_small: np.ndarray | None = None
+    hist_dist: list[float] = []
+    noise: list[float] = []
+    row_max: np.ndarray | None = None
+    col_max: np.ndarray | None = None
+    prev_thumb: np.ndarray | None = None
+    prev_hist: np.ndarray | None = None
+    for frame in iter_frames(path):
+        if max_frames is not None and len(times) >= max_frames:
+            break
+        rgb = frame.image
+        h, w = rgb.shape[:2]
+        scale = min(1.0, NOISE_SIDE / max(h, w))
+        mid = rgb if scale >= 1.0 else cv2.resize(
+            rgb, (max(1, round(w * scale)), max(1, round(h * scale))),
+            interpolation=cv2.INTER_AREA)
+        grey = cv2.cvtColor(mid, cv2.COLOR_RGB2GRAY)
+        thumb = cv2.resize(grey, (THUMB, THUMB), interpolation=cv2.INTER_AREA).astype(np.float32)
+        hist = _colour_hist(mid)
+        small = cv2.resize(grey, (FLOW_SIDE, FLOW_SIDE), interpolation=cv2.INTER_AREA)
+        flow.append(0.0 if prev_small is None else _flow_magnitude(prev_small, small))
+        prev_small = small
+        times.append(frame.time)
+        motion.append(0.0 if prev_thumb is None else float(np.abs(thumb - prev_thumb).mean()))
+        hist_dist.append(0.0 if prev_hist is None else float(np.abs(hist - prev_hist).sum() / 2))
+        noise.append(_noise_level(grey))
+        rmax, cmax = grey.max(axis=1), grey.max(axis=0)
+        row_max = rmax if row_max is None else np.maximum(row_max, rmax)
+        col_max = cmax if col_max is None else np.maximum(col_max, cmax)
+        prev_thumb, prev_hist = thumb, hist
+    assert row_max is not None and col_max is not None  # iter_frames raises on no frames
+    return Signals(
+        times=np.asarray(times), motion=np.asarray(motion), flow=np.asarray(flow),
+        hist_dist=np.asarray(hist_dist),
+        noise=np.asarray(noise), row_max=row_max, col_max=col_max,
+        packet_pts=np.asarray(meta.pop("_packet_pts")),
+        audio_duration=meta.pop("_audio_duration"), video_duration=meta.pop("_video_duration"),
+        metadata=meta,
+    )
+
+
+def read_metadata(path: Path) -> dict:
+    """Container and stream tags, plus packet times and stream durations, by demuxing only.
+
+    Private keys (``_packet_pts``, ``_audio_duration``, ``_video_duration``) are popped by
+    :func:`gather`; the rest is reported as-is so the user sees the raw evidence.
+    """
+    with open_input(path) as container:
+        video = next(iter(container.streams.video), None)
+        audio = next(iter(container.streams.audio), None)
+        streams = []
+        for s in container.streams:
+            streams.append({"index": s.index, "type": s.type, "codec": s.codec_context.name,
+                            "tags": dict(s.metadata)})
+        meta: dict = {"format": container.format.name, "tags": dict(container.metadata),
+                      "streams": streams}
+        pts: list[float] = []
+        audio_end: float | None = None
+        audio_start: float | None = None
+        if video is not None:
+            tb = float(video.time_base or 0) or 1 / 90000
+            origin = video.start_time or 0
+            wanted = [video] + ([audio] if audio is not None else [])
+            # A damaged tail only shortens the lists; decoding reports the damage properly.
+            with contextlib.suppress(*AV_ERRORS):
+                for packet in container.demux(wanted):
+                    if not packet.size or packet.pts is None:
+                        continue
+                    if packet.stream.type == "video":
+                        pts.append((packet.pts - origin) * tb)
+                    else:
+                        atb = float(packet.time_base)
+                        start = packet.pts * atb
+                        end = start + (packet.duration or 0) * atb
+                        audio_start = start if audio_start is None else min(audio_start, start)
+                        audio_end = end if audio_end is None else max(audio_end, end)
+        pts.sort()
+        meta["_packet_pts"] = pts
+        meta["_audio_duration"] = (None if audio_end is None or audio_start is None
+                                   else audio_end - audio_start)
+        if video is not None and video.duration and video.time_base:
+            meta["_video_duration"] = float(video.duration * video.time_base)
+        elif len(pts) >= 2:
+            meta["_video_duration"] = pts[-1] - pts[0] + float(np.median(np.diff(pts)))
+        else:
+            meta["_video_duration"] = 0.0
+    return meta
+
+
+def _colour_hist(rgb: np.ndarray) -> np.ndarray:
+    """Joint-free RGB histogram (three channels side by side), summing to 1 per channel."""
+    parts = [cv2.calcHist([rgb], [c], None, [HIST_BINS], [0, 256]).ravel() for c in range(3)]
+    hist = np.concatenate(parts)
+    return hist / max(1.0, float(hist.sum()) / 3)
+
+
+def _flow_magnitude(a: np.ndarray, b: np.ndarray) -> float:
+    """Mean Farneback optical-flow magnitude from ``a`` to ``b`` (pixels, uint8 greys)."""
+    f = cv2.calcOpticalFlowFarneback(a, b, None, 0.5, 3, 9, 3, 5, 1.1, 0)
+    return float(np.linalg.norm(f, axis=2).mean())
+
+
+def _noise_level(grey: np.ndarray) -> float:
+    """Robust high-pass residual level: median absolute Laplacian-like residual.
+
+    The median ignores edges (few pixels) and tracks the flat-area grain that a camera,
+    a denoiser or an encoder setting leaves, which differs between two spliced sources.
+    """
+    g = grey.astype(np.float32)
+    residual = g - cv2.blur(g, (3, 3))
+    return float(np.median(np.abs(residual)))

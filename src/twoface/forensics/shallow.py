@@ -1,0 +1,382 @@
+"""Shallowfake checks: traces of plain editing (no neural network needed).
+
+``inspect_video(path)`` decodes a video once (:mod:`twoface.forensics._signals`) and runs
+each check over the per-frame signals. Every check returns :class:`Finding` objects with a
+time span, a confidence in 0..1 and the numbers that led to it, so a reader can judge the
+call. The checks are deliberately conservative: one odd frame in a clean clip stays below
+0.5; only repeated or strong evidence goes above it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import math
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+
+from twoface.forensics._signals import Signals, gather
+
+FindingKind = Literal["speed_change", "frame_drop", "duplicate_frames", "splice", "reencode",
+                      "metadata", "crop"]
+
+# A frame is a repeat of its predecessor when its thumbnail differs by less than this
+# (grey levels, mean absolute) *and* far less than the clip's typical motion.
+_DUP_ABS = 0.35
+_DUP_REL = 0.05
+# Half-width (frames) of the window giving the local baseline that spikes are judged against.
+_WIN = 8
+# Encoders and tools whose tag says the file was written by software, not a camera.
+_SOFTWARE = ("lavf", "handbrake", "ffmpeg", "premiere", "final cut", "davinci", "imovie",
+             "capcut", "after effects", "x264", "libx264", "shotcut", "kdenlive", "openshot")
+
+
+@dataclass
+class Finding:
+    """One edit trace: what, when (seconds), how sure (0..1), and the evidence."""
+
+    kind: FindingKind
+    start: float
+    end: float
+    confidence: float
+    evidence: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["start"], d["end"] = round(self.start, 3), round(self.end, 3)
+        d["confidence"] = round(self.confidence, 3)
+        return d
+
+
+@dataclass
+class Report:
+    """All findings for one file, most confident first."""
+
+    file: str
+    findings: list[Finding]
+    frames: int = 0
+    duration: float = 0.0
+
+    def to_dict(self) -> dict:
+        return {"file": self.file, "frames": self.frames, "duration": round(self.duration, 3),
+                "findings": [f.to_dict() for f in self.findings]}
+
+
+def inspect_video(path: str | Path, *, max_frames: int | None = None,
+                  now: dt.datetime | None = None) -> Report:
+    """Run every shallowfake check on the video at ``path``.
+
+    ``now`` (UTC) is the clock that "creation time in the future" is judged against.
+    Raises MediaError for files that are missing, not video, or broken.
+    """
+    path = Path(path)
+    sig = gather(path, max_frames=max_frames)
+    findings: list[Finding] = []
+    dups = _duplicate_mask(sig)
+    findings += duplicate_frames(sig, dups)
+    findings += timestamp_gaps(sig)
+    findings += motion_jumps(sig, dups)
+    findings += splices(sig, dups)
+    findings += letterbox(sig)
+    findings += metadata_checks(sig, now or dt.datetime.now(dt.UTC))
+    findings.sort(key=lambda f: (-f.confidence, f.start))
+    duration = sig.video_duration or (float(sig.times[-1]) if sig.n else 0.0)
+    return Report(str(path), findings, frames=sig.n, duration=duration)
+
+
+# ---------------------------------------------------------------- repeats, drops, timestamps
+
+def _duplicate_mask(sig: Signals) -> np.ndarray:
+    """``mask[i]``: frame ``i`` repeats frame ``i-1``. A still clip has no motion to compare
+    against, so nothing in it counts as a repeat."""
+    motion = sig.motion[1:]
+    mask = np.zeros(sig.n, dtype=bool)
+    if motion.size < 4:
+        return mask
+    moving = motion[motion > _DUP_ABS]
+    if moving.size < motion.size * 0.2:
+        return mask
+    typical = float(np.median(moving))
+    mask[1:] = motion < min(_DUP_ABS, _DUP_REL * typical)
+    return mask
+
+
+def _runs(flags: np.ndarray, max_gap: int) -> list[tuple[int, int]]:
+    """Groups of True indices whose neighbours are at most ``max_gap`` apart: (first, last)."""
+    idx = np.flatnonzero(flags)
+    if idx.size == 0:
+        return []
+    groups, start = [], idx[0]
+    for a, b in itertools.pairwise(idx):
+        if b - a > max_gap:
+            groups.append((int(start), int(a)))
+            start = b
+    groups.append((int(start), int(idx[-1])))
+    return groups
+
+
+def _regularity(idx: np.ndarray) -> tuple[int, float]:
+    """The commonest gap between indices and the share of gaps equal to it (1 = periodic)."""
+    if idx.size < 3:
+        return 0, 0.0
+    gaps = np.diff(idx)
+    values, counts = np.unique(gaps, return_counts=True)
+    k = int(np.argmax(counts))
+    return int(values[k]), float(counts[k] / gaps.size)
+
+
+def _span(sig: Signals, first: int, last: int) -> tuple[float, float]:
+    """Seconds from frame ``first`` to the end of frame ``last``."""
+    step = float(np.median(np.diff(sig.times))) if sig.n > 1 else 0.0
+    return float(sig.times[max(0, first)]), float(sig.times[min(last, sig.n - 1)]) + step
+
+
+def duplicate_frames(sig: Signals, dups: np.ndarray) -> list[Finding]:
+    """Runs of repeated frames: frame-rate up-conversion or slow motion by repetition.
+
+    A region where repeats recur at a fixed period also yields a ``speed_change`` finding
+    with the implied speed factor (unique frames / frames shown).
+    """
+    out: list[Finding] = []
+    # Repeats from a frame-rate conversion come every few frames, a few missed: when the
+    # whole clip repeats at one period, bridge gaps of several periods so that the
+    # conversion is reported once rather than as dozens of regions.
+    period, regular = _regularity(np.flatnonzero(dups))
+    bridge = max(8, 4 * period) if dups.sum() >= 8 and regular >= 0.4 else 8
+    for first, last in _runs(dups, max_gap=bridge):
+        idx = np.flatnonzero(dups[first:last + 1]) + first
+        n = int(idx.size)
+        if n < 2:
+            # A lone repeat is common in clean video (a paused camera, an encoder hiccup).
+            conf = 0.15
+        else:
+            period, regular = _regularity(idx)
+            conf = (1 - math.exp(-n / 4)) * (0.6 + 0.4 * regular)
+        start, end = _span(sig, first - 1, last)
+        shown = last - first + 2
+        ev = {"repeated_frames": n, "frames_in_region": shown,
+              "repeat_period_frames": _regularity(idx)[0],
+              "max_motion": round(float(sig.motion[idx].max()), 3),
+              "typical_motion": round(float(np.median(sig.motion[1:])), 3)}
+        out.append(Finding("duplicate_frames", start, end, conf, ev))
+        if n >= 4:
+            period, regular = _regularity(idx)
+            if regular >= 0.6:
+                speed = (shown - n) / shown
+                ev = {"source": "duplicate-frame cadence", "repeat_period_frames": period,
+                      "speed_factor": round(speed, 3)}
+                weight = regular
+                if _audio_matches(sig):
+                    # Audio as long as the picture: the repeats filled a higher frame rate
+                    # (up-conversion) rather than stretching time.
+                    weight *= 0.4
+                    ev["note"] = "audio length matches video: frame-rate conversion likely"
+                out.append(Finding("speed_change", start, end, conf * weight, ev))
+    return out
+
+
+def _audio_matches(sig: Signals) -> bool:
+    """Whether the file has audio as long as its video (within 5 %)."""
+    if sig.audio_duration is None or sig.video_duration <= 0:
+        return False
+    return abs(sig.audio_duration - sig.video_duration) <= 0.05 * sig.video_duration
+
+
+def timestamp_gaps(sig: Signals) -> list[Finding]:
+    """Missing or irregular presentation times between the video packets."""
+    pts = sig.packet_pts
+    if pts.size < 4:
+        return []
+    gaps = np.diff(pts)
+    step = float(np.median(gaps))
+    if step <= 0:
+        return []
+    out = []
+    missing = np.flatnonzero(gaps > 1.5 * step)
+    for i in missing:
+        lost = round(float(gaps[i]) / step) - 1
+        # A whole number of missing ticks is what cutting frames out leaves behind.
+        whole = abs(gaps[i] / step - round(gaps[i] / step)) < 0.15
+        conf = min(0.95, 0.55 + 0.1 * lost) if whole else 0.4
+        out.append(Finding("frame_drop", float(pts[i]), float(pts[i + 1]), conf, {
+            "source": "packet timestamps", "gap_s": round(float(gaps[i]), 4),
+            "frame_interval_s": round(step, 4), "missing_frames": max(1, lost)}))
+    # Jitter without gaps: a variable-rate phone clip is normal, so keep this weak.
+    jitter = float(np.std(gaps[gaps <= 1.5 * step]) / step)
+    if jitter > 0.2 and not missing.size:
+        out.append(Finding("frame_drop", float(pts[0]), float(pts[-1]), 0.2, {
+            "source": "packet timestamps", "irregular_spacing": round(jitter, 3)}))
+    return out
+
+
+def _local_baseline(x: np.ndarray, skip: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Median and MAD of ``x`` in a ±_WIN window around each index, the index itself and
+    frames in ``skip`` left out (so a spike or a repeat does not set its own baseline)."""
+    n = x.size
+    med, mad = np.zeros(n), np.zeros(n)
+    for i in range(n):
+        lo, hi = max(1, i - _WIN), min(n, i + _WIN + 1)
+        sel = [j for j in range(lo, hi) if j != i and not skip[j]]
+        if len(sel) < 3:
+            med[i], mad[i] = np.inf, 0.0
+            continue
+        w = x[sel]
+        med[i] = float(np.median(w))
+        mad[i] = float(np.median(np.abs(w - med[i])))
+    return med, mad
+
+
+def motion_jumps(sig: Signals, dups: np.ndarray) -> list[Finding]:
+    """Frames whose motion is about double their neighbours': a frame cut out in between.
+
+    Smooth motion changes little from one frame to the next, so removing a frame makes the
+    step across the gap about twice as large. One such jump is weak evidence (motion does
+    speed up); a string of them at a fixed period is what dropping every k-th frame leaves.
+    """
+    m = sig.flow
+    if sig.n < 8:
+        return []
+    prev, nxt = np.roll(m, 1), np.roll(m, -1)
+    neigh = np.minimum(prev, nxt)
+    ratio = np.zeros(sig.n)
+    valid = np.zeros(sig.n, dtype=bool)
+    # Steps next to a repeat are distorted by it: the duplicate check speaks for those.
+    near_dup = np.convolve(dups.astype(float), np.ones(5), mode="same") > 0
+    valid[2:-1] = ~near_dup[2:-1]
+    # Below this (pixels in the flow images) motion is sensor and codec noise.
+    floor = max(0.08, float(np.percentile(m[1:], 10)))
+    ok = valid & (neigh > floor)
+    ratio[ok] = m[ok] / neigh[ok]
+    # A cut is a far bigger change: the splice check reports those.
+    jumps = ok & (ratio > 1.6) & (ratio < 4.0)
+    out = []
+    for first, last in _runs(jumps, max_gap=6):
+        idx = np.flatnonzero(jumps[first:last + 1]) + first
+        n = int(idx.size)
+        period, regular = _regularity(idx)
+        # Lively motion alone gives scattered jumps; a cut-out pattern gives many, evenly.
+        if n < 6 or regular < 0.6:
+            continue
+        conf = (1 - math.exp(-n / 6)) * regular ** 2
+        start, end = _span(sig, first - 1, last)
+        out.append(Finding("frame_drop", start, end, conf, {
+            "source": "motion energy", "jumps": n, "period_frames": period,
+            "median_ratio_to_neighbours": round(float(np.median(ratio[idx])), 3)}))
+    return out
+
+
+# ------------------------------------------------------------------------------ splices
+
+def splices(sig: Signals, dups: np.ndarray) -> list[Finding]:
+    """Abrupt changes of content (colour histogram and motion spikes far above the local
+    baseline), with the change of noise level across the cut as extra evidence."""
+    if sig.n < 6:
+        return []
+    h, m = sig.hist_dist, sig.motion
+    hmed, hmad = _local_baseline(h, dups)
+    mmed, _ = _local_baseline(m, dups)
+    out = []
+    for i in range(1, sig.n):
+        if not np.isfinite(hmed[i]):
+            continue
+        hz = (h[i] - hmed[i]) / (1.4826 * hmad[i] + 0.01)
+        mr = m[i] / (mmed[i] + 0.5)
+        if h[i] < 0.15 or hz < 8 or mr < 3:
+            continue
+        before = sig.noise[max(0, i - 5):i]
+        after = sig.noise[i:i + 5]
+        nb, na = float(np.median(before)), float(np.median(after))
+        noise_change = abs(na - nb) / max(0.25, min(na, nb))
+        conf = min(0.95, 0.45 + 0.2 * min(1.0, (h[i] - 0.15) / 0.35) + 0.1 * min(1.0, mr / 10)
+                   + 0.2 * min(1.0, noise_change))
+        start, end = _span(sig, i - 1, i)
+        out.append(Finding("splice", start, end, conf, {
+            "hist_distance": round(float(h[i]), 3), "hist_baseline": round(float(hmed[i]), 3),
+            "motion_ratio": round(float(mr), 2), "noise_before": round(nb, 3),
+            "noise_after": round(na, 3)}))
+    return out
+
+
+# ----------------------------------------------------------------------------- letterbox
+
+def letterbox(sig: Signals, dark: float = 28.0) -> list[Finding]:
+    """Black bars: rows or columns at the edges that stay dark in every frame."""
+    def bar(profile: np.ndarray) -> tuple[int, int]:
+        dark_mask = profile <= dark
+        lead = int(np.argmin(dark_mask)) if not dark_mask.all() else profile.size
+        trail = int(np.argmin(dark_mask[::-1])) if not dark_mask.all() else profile.size
+        return lead, trail
+
+    if sig.n < 2 or np.all(sig.row_max <= dark):
+        return []  # an all-black clip is not a letterboxed one
+    top, bottom = bar(sig.row_max)
+    left, right = bar(sig.col_max)
+    rows, cols = sig.row_max.size, sig.col_max.size
+    frac = {"top": top / rows, "bottom": bottom / rows, "left": left / cols,
+            "right": right / cols}
+    # One or two dark lines are common (encoder padding, a dark border in the scene).
+    sides = {k: v for k, v in frac.items() if v >= 0.03}
+    if not sides:
+        return []
+    paired = ("top" in sides and "bottom" in sides) or ("left" in sides and "right" in sides)
+    # Bars on opposite sides are what letterboxing/pillarboxing leaves; a single thin dark
+    # strip may be the scene itself, so it stays below 0.5 unless it is wide.
+    conf = min(0.95, (0.55 if paired else 0.35) + 2.0 * max(sides.values()))
+    return [Finding("crop", float(sig.times[0]), _span(sig, 0, sig.n - 1)[1], conf, {
+        "bars": {k: round(v, 3) for k, v in sides.items()},
+        "max_brightness_in_bars": dark})]
+
+
+# ------------------------------------------------------------------------------ metadata
+
+def _parse_time(text: str) -> dt.datetime | None:
+    try:
+        t = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return t if t.tzinfo else t.replace(tzinfo=dt.UTC)
+
+
+def metadata_checks(sig: Signals, now: dt.datetime) -> list[Finding]:
+    """Tags that contradict each other or the clock, software encoders, and audio that runs
+    longer or shorter than the video (a speed change applied to one of them)."""
+    meta = sig.metadata
+    tags = {k.lower(): v for k, v in meta.get("tags", {}).items()}
+    end = sig.video_duration or (float(sig.times[-1]) if sig.n else 0.0)
+    out: list[Finding] = []
+    encoder = tags.get("encoder", "")
+    if not encoder:
+        out.append(Finding("metadata", 0.0, end, 0.1, {"problem": "no encoder tag"}))
+    elif any(s in encoder.lower() for s in _SOFTWARE):
+        # Nearly every shared clip is transcoded: this says "edited by software", not "fake".
+        out.append(Finding("reencode", 0.0, end, 0.3, {"encoder": encoder}))
+    stamps = {"container": tags.get("creation_time")}
+    for s in meta.get("streams", []):
+        stamps[f"{s['type']}#{s['index']}"] = s["tags"].get("creation_time")
+    parsed = {k: _parse_time(v) for k, v in stamps.items() if v}
+    for where, t in parsed.items():
+        if t is None:
+            out.append(Finding("metadata", 0.0, end, 0.4, {
+                "problem": "unreadable creation_time", "where": where, "value": stamps[where]}))
+        elif t > now + dt.timedelta(days=1):
+            out.append(Finding("metadata", 0.0, end, 0.6, {
+                "problem": "creation_time in the future", "where": where, "value": stamps[where]}))
+    good = [t for t in parsed.values() if t is not None]
+    if len(good) >= 2 and (max(good) - min(good)).total_seconds() > 60:
+        out.append(Finding("metadata", 0.0, end, 0.5, {
+            "problem": "creation_time differs between container and streams",
+            "values": {k: v for k, v in stamps.items() if v}}))
+    if sig.audio_duration is not None and end > 0:
+        diff = sig.audio_duration - end
+        rel = abs(diff) / end
+        if abs(diff) > 0.5 and rel > 0.05:
+            # A speed change applied to the picture alone leaves the audio at its old length.
+            conf = min(0.9, 0.4 + rel)
+            out.append(Finding("speed_change", 0.0, end, conf, {
+                "source": "audio vs video duration", "video_s": round(end, 3),
+                "audio_s": round(sig.audio_duration, 3),
+                "ratio": round(sig.audio_duration / end, 3)}))
+    return out

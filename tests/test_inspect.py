@@ -1,0 +1,170 @@
+"""Shallowfake checks (``twoface inspect``) on manipulations made on the fly from a synthetic
+talking head: repeated frames, dropped frames, a splice, letterbox bars; and a clean clip."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import wave
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from twoface.forensics.shallow import Report, inspect_video
+from twoface.media import VideoWriter
+
+FPS = 25
+
+
+def _write(path: Path, images: list[np.ndarray]) -> Path:
+    with VideoWriter(path, FPS) as writer:
+        for im in images:
+            writer.write(im)
+    return path
+
+
+@pytest.fixture(scope="module")
+def clips(tmp_path_factory) -> dict[str, Path]:
+    """Every test clip, written once: rendering is the slow part."""
+    from twoface.data.synthetic import Identity, render_sequence
+
+    folder = tmp_path_factory.mktemp("inspect")
+    a = [r.image for r in render_sequence(Identity.random(1), 48, size=128, seed=1)]
+    b = [r.image for r in render_sequence(Identity.random(7), 24, size=128, seed=7)]
+    boxed = []
+    for im in a:
+        # 16:9-style letterbox: squeeze the picture into the middle rows, black above/below.
+        frame = np.zeros_like(im)
+        frame[20:108] = cv2.resize(im, (128, 88), interpolation=cv2.INTER_AREA)
+        boxed.append(frame)
+    return {
+        "clean": _write(folder / "clean.mp4", a),
+        # Every frame shown twice: 0.5x slow motion by repetition.
+        "dup": _write(folder / "dup.mp4", [im for im in a[:24] for _ in range(2)]),
+        # Every third frame removed, timestamps re-stamped evenly by the writer.
+        "drop": _write(folder / "drop.mp4", [im for i, im in enumerate(a) if i % 3 != 2]),
+        "splice": _write(folder / "splice.mp4", a[:24] + b),
+        "letterbox": _write(folder / "letterbox.mp4", boxed),
+    }
+
+
+def _confident(report: Report, kind: str, level: float = 0.5) -> list:
+    return [f for f in report.findings if f.kind == kind and f.confidence >= level]
+
+
+def test_clean_clip_has_no_confident_findings(clips):
+    report = inspect_video(clips["clean"])
+    assert report.frames == 48
+    assert [f for f in report.findings if f.confidence >= 0.5] == []
+
+
+def test_repeated_frames_found_with_slow_down(clips):
+    report = inspect_video(clips["dup"])
+    dups = _confident(report, "duplicate_frames")
+    assert dups, report.findings
+    assert dups[0].evidence["repeated_frames"] >= 20
+    speed = _confident(report, "speed_change")
+    assert speed and speed[0].evidence["speed_factor"] == pytest.approx(0.5, abs=0.05)
+    assert speed[0].evidence["repeat_period_frames"] == 2
+
+
+def test_dropped_frames_found(clips):
+    report = inspect_video(clips["drop"])
+    drops = _confident(report, "frame_drop")
+    assert drops, report.findings
+    assert drops[0].evidence["source"] == "motion energy"
+    assert drops[0].evidence["period_frames"] == 2
+    assert not _confident(report, "duplicate_frames")
+
+
+def test_splice_found_at_the_cut(clips):
+    report = inspect_video(clips["splice"])
+    cuts = _confident(report, "splice")
+    assert len(cuts) == 1, report.findings
+    # The cut is between frame 23 (0.92 s) and frame 24 (0.96 s).
+    assert cuts[0].start <= 0.96 <= cuts[0].end + 1e-6
+    assert cuts[0].end - cuts[0].start < 0.2
+
+
+def test_letterbox_found(clips):
+    report = inspect_video(clips["letterbox"])
+    bars = _confident(report, "crop")
+    assert bars, report.findings
+    assert set(bars[0].evidence["bars"]) == {"top", "bottom"}
+    assert bars[0].evidence["bars"]["top"] == pytest.approx(20 / 128, abs=0.03)
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess:
+    code = "import sys; from twoface.cli import main; sys.argv = ['twoface'] + sys.argv[1:]; main()"
+    return subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True,
+                          timeout=120)
+
+
+def test_cli_json_shape_and_report_dir(clips, tmp_path):
+    res = _cli("inspect", str(clips["dup"]), "--json", "-o", str(tmp_path / "rep"))
+    assert res.returncode == 0, res.stderr
+    data = json.loads(res.stdout)
+    assert data["file"] == str(clips["dup"])
+    kinds = {"speed_change", "frame_drop", "duplicate_frames", "splice", "reencode", "metadata",
+             "crop"}
+    assert data["findings"]
+    for f in data["findings"]:
+        assert f["kind"] in kinds
+        assert 0.0 <= f["confidence"] <= 1.0
+        assert 0.0 <= f["start"] <= f["end"]
+        assert isinstance(f["evidence"], dict)
+    assert json.loads((tmp_path / "rep" / "report.json").read_text()) == data
+
+
+def _audio_only(path: Path) -> Path:
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(8000)
+        w.writeframes(np.zeros(8000, dtype=np.int16).tobytes())
+    return path
+
+
+@pytest.mark.parametrize("kind", ["audio", "empty", "garbage", "truncated"])
+def test_cli_bad_input_one_line_exit_2(kind, clips, tmp_path):
+    if kind == "audio":
+        path = _audio_only(tmp_path / "tone.wav")
+    elif kind == "empty":
+        path = tmp_path / "empty.mp4"
+        path.write_bytes(b"")
+    elif kind == "garbage":
+        path = tmp_path / "garbage.mp4"
+        path.write_bytes(np.random.default_rng(0).bytes(4096))
+    else:
+        data = clips["clean"].read_bytes()
+        path = tmp_path / "cut.mp4"
+        path.write_bytes(data[: len(data) // 2])
+    res = _cli("inspect", str(path))
+    assert res.returncode == 2, (res.stdout, res.stderr)
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1 and "error" in lines[0] and path.name in lines[0], res.stderr
+    assert "Traceback" not in res.stderr
+
+
+def test_metadata_future_time_and_audio_length():
+    import datetime as dt
+
+    from twoface.forensics._signals import Signals
+    from twoface.forensics.shallow import metadata_checks
+
+    n = 10
+    sig = Signals(
+        times=np.arange(n) / FPS, motion=np.zeros(n), flow=np.zeros(n), hist_dist=np.zeros(n),
+        noise=np.zeros(n), row_max=np.full(8, 200.0), col_max=np.full(8, 200.0),
+        packet_pts=np.arange(n) / FPS, audio_duration=8.0, video_duration=4.0,
+        metadata={"tags": {"creation_time": "2999-01-01T00:00:00.000000Z"},
+                  "streams": [{"index": 0, "type": "video", "tags": {}}]})
+    found = metadata_checks(sig, dt.datetime(2026, 1, 1, tzinfo=dt.UTC))
+    kinds = {(f.kind, f.evidence.get("problem", f.evidence.get("source"))): f.confidence
+             for f in found}
+    assert kinds[("metadata", "creation_time in the future")] >= 0.5
+    assert kinds[("metadata", "no encoder tag")] < 0.5
+    assert kinds[("speed_change", "audio vs video duration")] >= 0.5
