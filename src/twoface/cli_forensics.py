@@ -1,7 +1,8 @@
-"""Typer commands for forensics: ``inspect`` (shallowfake edit traces).
+"""Typer commands for forensics: ``inspect`` (shallowfake edit traces) and ``index``
+(near-duplicate search: ``index add``, ``index search``).
 
 ``twoface.cli`` calls :func:`register` on its app; the work is done in
-:mod:`twoface.forensics.shallow`.
+:mod:`twoface.forensics.shallow` and :mod:`twoface.forensics.index`.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import typer
 
 def register(app: typer.Typer) -> None:
     """Add the forensics commands to ``app``."""
+    _register_index(app)
 
     @app.command()
     def inspect(
@@ -61,3 +63,68 @@ def register(app: typer.Typer) -> None:
             console.print(table)
         if output is not None:
             console.print(f"report: [bold]{output / 'report.json'}[/]")
+
+
+_INDEX_HELP = "Index file (default: $TWOFACE_INDEX, else index.sqlite in the user data folder)."
+
+
+def _register_index(app: typer.Typer) -> None:
+    """The ``index`` group: build a near-duplicate index of videos and search it."""
+    index_app = typer.Typer(help="Trace a clip to the indexed video it was cut from.",
+                            no_args_is_help=True)
+    app.add_typer(index_app, name="index")
+
+    @index_app.command("add")
+    def index_add(
+        paths: Annotated[list[Path], typer.Argument(help="Videos or folders to index.")],
+        index: Annotated[Path | None, typer.Option("--index", help=_INDEX_HELP)] = None,
+        quiet: Annotated[bool, typer.Option("-q", "--quiet")] = False,
+    ) -> None:
+        """Hash videos into the index (files already indexed and unchanged are skipped)."""
+        from rich.console import Console
+
+        from twoface.forensics.index import add_videos, default_index_path
+        from twoface.media import collect_media, media_kind
+        from twoface.progress import progress_bar
+
+        db = index or default_index_path()
+        videos = [p for p in collect_media(paths) if media_kind(p) == "video"]
+        with progress_bar(enabled=not quiet) as bar:
+            report = add_videos(videos, db, progress=bar)
+        if not quiet:
+            Console().print(f"[bold]{db}[/]: {len(report.added)} added ({report.frames} "
+                            f"frames), {len(report.skipped)} already indexed")
+
+    @index_app.command("search")
+    def index_search(
+        video: Annotated[Path, typer.Argument(help="Clip to trace.")],
+        index: Annotated[Path | None, typer.Option("--index", help=_INDEX_HELP)] = None,
+        as_json: Annotated[bool, typer.Option("--json", help="Print matches as JSON.")
+                           ] = False,
+        top: Annotated[int, typer.Option(min=1, help="Show at most this many matches.")] = 5,
+    ) -> None:
+        """Find the indexed videos this clip was cut from (even sped up, mirrored, cropped)."""
+        import json
+
+        from rich.console import Console
+        from rich.table import Table
+
+        from twoface.forensics.index import default_index_path, search
+
+        matches = search(video, index or default_index_path(), top=top)
+        if as_json:
+            print(json.dumps({"matches": [m.to_dict() for m in matches]}, indent=1))
+            return
+        console = Console()
+        if not matches:
+            console.print(f"[bold]{video}[/]: no indexed source found")
+            return
+        table = Table(title=f"sources of {video}")
+        table.add_column("file", overflow="fold")
+        for col in ("score", "query s", "source s", "speed", "mirrored"):
+            table.add_column(col)
+        for m in matches:
+            table.add_row(m.file, f"{m.score:.2f}", f"{m.query_start:.2f}-{m.query_end:.2f}",
+                          f"{m.source_start:.2f}-{m.source_end:.2f}", f"{m.speed:.2f}",
+                          "yes" if m.mirrored else "no")
+        console.print(table)
