@@ -16,7 +16,7 @@ import pytest
 from twoface.errors import TwofaceError
 from twoface.forensics._phash import centre_crop, frame_hashes, hamming
 from twoface.forensics.index import MATCH_BITS, add_videos, search
-from twoface.media import MediaError, VideoWriter, iter_frames
+from twoface.media import MediaError, iter_frames, write_video
 
 FPS = 15.0
 SECONDS = 3.6
@@ -32,10 +32,7 @@ def _noise_clip(seed: int, n: int, size: int = 128) -> list[np.ndarray]:
 
 
 def _write(path: Path, frames: list[np.ndarray], fps: float = FPS, crf: int = 18) -> Path:
-    with VideoWriter(path, fps=fps, crf=crf, preset="ultrafast") as writer:
-        for image in frames:
-            writer.write(image)
-    return path
+    return write_video(path, frames, fps, crf=crf)
 
 
 @pytest.fixture(scope="session")

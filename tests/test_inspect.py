@@ -14,16 +14,13 @@ import numpy as np
 import pytest
 
 from twoface.forensics.shallow import Report, inspect_video
-from twoface.media import VideoWriter
+from twoface.media import write_video
 
 FPS = 25
 
 
 def _write(path: Path, images: list[np.ndarray]) -> Path:
-    with VideoWriter(path, FPS) as writer:
-        for im in images:
-            writer.write(im)
-    return path
+    return write_video(path, images, FPS)
 
 
 @pytest.fixture(scope="module")
