@@ -3,36 +3,18 @@
 from __future__ import annotations
 
 import json
-from fractions import Fraction
 from pathlib import Path
 
-import av
 import numpy as np
 import pytest
 import torch
 
+from test_media import write_tone
 from twoface.errors import TwofaceError
 from twoface.models import create, from_pretrained, names, save_pretrained
 
 TINY = {"size": 64, "enc_channels": 8, "max_channels": 16, "latent": 16, "dec_channels": 16,
         "disc_channels": 8}
-
-
-def write_tone(path: Path, seconds: float = 1.2, rate: int = 16000) -> Path:
-    """A mono AAC tone to carry into the test videos."""
-    x = (0.3 * np.sin(2 * np.pi * 440 * np.arange(int(rate * seconds)) / rate)).astype(
-        np.float32)
-    with av.open(str(path), "w") as out:
-        stream = out.add_stream("aac", rate=rate, layout="mono")
-        for i in range(0, len(x), 1024):
-            frame = av.AudioFrame.from_ndarray(x[None, i:i + 1024], format="fltp",
-                                               layout="mono")
-            frame.sample_rate, frame.pts, frame.time_base = rate, i, Fraction(1, rate)
-            for packet in stream.encode(frame):
-                out.mux(packet)
-        for packet in stream.encode(None):
-            out.mux(packet)
-    return path
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +30,8 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> dict:
 
     root = tmp_path_factory.mktemp("swap")
     os.environ["TWOFACE_HOME"] = str(root / "home")  # signing keys made here, not in ~
-    tone = write_tone(root / "tone.m4a")
+    tone = root / "tone.m4a"
+    write_tone(tone, "aac", seconds=1.2)
     paths = {}
     for name, seed, audio in (("a", 4, tone), ("b", 9, None)):
         paths[name] = root / f"{name}.mp4"
