@@ -165,3 +165,58 @@ def test_metadata_future_time_and_audio_length():
     assert kinds[("metadata", "creation_time in the future")] >= 0.5
     assert kinds[("metadata", "no encoder tag")] < 0.5
     assert kinds[("speed_change", "audio vs video duration")] >= 0.5
+
+
+def test_strong_recompression_reported_from_the_encoder_record(clips, tmp_path):
+    from twoface.media import iter_frames
+
+    again = write_video(tmp_path / "again.mp4", (f.image for f in iter_frames(clips["clean"])),
+                        FPS, crf=32)
+    heavy = _confident(inspect_video(again), "reencode")
+    assert len(heavy) == 1
+    ev = heavy[0].evidence
+    assert ev["stream_encoder"].startswith("x264") and float(ev["settings"]["crf"]) == 32
+    # The clean clip (crf 18) is a software encode too, but not a strong one.
+    mild = [f for f in inspect_video(clips["clean"]).findings if f.kind == "reencode"]
+    assert mild and mild[0].confidence < 0.5 and float(mild[0].evidence["settings"]["crf"]) == 18
+
+
+def test_variable_frame_rate_clip_is_inspected(tmp_path):
+    from twoface.data.synthetic import Identity, render_sequence
+    from twoface.media import VideoWriter
+
+    renders = render_sequence(Identity.random(3), 40, size=96, seed=3)
+    # A phone-style variable rate: intervals alternate between 30 and 50 ms.
+    times = np.cumsum([0.0] + [0.03 if i % 2 else 0.05 for i in range(39)])
+    path = tmp_path / "vfr.mp4"
+    with VideoWriter(path, 25) as writer:
+        for r, t in zip(renders, times, strict=True):
+            writer.write(r.image, time=float(t))
+    report = inspect_video(path)
+    assert report.frames == 40
+    assert abs(report.duration - times[-1]) < 0.1
+    # Irregular spacing alone is normal for phones: nothing above 0.5.
+    assert [f for f in report.findings if f.confidence >= 0.5] == []
+
+
+@pytest.fixture(scope="module")
+def long_head() -> list[np.ndarray]:
+    from twoface.data.synthetic import Identity, render_sequence
+
+    return [r.image for r in render_sequence(Identity.random(5), 96, size=96, seed=5)]
+
+
+@pytest.mark.parametrize(("speed", "kind"), [(0.75, "speed_change"), (1.25, "frame_drop")])
+def test_retime_rhythm_found_and_measured(long_head, tmp_path, speed, kind):
+    n = int(len(long_head) / speed)
+    shown = [long_head[min(int(k * speed), len(long_head) - 1)] for k in range(n)]
+    report = inspect_video(_write(tmp_path / "retimed.mp4", shown))
+    rhythm = [f for f in _confident(report, kind) if f.evidence.get("source") == "motion cadence"]
+    assert rhythm, report.findings
+    assert abs(rhythm[0].evidence["speed_factor"] - speed) < 0.01
+
+
+def test_untouched_long_clip_has_no_rhythm(long_head, tmp_path):
+    report = inspect_video(_write(tmp_path / "plain.mp4", long_head))
+    assert not [f for f in report.findings if f.evidence.get("source") == "motion cadence"
+                and f.confidence >= 0.5]

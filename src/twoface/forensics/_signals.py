@@ -9,6 +9,7 @@ memory stays flat on long videos.
 from __future__ import annotations
 
 import contextlib
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -128,6 +129,8 @@ def read_metadata(path: Path) -> dict:
         meta: dict = {"format": container.format.name, "tags": dict(container.metadata),
                       "streams": streams}
         pts: list[float] = []
+        video_bytes = 0
+        settings: dict | None = None
         audio_end: float | None = None
         audio_start: float | None = None
         if video is not None:
@@ -141,6 +144,9 @@ def read_metadata(path: Path) -> dict:
                         continue
                     if packet.stream.type == "video":
                         pts.append((packet.pts - origin) * tb)
+                        video_bytes += packet.size
+                        if settings is None and len(pts) <= 3:
+                            settings = encoder_settings(bytes(packet))
                     else:
                         atb = float(packet.time_base)
                         start = packet.pts * atb
@@ -149,6 +155,10 @@ def read_metadata(path: Path) -> dict:
                         audio_end = end if audio_end is None else max(audio_end, end)
         pts.sort()
         meta["_packet_pts"] = pts
+        meta["encoder_settings"] = settings or {}
+        if video is not None and pts:
+            pixels = (video.codec_context.width or 0) * (video.codec_context.height or 0)
+            meta["bits_per_pixel"] = round(8 * video_bytes / max(1, pixels * len(pts)), 4)
         meta["_audio_duration"] = (None if audio_end is None or audio_start is None
                                    else audio_end - audio_start)
         if video is not None and video.duration and video.time_base:
@@ -158,6 +168,26 @@ def read_metadata(path: Path) -> dict:
         else:
             meta["_video_duration"] = 0.0
     return meta
+
+
+# x264 and x265 write their version and every option into the first access unit as a
+# "user data unregistered" SEI message: a record of the last software encode.
+_SETTINGS = re.compile(rb"(x26[45] [ -~]{0,200}?)options: ([ -~]{0,4000})")
+
+
+def encoder_settings(packet: bytes) -> dict | None:
+    """The encoder name and options an x264/x265 stream records about itself, if any."""
+    m = _SETTINGS.search(packet)
+    if m is None:
+        return None
+    parts = m.group(1).decode("ascii").split(" - ")
+    name = " ".join(p.strip() for p in parts[:2])  # "x264 core 164 r3108 31e19f9"
+    options = {}
+    for item in m.group(2).decode("ascii").split():
+        key, sep, value = item.partition("=")
+        if sep:
+            options[key] = value
+    return {"encoder": name, "options": options}
 
 
 def _colour_hist(rgb: np.ndarray) -> np.ndarray:

@@ -195,21 +195,37 @@ def _add_one(db: sqlite3.Connection, path: Path, probe: Any) -> int:
         return 0
     info = probe(path)
     # Hash before opening the transaction: decoding is the slow part, the writes are quick.
-    samples = list(sample_hashes(path, zooms=ZOOMS))
-    with db:  # one transaction: the old version out and the new one in, or nothing
+    samples = [(t, digests) for t, digests, _mirrors in sample_hashes(path, zooms=ZOOMS)]
+    insert_video(db, key, stat.st_size, stat.st_mtime_ns, info.duration, info.fps, samples)
+    return max(len(samples), 1)
+
+
+def insert_video(db: sqlite3.Connection, key: str, size: int, mtime_ns: int,
+                 duration: float, fps: float, samples: list[tuple[float, np.ndarray]]) -> None:
+    """Store one video's ``(time, (Z, 32) hashes)`` samples under ``key``, replacing any
+    earlier version, in one transaction (the old version out and the new one in, or nothing).
+
+    Split from hashing so that the scale benchmark can fill an index with prepared hashes.
+    """
+    times = [t for t, digests in samples for _ in digests]
+    flat = [d for _t, digests in samples for d in digests]
+    with db:
         db.execute("DELETE FROM videos WHERE path = ?", (key,))
         video_id = db.execute(
             "INSERT INTO videos (path, size, mtime_ns, duration, fps) VALUES (?, ?, ?, ?, ?)",
-            (key, stat.st_size, stat.st_mtime_ns, info.duration, info.fps)).lastrowid
-        for time, digests, _mirrors in samples:
-            for digest in digests:
-                frame_id = db.execute(
-                    "INSERT INTO frames (video_id, time, hash) VALUES (?, ?, ?)",
-                    (video_id, time, digest.tobytes())).lastrowid
-                values = bands(digest[None])[0]
-                db.executemany("INSERT OR IGNORE INTO bands VALUES (?, ?, ?)",
-                               [(b, int(v), frame_id) for b, v in enumerate(values)])
-    return max(len(samples), 1)
+            (key, size, mtime_ns, duration, fps)).lastrowid
+        if not flat:
+            return
+        # Explicit ids (inside this transaction nobody else writes) let both tables go in
+        # with one executemany each, ~20x faster than a round trip per frame.
+        first = db.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM frames").fetchone()[0]
+        db.executemany("INSERT INTO frames (id, video_id, time, hash) VALUES (?, ?, ?, ?)",
+                       [(first + i, video_id, t, d.tobytes())
+                        for i, (t, d) in enumerate(zip(times, flat, strict=True))])
+        values = bands(np.stack(flat))  # (F, BANDS)
+        db.executemany("INSERT OR IGNORE INTO bands VALUES (?, ?, ?)",
+                       [(b, int(v), first + i) for i, row in enumerate(values.tolist())
+                        for b, v in enumerate(row)])
 
 
 def search(video: str | Path, index: Path, *, top: int = 5, min_score: float = MIN_SCORE

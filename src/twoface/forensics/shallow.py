@@ -79,6 +79,7 @@ def inspect_video(path: str | Path, *, max_frames: int | None = None,
     findings += duplicate_frames(sig, dups)
     findings += timestamp_gaps(sig)
     findings += motion_jumps(sig, dups)
+    findings += cadence(sig)
     findings += splices(sig, dups)
     findings += letterbox(sig)
     findings += metadata_checks(sig, now or dt.datetime.now(dt.UTC))
@@ -268,6 +269,79 @@ def motion_jumps(sig: Signals, dups: np.ndarray) -> list[Finding]:
     return out
 
 
+# ------------------------------------------------------------------------------ cadence
+
+# Frames per analysis window (≈ 6 s at 30 fps) and the step between windows.
+_CAD_WIN, _CAD_STEP = 180, 90
+_CAD_PERIODS = range(2, 9)
+
+
+def _cadence_z(x: np.ndarray) -> tuple[float, int, int]:
+    """Strongest periodic departure of ``x`` (log motion) from its local median: the z-score
+    of the mean residual over every ``P``-th frame, maximised over periods and phases.
+    Returns (z, period, phase); z < 0 means periodic dips (repeats), z > 0 jumps (skips)."""
+    n = x.size
+    med = np.array([np.median(x[max(0, i - 6):i + 7]) for i in range(n)])
+    r = x - med
+    sd = 1.4826 * float(np.median(np.abs(r - np.median(r)))) + 1e-6
+    best = (0.0, 0, 0)
+    for period in _CAD_PERIODS:
+        for phase in range(period):
+            v = r[phase::period]
+            z = float(v.mean() / (sd / math.sqrt(v.size)))
+            if abs(z) > abs(best[0]):
+                best = (z, period, phase)
+    return best
+
+
+def cadence(sig: Signals) -> list[Finding]:
+    """Frames repeated or skipped at a fixed period: re-timing by repetition or dropping.
+
+    Compression noise hides a single repeated frame in a quiet talking head (the re-encoded
+    copy differs as much as real motion does), but a retime leaves a *rhythm*: showing a
+    clip at 0.75× repeats every 4th frame, 1.25× skips one in 5. Folding the frame-to-frame
+    motion (thumbnail difference and optical flow, both must agree) by each period 2–8 finds
+    it as a dip or a jump of many standard errors. Up-conversion of the frame rate leaves the
+    same dips as slow motion; audio as long as the video tells them apart, as above.
+    """
+    if sig.n < 24:
+        return []
+    signals = [np.log(np.maximum(sig.motion[1:], 1e-3)), np.log(np.maximum(sig.flow[1:], 1e-4))]
+    starts = list(range(0, max(1, sig.n - 1 - _CAD_WIN) + 1, _CAD_STEP))
+    hits: list[tuple[int, int, float, int, int]] = []  # (first, last, z, period, sign)
+    for a in starts:
+        b = min(sig.n - 1, a + _CAD_WIN)
+        zs = [_cadence_z(x[a:b]) for x in signals]
+        (zm, pm, hm), (zf, pf, hf) = zs
+        # The two measures must name the same rhythm; the weaker one is the evidence.
+        if (pm, hm) != (pf, hf) or np.sign(zm) != np.sign(zf):
+            continue
+        z = float(np.sign(zm) * min(abs(zm), abs(zf)))
+        if abs(z) >= 4.0:
+            hits.append((a + 1, b, z, pm, int(np.sign(z))))
+    out: list[Finding] = []
+    for key, group in itertools.groupby(hits, key=lambda h: (h[3], h[4])):
+        items = list(group)
+        period, sign = key
+        z = max(abs(h[2]) for h in items)
+        conf = min(0.95, 0.5 + 0.1 * (z - 5.0)) if z >= 5.0 else 0.1 * (z - 1.0)
+        start, end = _span(sig, items[0][0] - 1, items[-1][1])
+        if sign < 0:
+            ev = {"source": "motion cadence", "pattern": "a repeated frame every "
+                  f"{period} frames", "period_frames": period,
+                  "speed_factor": round((period - 1) / period, 3), "z": round(z, 1)}
+            if _audio_matches(sig):
+                conf *= 0.6
+                ev["note"] = "audio length matches video: frame-rate conversion likely"
+            out.append(Finding("speed_change", start, end, conf, ev))
+        else:
+            out.append(Finding("frame_drop", start, end, conf, {
+                "source": "motion cadence", "pattern": f"a frame skipped every {period} "
+                "frames", "period_frames": period,
+                "speed_factor": round((period + 1) / period, 3), "z": round(z, 1)}))
+    return out
+
+
 # ------------------------------------------------------------------------------ splices
 
 def splices(sig: Signals, dups: np.ndarray) -> list[Finding]:
@@ -332,6 +406,43 @@ def letterbox(sig: Signals, dark: float = 28.0) -> list[Finding]:
 
 # ------------------------------------------------------------------------------ metadata
 
+# x264/x265 constant-quality settings at or above this are far below what a camera or an
+# editor exporting a master records; platforms re-encoding uploads sit around here.
+_HEAVY_CRF = 28.0
+
+
+def _software_encode(meta: dict, encoder: str, end: float) -> list[Finding]:
+    """The last encode, when software made it: the container's encoder tag and the settings
+    record x264/x265 leave in the stream (a camera's hardware encoder writes neither).
+
+    This is re-encoding *history* only as far as the last step: it cannot count earlier
+    generations. Nearly every shared clip was transcoded, so a software encode alone stays
+    weak; strong constant-quality compression (``crf`` ≥ 28) is the re-upload pattern and
+    goes above 0.5.
+    """
+    settings = meta.get("encoder_settings") or {}
+    software = any(s in encoder.lower() for s in _SOFTWARE)
+    if not settings and not software:
+        return []
+    ev: dict = {"encoder": encoder} if encoder else {}
+    conf = 0.3
+    if settings:
+        opts = settings.get("options", {})
+        ev["stream_encoder"] = settings.get("encoder")
+        ev["settings"] = {k: opts[k] for k in ("rc", "crf", "bitrate", "preset", "keyint",
+                                               "bframes") if k in opts}
+        try:
+            crf = float(opts.get("crf", "nan"))
+        except ValueError:
+            crf = float("nan")
+        if crf >= _HEAVY_CRF:
+            conf = min(0.9, 0.55 + 0.05 * (crf - _HEAVY_CRF))
+            ev["note"] = f"strong re-compression (crf {crf:g} ≥ {_HEAVY_CRF:g})"
+    if "bits_per_pixel" in meta:
+        ev["bits_per_pixel"] = meta["bits_per_pixel"]
+    return [Finding("reencode", 0.0, end, conf, ev)]
+
+
 def _parse_time(text: str) -> dt.datetime | None:
     try:
         t = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
@@ -348,11 +459,9 @@ def metadata_checks(sig: Signals, now: dt.datetime) -> list[Finding]:
     end = sig.video_duration or (float(sig.times[-1]) if sig.n else 0.0)
     out: list[Finding] = []
     encoder = tags.get("encoder", "")
-    if not encoder:
+    if not encoder and not meta.get("encoder_settings"):
         out.append(Finding("metadata", 0.0, end, 0.1, {"problem": "no encoder tag"}))
-    elif any(s in encoder.lower() for s in _SOFTWARE):
-        # Nearly every shared clip is transcoded: this says "edited by software", not "fake".
-        out.append(Finding("reencode", 0.0, end, 0.3, {"encoder": encoder}))
+    out += _software_encode(meta, encoder, end)
     stamps = {"container": tags.get("creation_time")}
     for s in meta.get("streams", []):
         stamps[f"{s['type']}#{s['index']}"] = s["tags"].get("creation_time")
