@@ -220,3 +220,9 @@ def test_untouched_long_clip_has_no_rhythm(long_head, tmp_path):
     report = inspect_video(_write(tmp_path / "plain.mp4", long_head))
     assert not [f for f in report.findings if f.evidence.get("source") == "motion cadence"
                 and f.confidence >= 0.5]
+
+
+def test_display_rotation_reported_as_context(rotated_talking_video):
+    report = inspect_video(rotated_talking_video)
+    rot = [f for f in report.findings if f.evidence.get("rotation_degrees")]
+    assert len(rot) == 1 and rot[0].kind == "metadata" and rot[0].confidence < 0.5

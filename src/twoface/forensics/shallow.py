@@ -83,6 +83,7 @@ def inspect_video(path: str | Path, *, max_frames: int | None = None,
     findings += splices(sig, dups)
     findings += letterbox(sig)
     findings += metadata_checks(sig, now or dt.datetime.now(dt.UTC))
+    findings += rotation(path, sig)
     findings.sort(key=lambda f: (-f.confidence, f.start))
     duration = sig.video_duration or (float(sig.times[-1]) if sig.n else 0.0)
     return Report(str(path), findings, frames=sig.n, duration=duration)
@@ -441,6 +442,20 @@ def _software_encode(meta: dict, encoder: str, end: float) -> list[Finding]:
     if "bits_per_pixel" in meta:
         ev["bits_per_pixel"] = meta["bits_per_pixel"]
     return [Finding("reencode", 0.0, end, conf, ev)]
+
+
+def rotation(path: Path, sig: Signals) -> list[Finding]:
+    """A display rotation in the container: the picture is stored sideways and turned on
+    playback. Phones do this all the time, so it is context (low confidence), not evidence;
+    an edit that re-encodes usually bakes the turn into the pixels and drops the tag."""
+    from twoface.media import probe
+
+    degrees = probe(path).rotation
+    if not degrees:
+        return []
+    end = sig.video_duration or (float(sig.times[-1]) if sig.n else 0.0)
+    return [Finding("metadata", 0.0, end, 0.2, {
+        "problem": "display rotation set in the container", "rotation_degrees": degrees})]
 
 
 def _parse_time(text: str) -> dt.datetime | None:
