@@ -114,6 +114,9 @@ def test_cli_json_shape_and_report_dir(clips, tmp_path):
         assert 0.0 <= f["start"] <= f["end"]
         assert isinstance(f["evidence"], dict)
     assert json.loads((tmp_path / "rep" / "report.json").read_text()) == data
+    page = (tmp_path / "rep" / "report.html").read_text()
+    assert "<svg" in page and "data:image/png;base64," in page  # timeline and a still
+    assert page.count("<tr") == len(data["findings"]) + 1
 
 
 def _audio_only(path: Path) -> Path:

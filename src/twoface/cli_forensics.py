@@ -23,7 +23,8 @@ def register(app: typer.Typer) -> None:
         as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")
                            ] = False,
         output: Annotated[Path | None, typer.Option(
-            "-o", "--output", help="Folder to write report.json into.")] = None,
+            "-o", "--output", help="Folder to write report.json and report.html into.")
+                                    ] = None,
         min_confidence: Annotated[float, typer.Option(
             min=0.0, max=1.0, help="Hide findings below this confidence in the table.")
                                   ] = 0.0,
@@ -44,7 +45,10 @@ def register(app: typer.Typer) -> None:
         report = inspect_video(video, max_frames=max_frames)
         data = report.to_dict()
         if output is not None:
+            from twoface.forensics.shallow_report import write_html
+
             atomic_write_json(output / "report.json", data)
+            write_html(report, output, min_confidence=min_confidence)
         if as_json:
             print(json.dumps(data, indent=1))
             return
@@ -62,7 +66,7 @@ def register(app: typer.Typer) -> None:
                               ev, style="bold" if f.confidence >= 0.5 else None)
             console.print(table)
         if output is not None:
-            console.print(f"report: [bold]{output / 'report.json'}[/]")
+            console.print(f"report: [bold]{output / 'report.html'}[/] (and report.json)")
 
 
 _INDEX_HELP = "Index file (default: $TWOFACE_INDEX, else index.sqlite in the user data folder)."

@@ -59,6 +59,8 @@ class Report:
     findings: list[Finding]
     frames: int = 0
     duration: float = 0.0
+    # Per-frame signals for plots (time, motion, hist): kept out of the JSON, which stays small.
+    curves: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
 
     def to_dict(self) -> dict:
         return {"file": self.file, "frames": self.frames, "duration": round(self.duration, 3),
@@ -86,7 +88,8 @@ def inspect_video(path: str | Path, *, max_frames: int | None = None,
     findings += rotation(path, sig)
     findings.sort(key=lambda f: (-f.confidence, f.start))
     duration = sig.video_duration or (float(sig.times[-1]) if sig.n else 0.0)
-    return Report(str(path), findings, frames=sig.n, duration=duration)
+    return Report(str(path), findings, frames=sig.n, duration=duration,
+                  curves={"time": sig.times, "motion": sig.motion, "hist": sig.hist_dist})
 
 
 # ---------------------------------------------------------------- repeats, drops, timestamps
