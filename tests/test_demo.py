@@ -18,7 +18,12 @@ def test_demo_writes_a_report_with_every_stage(tmp_path: Path) -> None:
         assert f"<h3>{name}</h3>" in page
     assert page.count("data:image/png;base64,") >= 2
     # Everything the demo generated is marked; the re-encoded copy keeps only the watermark.
-    assert page.count("<td>trusted</td><td>yes") == 3
+    # alice, bob, the swap, the animation (and any further generated media).
+    assert page.count("<td>trusted</td><td>yes") >= 4
+    assert "<td>untrusted" not in page and "<td>invalid" not in page
+    # Detection: with their marks every demo file is a certain verdict.
+    detect = page[page.index("Detection</h2>"):]
+    assert detect.count(", certain</td>") >= 4
     assert "<td>absent</td><td>yes" in page
     for stage_name, _ in STAGES:
         assert stage_name in page  # the timings table lists every stage

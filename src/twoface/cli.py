@@ -16,7 +16,10 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from twoface.cli_detect import register as register_detect
 from twoface.cli_forensics import register as register_forensics
+from twoface.cli_gan import register as register_gan
+from twoface.cli_motion import register as register_motion
 from twoface.cli_provenance import register as register_provenance
 from twoface.cli_swap import register as register_swap
 from twoface.errors import TwofaceError
@@ -124,6 +127,9 @@ def demo(
 # Jobs whose commands live beside their packages; each module imports only typer at the top.
 register_provenance(app)
 register_swap(app, train_app, eval_app)
+register_detect(app, train_app, eval_app)
+register_motion(app, train_app, eval_app)
+register_gan(app, train_app, eval_app)
 register_forensics(app)
 
 

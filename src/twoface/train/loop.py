@@ -2,7 +2,8 @@
 
 The model supplies ``optim_groups()`` (loss key → parameters, learning rate),
 ``training_step(batch) -> dict[str, Tensor]`` (its losses, one per optimizer key plus any
-to log) and optionally ``preview(batch) -> (3, H, W)`` in [0, 1]. The loop supplies devices,
+to log), optionally ``preview(batch) -> (3, H, W)`` in [0, 1] and ``after_step(step)``
+(updates that follow the optimizers, e.g. a GAN's EMA of its generator). The loop supplies devices,
 AMP, ``torch.compile``, data parallelism over ``torchrun`` processes, logging, previews and
 atomic checkpoints with exact resume.
 """
@@ -164,6 +165,8 @@ def fit(model: nn.Module, batches: Batches, run_dir: str | Path,
                                           world)
                     opt.step()
                 step += 1
+                if hasattr(model, "after_step"):  # model-owned updates, e.g. a GAN's EMA of G
+                    model.after_step(step)
                 seen += _examples(batch) * world
                 last = {k: float(v.detach()) for k, v in losses.items()}
                 if not all(math.isfinite(v) for v in last.values()):

@@ -1,38 +1,8 @@
-"""``twoface demo``: the main job on built-in data, as a list of stages.
-
-Each stage reads what earlier stages left in the run folder and adds a section to the report.
-Later features (swap, marks, detection) each add a stage here.
-"""
+"""Demo stages that make media: synthetic people, faces, a swap, an animation, GAN faces."""
 
 from __future__ import annotations
 
-import base64
-import html
-import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from pathlib import Path
-
-from twoface import __version__
-from twoface.fileio import atomic_write_text
-
-
-@dataclass
-class DemoContext:
-    root: Path
-    seconds: float
-    progress: bool
-    videos: dict[str, Path] = field(default_factory=dict)
-    facesets: dict[str, Path] = field(default_factory=dict)
-    generated: list[Path] = field(default_factory=list)  # media the demo made (all marked)
-    sections: list[str] = field(default_factory=list)  # HTML fragments for the report
-    timings: dict[str, float] = field(default_factory=dict)
-
-
-Stage = Callable[[DemoContext], None]
-
-# Two synthetic people; seeds chosen once so the demo is the same on every machine.
-IDENTITIES = {"alice": 11, "bob": 23}
+from twoface.demo._common import IDENTITIES, DemoContext, img, link
 
 
 def stage_render(ctx: DemoContext) -> None:
@@ -52,7 +22,7 @@ def stage_render(ctx: DemoContext) -> None:
         ctx.videos[name] = path
         ctx.generated.append(path)
         rows.append(f"<tr><td>{name}</td><td>seed {seed}</td><td>{len(renders)} frames</td>"
-                    f"<td>{_link(ctx, path)}</td></tr>")
+                    f"<td>{link(ctx, path)}</td></tr>")
     ctx.sections.append("<h2>1. Synthetic people</h2><p>Procedurally rendered 3D heads with "
                         "exact ground-truth landmarks: nobody real is shown.</p><table>"
                         + "".join(rows) + "</table>")
@@ -86,7 +56,7 @@ def stage_extract(ctx: DemoContext) -> None:
             montages.append((name, fs.montage(ctx.root / f"montage_{name}.png", limit=32)))
     parts.append("</table>")
     for name, png in montages:
-        parts.append(f"<h3>{name}</h3>{_img(png)}")
+        parts.append(f"<h3>{name}</h3>{img(png)}")
     ctx.sections.append("".join(parts))
 
 
@@ -115,6 +85,7 @@ def stage_swap(ctx: DemoContext) -> None:
                                              description="train swap"))
     out = ctx.root / "videos" / "alice_as_bob.mp4"
     ctx.generated.append(out)
+    ctx.fakes["swap"] = out
     report = SwapPipeline.from_pretrained(run)(ctx.videos["alice"], out, SwapOptions(),
                                                progress=ctx.progress)
     metrics = evaluate_swap(out, ctx.videos["alice"], ctx.facesets["bob"], every=5,
@@ -128,89 +99,79 @@ def stage_swap(ctx: DemoContext) -> None:
            and result.step > result.start_step else "(trained in an earlier run)")
         + "; alice's video converted "
         f"with bob's decoder: {report.faces} faces in {report.frames} frames, "
-        f"{_link(ctx, out)}, watermarked and signed.</p>"
+        f"{link(ctx, out)}, watermarked and signed.</p>"
         f"<p>Preview: alice, alice→alice, alice→bob, bob, bob→bob, bob→alice</p>"
         f"<img alt='training preview' src='{png_data_uri(preview, 512)}'>"
         f"<h3>Metrics</h3>{summary_table(metrics['summary'])}"
         f"<p>source | swapped</p>{shots}")
 
 
-def stage_verify(ctx: DemoContext) -> None:
-    """Check the marks on everything the demo made, and that the watermark survives a
-    re-encode that strips the manifest (what an upload platform does)."""
-    from twoface.media import VideoWriter, iter_frames, probe
-    from twoface.provenance import verify_file
+def stage_animate(ctx: DemoContext) -> None:
+    """First-order motion: train a tiny motion model on clips cut from alice's and bob's
+    videos, then animate a still of alice with bob's video (marked like everything else).
 
-    stripped = ctx.root / "videos" / "alice_as_bob_reuploaded.mp4"
-    source = ctx.generated[-1]
-    with VideoWriter(stripped, probe(source).fps, crf=28) as writer:
-        for frame in iter_frames(source):
-            writer.write(frame.image)  # plain H.264 at CRF 28: no manifest survives
-    rows = []
-    for path in [*ctx.generated, stripped]:
-        rep = verify_file(path)
-        wm = rep["watermark"]
-        payload = wm.get("payload") or {}
-        rows.append(
-            f"<tr><td>{_link(ctx, path)}</td><td>{html.escape(rep['manifest']['state'])}</td>"
-            f"<td>{'yes' if wm['detected'] else 'no'} ({wm['confidence']:.2f})</td>"
-            f"<td>{html.escape(str(payload.get('method', '')))}</td>"
-            f"<td>{html.escape(str(rep['verdict']))}</td></tr>")
+    Seconds of CPU training at 64 px: the motion is visible, the faces are blurry.
+    """
+    import cv2
+
+    from twoface.apply.animate import AnimateOptions, AnimatePipeline
+    from twoface.data.clips import make_clips
+    from twoface.media import read_frame, write_image
+    from twoface.metrics.report import png_data_uri
+    from twoface.train.loop import TrainOptions
+    from twoface.train.motion import DEMO, train_motion
+
+    clips = ctx.root / "clips"
+    make_clips([ctx.videos["alice"], ctx.videos["bob"]], clips, size=64)
+    run = ctx.root / "models" / "motion"
+    steps = max(60, int(70 * ctx.seconds))
+    result = train_motion([clips], run, batch=4, overrides=DEMO,
+                          options=TrainOptions(steps=steps, save_every=steps,
+                                               preview_every=steps, progress=ctx.progress,
+                                               resume=True, description="train motion"))
+    still = ctx.root / "videos" / "alice_still.png"
+    write_image(still, read_frame(ctx.videos["alice"], 0.0).image)
+    out = ctx.root / "videos" / "alice_driven_by_bob.mp4"
+    report = AnimatePipeline.from_pretrained(run)(still, ctx.videos["bob"], out,
+                                                  AnimateOptions(out_size=128))
+    ctx.generated.append(out)
+    ctx.fakes["animate"] = out
+    preview = cv2.cvtColor(cv2.imread(str(run / "samples" / "latest.png")), cv2.COLOR_BGR2RGB)
     ctx.sections.append(
-        "<h2>4. Provenance</h2><p>Every file the demo generated carries an invisible watermark "
-        "and a signed C2PA manifest (<code>twoface verify</code>). The last row is the swapped "
-        "video re-encoded at CRF 28 by a plain writer, as an upload platform would: the "
-        "manifest is gone, the watermark is still read.</p><table><tr><th>file</th>"
-        "<th>manifest</th><th>watermark (confidence)</th><th>method</th><th>verdict</th></tr>"
-        + "".join(rows) + "</table>")
+        f"<h2>4. Animation (first-order motion)</h2><p>A tiny motion model trained "
+        f"{result.step} steps on 64 px clips of both people; a still of alice moved by bob's "
+        f"video: {report.frames} frames, {link(ctx, out)}, watermarked and signed.</p>"
+        "<p>Preview: source, driving, keypoints, prediction, occlusion</p>"
+        f"<img alt='motion preview' src='{png_data_uri(preview, 640)}'>")
 
 
-STAGES: list[tuple[str, Stage]] = [
-    ("render synthetic people", stage_render),
-    ("extract faces", stage_extract),
-    ("face swap", stage_swap),
-    ("verify provenance", stage_verify),
-]
+def stage_generate(ctx: DemoContext) -> None:
+    """A GAN trained for seconds on the two people's faces: a grid of new faces, a latent
+    walk video, and the generation metrics (all outputs marked)."""
+    from twoface.apply.generate import GanPipeline
+    from twoface.metrics.gan import evaluate_gan
+    from twoface.metrics.report import summary_table
+    from twoface.train.gan import DEMO_CONFIG, DEMO_STEPS, train_gan
+    from twoface.train.loop import TrainOptions
 
-
-def run_demo(root: str | Path, *, seconds: float = 3.0, progress: bool = True) -> Path:
-    """Run every stage into ``root`` and write ``root/report.html``; returns its path."""
-    ctx = DemoContext(root=Path(root), seconds=seconds, progress=progress)
-    ctx.root.mkdir(parents=True, exist_ok=True)
-    for name, stage in STAGES:
-        t0 = time.perf_counter()
-        stage(ctx)
-        ctx.timings[name] = time.perf_counter() - t0
-    report = ctx.root / "report.html"
-    atomic_write_text(report, _page(ctx))
-    return report
-
-
-def _page(ctx: DemoContext) -> str:
-    timing = "".join(f"<tr><td>{html.escape(k)}</td><td>{v:.1f} s</td></tr>"
-                     for k, v in ctx.timings.items())
-    return f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>twoface demo</title>
-<style>
-body {{ font: 15px/1.45 system-ui, sans-serif; max-width: 960px; margin: 2em auto; color: #222; }}
-table {{ border-collapse: collapse; margin: .5em 0 1em; }}
-td, th {{ border: 1px solid #ccc; padding: .25em .6em; text-align: left; }}
-img {{ max-width: 100%; image-rendering: auto; border: 1px solid #ddd; }}
-</style></head><body>
-<h1>twoface demo</h1>
-<p>twoface {__version__}. Everything below was made on this machine from built-in synthetic
-data.</p>
-{"".join(ctx.sections)}
-<h2>Timings</h2><table>{timing}</table>
-</body></html>
-"""
-
-
-def _img(path: Path) -> str:
-    data = base64.b64encode(path.read_bytes()).decode("ascii")
-    return f'<img alt="{html.escape(path.name)}" src="data:image/png;base64,{data}">'
-
-
-def _link(ctx: DemoContext, path: Path) -> str:
-    rel = path.relative_to(ctx.root).as_posix()
-    return f'<a href="{html.escape(rel)}">{html.escape(rel)}</a>'
+    run = ctx.root / "models" / "gan"
+    steps = max(100, int(DEMO_STEPS * min(1.0, ctx.seconds / 3)))
+    result = train_gan(list(ctx.facesets.values()), run, model="fastgan-small", batch=8,
+                       overrides=DEMO_CONFIG,
+                       options=TrainOptions(steps=steps, save_every=steps, preview_every=steps,
+                                            progress=ctx.progress, resume=True,
+                                            description="train gan"))
+    pipe = GanPipeline.from_pretrained(run)
+    out = ctx.root / "generated"
+    made = pipe(out, n=16, seed=0, grid=out / "grid.png", progress=ctx.progress)
+    walk = pipe.interpolate(ctx.root / "videos" / "gan_walk.mp4", seed=0, keyframes=3,
+                            frames_between=12, progress=ctx.progress)
+    ctx.generated += [made.files[0], walk]
+    ctx.fakes["gan"] = walk
+    summary = evaluate_gan(run, list(ctx.facesets.values()), n=32)["summary"]
+    ctx.sections.append(
+        f"<h2>5. Faces of nobody (GAN)</h2><p>A tiny FastGAN-style model trained {result.step} "
+        f"steps on the two people's aligned faces: {len(made.files)} new faces "
+        f"(<code>generated/</code>, each watermarked and signed) and a latent walk "
+        f"{link(ctx, walk)}. At this budget expect blobs, not faces.</p>{img(made.grid)}"
+        f"<h3>Metrics (against the training faces)</h3>{summary_table(summary)}")

@@ -1,0 +1,31 @@
+"""Face-forgery detectors, registered as kind ``detector``.
+
+Importing this package imports every detector file so that ``create("detector", name)`` and
+``from_pretrained(dir, "detector")`` know them: ``cnn``/``cnn_tiny`` (supervised CNN),
+``selfblend``/``selfblend_tiny`` (the same CNN trained on self-blended reals), ``spectral``
+(frequency statistics + MLP) and ``fusion`` (calibrated stack of the others).
+"""
+
+from pathlib import Path
+
+from twoface.models.detectors import cnn, fusion, spectral  # noqa: F401  (registers them)
+from twoface.models.detectors.base import Detector, fit_logistic, fit_platt
+
+DEFAULT_DIR = Path(__file__).resolve().parent / "default"
+"""The small detector twoface ships (see the README, ``make detector``)."""
+
+
+def load_detector(folder: str | Path | None = None, device: str = "cpu") -> Detector:
+    """A trained detector from ``folder`` (default: the shipped one), in eval mode."""
+    from twoface.errors import TwofaceError
+    from twoface.models.registry import from_pretrained
+
+    path = Path(folder) if folder is not None else DEFAULT_DIR
+    if folder is None and not (path / "model.safetensors").is_file():
+        raise TwofaceError(path, "no default detector is installed; train one with "
+                           "`make detector` or pass -m MODEL_DIR")
+    model = from_pretrained(path, "detector", device=device)
+    return model.eval()
+
+
+__all__ = ["DEFAULT_DIR", "Detector", "fit_logistic", "fit_platt", "load_detector"]

@@ -1,0 +1,120 @@
+"""A small Xception/EfficientNet-like CNN on aligned face crops, trained from scratch.
+
+Depthwise-separable 3×3 convolutions (Xception's idea: filter space and channels apart, a
+fraction of the multiply-adds of a full convolution) in residual stages that halve the map,
+batch norm and SiLU (EfficientNet's activation), then global average pooling and one linear
+layer to a logit. Sizes come from the config; ``cnn_tiny`` trains on a laptop CPU in minutes.
+
+The same network is registered twice more under ``selfblend`` names: the architecture is the
+same, what differs is the training data (real faces only, with on-the-fly self-blended images
+as the fake class; see :mod:`twoface.data.selfblend` and :mod:`twoface.train.detector`).
+
+Pretrained ImageNet weights (what FaceForensics++ and DeepfakeBench start from) would give a
+far better starting point on real faces: generic edge/texture filters learnt on a million
+images, so fewer face videos are needed and cross-dataset AUC is usually higher. twoface ships
+none (nothing is downloaded), so every detector here is trained from its own data only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from twoface.models.detectors.base import Detector
+from twoface.models.registry import register
+
+
+@dataclass
+class CNNConfig:
+    """Knobs of the CNN detector; saved in ``config.json``."""
+
+    size: int = 128  # side of the face crop the network sees (inputs are resized to it)
+    coverage: float = 0.625  # how tight the aligned crops it was trained on are
+    widths: tuple[int, ...] = (24, 48, 96, 160)  # channels per stage; each stage halves
+    blocks: int = 2  # separable residual blocks per stage (the first one strides)
+    dropout: float = 0.2
+    lr: float = 1e-3
+
+    def __post_init__(self) -> None:
+        self.widths = tuple(int(w) for w in self.widths)  # JSON gives a list back
+        if self.size < 32 or self.size % 16:
+            raise ValueError(f"size must be a multiple of 16 and at least 32, got {self.size}")
+        if not self.widths or min(self.widths) < 4 or self.blocks < 1:
+            raise ValueError("widths must be positive channel counts and blocks >= 1")
+
+
+class SeparableBlock(nn.Module):
+    """``(B, cin, H, W)`` → ``(B, cout, H/stride, W/stride)``: depthwise 3×3, pointwise 1×1,
+    each batch-normed, SiLU; a residual skip (1×1 strided conv when the shape changes)."""
+
+    def __init__(self, cin: int, cout: int, stride: int) -> None:
+        super().__init__()
+        self.body = nn.Sequential(
+            nn.Conv2d(cin, cin, 3, stride, 1, groups=cin, bias=False), nn.BatchNorm2d(cin),
+            nn.Conv2d(cin, cout, 1, bias=False), nn.BatchNorm2d(cout), nn.SiLU(),
+            nn.Conv2d(cout, cout, 3, 1, 1, groups=cout, bias=False), nn.BatchNorm2d(cout),
+            nn.Conv2d(cout, cout, 1, bias=False), nn.BatchNorm2d(cout))
+        self.skip = (nn.Identity() if cin == cout and stride == 1 else
+                     nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False),
+                                   nn.BatchNorm2d(cout)))
+        self.act = nn.SiLU()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.act(self.body(x) + self.skip(x))
+
+
+class CNNDetector(Detector):
+    """Stem (3×3, stride 2) → stages of separable blocks → pool → logit."""
+
+    def __init__(self, config: CNNConfig) -> None:
+        super().__init__()
+        self.config = cfg = config
+        w0 = cfg.widths[0]
+        self.stem = nn.Sequential(nn.Conv2d(3, w0, 3, 2, 1, bias=False), nn.BatchNorm2d(w0),
+                                  nn.SiLU())
+        stages: list[nn.Module] = []
+        cin = w0
+        for w in cfg.widths:
+            stages.append(SeparableBlock(cin, w, 2))
+            stages += [SeparableBlock(w, w, 1) for _ in range(cfg.blocks - 1)]
+            cin = w
+        self.features = nn.Sequential(*stages)
+        self.head = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Dropout(cfg.dropout),
+                                  nn.Linear(cin, 1))
+        self._init_calibration()
+
+    def feature_map(self, x: torch.Tensor) -> torch.Tensor:
+        """The last stage's ``(B, C, h, w)`` map (for explanations)."""
+        return self.features(self.stem(x * 2 - 1))
+
+    def logits(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.feature_map(x)).squeeze(1)
+
+
+_TINY = {"size": 64, "widths": (16, 32, 64), "blocks": 1}
+
+
+@register("detector", "cnn")
+def cnn(**cfg: object) -> CNNDetector:
+    """The CNN detector (about 0.2 M parameters at the default widths)."""
+    return CNNDetector(CNNConfig(**cfg))  # type: ignore[arg-type]
+
+
+@register("detector", "cnn_tiny")
+def cnn_tiny(**cfg: object) -> CNNDetector:
+    """A tiny CPU variant: 64 px crops, three one-block stages."""
+    return CNNDetector(CNNConfig(**{**_TINY, **cfg}))  # type: ignore[arg-type]
+
+
+@register("detector", "selfblend")
+def selfblend(**cfg: object) -> CNNDetector:
+    """The CNN trained by the self-blended-images recipe (real faces only)."""
+    return CNNDetector(CNNConfig(**cfg))  # type: ignore[arg-type]
+
+
+@register("detector", "selfblend_tiny")
+def selfblend_tiny(**cfg: object) -> CNNDetector:
+    """``selfblend`` at the tiny size."""
+    return CNNDetector(CNNConfig(**{**_TINY, **cfg}))  # type: ignore[arg-type]

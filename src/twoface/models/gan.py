@@ -1,0 +1,402 @@
+"""Unconditional face GANs: a FastGAN-like model for small data, and the textbook DCGAN.
+
+A generator ``G`` draws faces from noise; a discriminator ``D`` learns to tell them from real
+aligned faces; each learns from the other's mistakes until G's faces pass. One class holds
+both networks and, for the modern model, an exponential moving average of G's weights
+(``g_ema``), which is what inference uses: averaged weights draw visibly cleaner faces than
+the last optimizer step.
+
+``fastgan`` follows the ideas of FastGAN (Liu et al. 2021) that matter on a few hundred to a few
+thousand faces: gated (GLU) upsampling blocks, skip-layer excitation (low-resolution features
+modulate high-resolution channels, a cheap long-range path), noise injection, and a
+discriminator that must also reconstruct the real image from its 8×8 features (so it learns
+a description of faces rather than a lookup table of the training set). Added from the
+StyleGAN2-ADA line: differentiable augmentation of everything D sees, R1 gradient penalty on
+reals (lazy, every ``r1_every`` steps), and a small mapping MLP whose running mean ``w_avg``
+makes truncation ("draw closer to the average face") meaningful. G normalises with batch
+norm as FastGAN does (``g_norm="pixel"``, ProGAN's pixel norm, is the batch-free option; on
+the CPU runs it collapsed to one face), and inference re-estimates the batch-norm statistics
+of the final generator (:func:`recalibrate_bn`) so a face never depends on its batch-mates.
+
+``dcgan`` is Radford et al. 2015 as published: transposed convolutions, batch norm, the
+logistic loss, no augmentation, no penalty, no EMA. It is the baseline, not a recommendation.
+
+Images are ``(B, 3, S, S)`` in [-1, 1]; latents ``(B, z_dim)``; ``S = config.size``.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from twoface.models.gan_dcgan import DCDiscriminator, DCGenerator, has_bn, recalibrate_bn
+from twoface.models.registry import register
+from twoface.nn.diffaug import blur_down, check_policy, diff_augment
+
+SIZES = (32, 64, 128, 256)  # 32 exists for tests; faces want 64 and up
+ARCHS = ("fastgan", "dcgan")
+
+
+@dataclass
+class GanConfig:
+    """Every knob of both architectures; saved as ``config.json`` beside the weights."""
+
+    arch: str = "fastgan"  # fastgan or dcgan
+    size: int = 128  # side of the generated face: 32 (tests), 64, 128 or 256
+    z_dim: int = 128
+    w_layers: int = 2  # mapping MLP depth (fastgan); 0: truncate in z space instead
+    g_channels: int = 32  # G width at the output resolution; doubles per halving …
+    d_channels: int = 32  # … and the same for D
+    max_channels: int = 512  # … up to this
+    g_norm: str = "pixel"  # fastgan G normalisation: "batch" (FastGAN) or "pixel" (ProGAN)
+    diffaug: str = "color,translation,cutout"  # DiffAugment policy; "" turns it off
+    r1_gamma: float = 0.1  # R1 penalty weight on real images; 0 turns it off
+    r1_every: int = 4  # lazy regularisation: the penalty every N steps, scaled by N
+    recon: float = 1.0  # weight of D's self-supervised reconstruction loss (fastgan)
+    ema_decay: float = 0.999  # EMA of G's weights (ramped up early); 0: no EMA
+    lr_g: float = 2e-4
+    lr_d: float = 2e-4
+
+    def __post_init__(self) -> None:
+        if self.size not in SIZES:
+            raise ValueError(f"size must be one of {SIZES}, got {self.size}")
+        if self.arch not in ARCHS:
+            raise ValueError(f"arch must be one of {ARCHS}, got {self.arch!r}")
+        check_policy(self.diffaug)
+        if self.g_norm not in ("batch", "pixel"):
+            raise ValueError(f"g_norm must be batch or pixel, got {self.g_norm!r}")
+        if self.r1_every < 1 or not 0 <= self.ema_decay < 1:
+            raise ValueError("r1_every must be ≥ 1 and ema_decay in [0, 1)")
+
+
+def _channels(base: int, cap: int, size: int, res: int) -> int:
+    """Width at resolution ``res``: ``base`` at the full size, doubling per halving, capped."""
+    return min(cap, base * (size // res))
+
+
+def _he_init(module: nn.Module) -> None:
+    """Variance-preserving init (He, for leaky ReLU 0.2), zero biases.
+
+    PyTorch's default init shrinks the signal about threefold per layer; through a dozen
+    unnormalised discriminator layers the logits are then almost constant, and since Adam
+    takes parameter steps of a fixed size, D barely moves its output and stays at chance.
+    """
+    for m in module.modules():
+        if isinstance(m, nn.Conv2d | nn.Linear):
+            nn.init.kaiming_normal_(m.weight, a=0.2, nonlinearity="leaky_relu")
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+
+
+def pixel_norm(x: torch.Tensor) -> torch.Tensor:
+    """Normalise each pixel's feature vector to unit RMS over channels (ProGAN)."""
+    return x * torch.rsqrt(x.square().mean(dim=1, keepdim=True) + 1e-8)
+
+
+# ------------------------------------------------------------------------ FastGAN-like
+class Noise(nn.Module):
+    """Adds learned-strength per-pixel noise (fine detail: hair, skin). Training draws fresh
+    noise; eval uses a fixed map so the same latent always draws the same face and latent
+    interpolation videos do not flicker."""
+
+    def __init__(self, res: int) -> None:
+        super().__init__()
+        self.weight = nn.Parameter(torch.zeros(()))
+        fixed = torch.randn(1, 1, res, res, generator=torch.Generator().manual_seed(res))
+        self.register_buffer("fixed", fixed, persistent=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        noise = (torch.randn(x.shape[0], 1, *x.shape[2:], device=x.device, dtype=x.dtype)
+                 if self.training else self.fixed.to(x.dtype))
+        return x + self.weight * noise
+
+
+class Norm(nn.Module):
+    """Batch norm (FastGAN's choice) or pixel norm (ProGAN's: no dependence on the batch)."""
+
+    def __init__(self, kind: str, channels: int) -> None:
+        super().__init__()
+        self.bn = nn.BatchNorm2d(channels) if kind == "batch" else None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.bn(x) if self.bn is not None else pixel_norm(x)
+
+
+class GatedConv(nn.Module):
+    """conv3×3 → noise → norm → GLU: the gate lets each unit switch features off."""
+
+    def __init__(self, cin: int, cout: int, res: int, norm: str) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(cin, 2 * cout, 3, padding=1)
+        self.noise = Noise(res)
+        self.norm = Norm(norm, 2 * cout)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.glu(self.norm(self.noise(self.conv(x))), dim=1)
+
+
+class Excite(nn.Module):
+    """Skip-layer excitation: a low-resolution map → one gain in (0, 1) per channel of a map
+    8× larger, so coarse layout steers fine texture without a long chain of layers."""
+
+    def __init__(self, cin: int, cout: int) -> None:
+        super().__init__()
+        self.net = nn.Sequential(nn.AdaptiveAvgPool2d(4), nn.Conv2d(cin, cout, 4),
+                                 nn.LeakyReLU(0.1), nn.Conv2d(cout, cout, 1), nn.Sigmoid())
+
+    def forward(self, low: torch.Tensor, high: torch.Tensor) -> torch.Tensor:
+        return high * self.net(low)
+
+
+class FastGenerator(nn.Module):
+    """Mapping MLP → 4×4 → gated upsampling blocks with skip-layer excitation → tanh RGB."""
+
+    def __init__(self, cfg: GanConfig) -> None:
+        super().__init__()
+        self.z_dim, self.size = cfg.z_dim, cfg.size
+        ch = {r: _channels(cfg.g_channels, cfg.max_channels, cfg.size, r)
+              for r in (2**k for k in range(2, int(math.log2(cfg.size)) + 1))}
+        layers: list[nn.Module] = []
+        for _ in range(cfg.w_layers):
+            layers += [nn.Linear(cfg.z_dim, cfg.z_dim), nn.LeakyReLU(0.2)]
+        self.mapping = nn.Sequential(*layers)
+        # Running mean of w: the centre truncation pulls towards (StyleGAN's w_avg).
+        self.register_buffer("w_avg", torch.zeros(cfg.z_dim))
+        self.init = nn.Linear(cfg.z_dim, 2 * ch[4] * 16)
+        self.init_norm = Norm(cfg.g_norm, 2 * ch[4])
+        self.init_conv = GatedConv(ch[4], ch[4], 4, cfg.g_norm)
+        self.blocks = nn.ModuleDict({
+            str(r): nn.Sequential(nn.Upsample(scale_factor=2, mode="nearest"),
+                                  GatedConv(ch[r // 2], ch[r], r, cfg.g_norm),
+                                  GatedConv(ch[r], ch[r], r, cfg.g_norm))
+            for r in ch if r > 4})
+        self.excite = nn.ModuleDict({str(r): Excite(ch[r], ch[8 * r]) for r in ch
+                                     if 8 * r in ch})
+        self.to_rgb = nn.Conv2d(ch[cfg.size], 3, 3, padding=1)
+        _he_init(self)
+
+    def mapped(self, z: torch.Tensor) -> torch.Tensor:
+        """``(B, z_dim)`` latents → ``(B, z_dim)`` w vectors."""
+        return self.mapping(pixel_norm(z[:, :, None, None]).flatten(1))
+
+    def forward(self, z: torch.Tensor, truncation: float = 1.0) -> torch.Tensor:
+        w = self.mapped(z)
+        if self.training and torch.is_grad_enabled():
+            with torch.no_grad():
+                self.w_avg.lerp_(w.detach().mean(0).to(self.w_avg.dtype), 0.005)
+        if truncation != 1.0:
+            w = self.w_avg + truncation * (w - self.w_avg)
+        x = F.glu(self.init_norm(self.init(w).view(len(w), -1, 4, 4)), dim=1)
+        feats = {4: self.init_conv(x)}
+        x = feats[4]
+        for r in sorted(int(k) for k in self.blocks):
+            x = self.blocks[str(r)](x)
+            if str(r // 8) in self.excite:
+                x = self.excite[str(r // 8)](feats[r // 8], x)
+            feats[r] = x
+        return torch.tanh(self.to_rgb(x))
+
+
+class DownBlock(nn.Module):
+    """Residual downsampling: two convs and an average-pool shortcut, halved resolution."""
+
+    def __init__(self, cin: int, cout: int) -> None:
+        super().__init__()
+        self.main = nn.Sequential(nn.Conv2d(cin, cin, 3, padding=1), nn.LeakyReLU(0.2),
+                                  nn.Conv2d(cin, cout, 3, padding=1), nn.LeakyReLU(0.2),
+                                  nn.AvgPool2d(2))
+        self.skip = nn.Sequential(nn.AvgPool2d(2), nn.Conv2d(cin, cout, 1, bias=False))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return (self.main(x) + self.skip(x)) * (0.5**0.5)  # keep the variance of a sum of two
+
+
+class FastDiscriminator(nn.Module):
+    """RGB → residual down blocks → 8×8 features (→ reconstruction) → 4×4 → minibatch std →
+    one logit. No normalisation layers: R1 is the regulariser."""
+
+    RECON = 32  # side of the image D reconstructs from its 8×8 features
+
+    def __init__(self, cfg: GanConfig) -> None:
+        super().__init__()
+        ch = {r: _channels(cfg.d_channels, cfg.max_channels, cfg.size, r)
+              for r in (2**k for k in range(2, int(math.log2(cfg.size)) + 1))}
+        self.from_rgb = nn.Sequential(nn.Conv2d(3, ch[cfg.size], 1), nn.LeakyReLU(0.2))
+        self.to8 = nn.Sequential(*[DownBlock(ch[r], ch[r // 2])
+                                   for r in sorted(ch, reverse=True) if r > 8])
+        self.to4 = DownBlock(ch[8], ch[4])
+        self.head = nn.Sequential(nn.Conv2d(ch[4] + 1, ch[4], 3, padding=1), nn.LeakyReLU(0.2),
+                                  nn.Flatten(), nn.Linear(ch[4] * 16, ch[4]), nn.LeakyReLU(0.2),
+                                  nn.Linear(ch[4], 1))
+        mid = max(16, ch[8] // 4)
+        self.decoder = nn.Sequential(
+            nn.Conv2d(ch[8], mid, 3, padding=1), nn.LeakyReLU(0.2),
+            nn.Upsample(scale_factor=2), nn.Conv2d(mid, mid, 3, padding=1), nn.LeakyReLU(0.2),
+            nn.Upsample(scale_factor=2), nn.Conv2d(mid, mid, 3, padding=1), nn.LeakyReLU(0.2),
+            nn.Conv2d(mid, 3, 3, padding=1), nn.Tanh()) if cfg.recon > 0 else None
+        _he_init(self)
+
+    def forward(self, x: torch.Tensor, recon: bool = False
+                ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """``(B, 3, S, S)`` → logits ``(B,)`` and, with ``recon``, a ``(B, 3, 32, 32)`` image."""
+        f8 = self.to8(self.from_rgb(x))
+        f4 = self.to4(f8)
+        # Minibatch standard deviation (ProGAN): lets D see a lack of variety across fakes.
+        group = math.gcd(len(f4), 4)
+        y = f4.view(group, -1, *f4.shape[1:]).std(dim=0, unbiased=False)
+        y = y.mean(dim=(1, 2, 3)).view(-1, 1, 1, 1).repeat(group, 1, 4, 4)
+        logits = self.head(torch.cat([f4, y], dim=1)).view(-1)
+        rec = self.decoder(f8) if recon and self.decoder is not None else None
+        return logits, rec
+
+
+# --------------------------------------------------------------------------- the model
+class GAN(nn.Module):
+    """G, D and (with ``ema_decay > 0``) ``g_ema``; the losses of both players per step."""
+
+    def __init__(self, config: GanConfig) -> None:
+        super().__init__()
+        self.config = cfg = config
+        fast = cfg.arch == "fastgan"
+        self.g = FastGenerator(cfg) if fast else DCGenerator(cfg)
+        self.d = FastDiscriminator(cfg) if fast else DCDiscriminator(cfg)
+        self.g_ema = (copy.deepcopy(self.g).requires_grad_(False).eval()
+                      if cfg.ema_decay > 0 else None)
+        # Steps done, kept in the weights so that lazy R1 falls on the same steps on resume.
+        self.register_buffer("steps_done", torch.zeros((), dtype=torch.long))
+
+    @property
+    def generator(self) -> nn.Module:
+        """What inference draws with: the averaged weights when there are any."""
+        return self.g_ema if self.g_ema is not None else self.g
+
+    def latents(self, n: int, seed: int, device: torch.device | str = "cpu") -> torch.Tensor:
+        """``n`` latents from ``seed`` alone (drawn on the CPU: same seed, same faces on any
+        device)."""
+        gen = torch.Generator().manual_seed(seed)
+        return torch.randn(n, self.config.z_dim, generator=gen).to(device)
+
+    def forward(self, z: torch.Tensor, truncation: float = 1.0) -> torch.Tensor:
+        """``(B, z_dim)`` → ``(B, 3, S, S)`` faces in [-1, 1] from the inference generator."""
+        return self.generator(z, truncation)
+
+    # ------------------------------------------------------------------ training
+    def optim_groups(self) -> dict[str, tuple[list[nn.Parameter], float]]:
+        """G first: its loss backpropagates through D, which must not have stepped yet."""
+        return {"loss": (list(self.g.parameters()), self.config.lr_g),
+                "loss_d": (list(self.d.parameters()), self.config.lr_d)}
+
+    def training_step(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """Losses for one batch ``{"real": (B, 3, S, S) in [-1, 1]}``: ``loss`` (G's
+        non-saturating logistic loss) and ``loss_d`` (D's logistic loss + lazy R1 + recon)."""
+        cfg = self.config
+        real = batch["real"]
+        z = torch.randn(len(real), cfg.z_dim, device=real.device)
+        fake = self.g(z)
+
+        def aug(x: torch.Tensor) -> torch.Tensor:
+            return diff_augment(x, cfg.diffaug)
+
+        g_loss = F.softplus(-self.d(aug(fake))[0]).mean()
+        real_in = aug(real).detach()
+        do_r1 = cfg.r1_gamma > 0 and int(self.steps_done) % cfg.r1_every == 0
+        real_in.requires_grad_(do_r1)
+        want_rec = cfg.recon > 0 and cfg.arch == "fastgan"
+        logit_real, rec = self.d(real_in, recon=want_rec)
+        logit_fake = self.d(aug(fake.detach()))[0]
+        out = {"d_real": logit_real.detach().mean(), "d_fake": logit_fake.detach().mean()}
+        d_loss = F.softplus(-logit_real).mean() + F.softplus(logit_fake).mean()
+        out["d_adv"] = d_loss.detach()
+        if do_r1:
+            (grad,) = torch.autograd.grad(logit_real.sum(), real_in, create_graph=True)
+            r1 = grad.square().sum(dim=(1, 2, 3)).mean()
+            d_loss = d_loss + 0.5 * cfg.r1_gamma * cfg.r1_every * r1
+            self._last_r1 = float(r1.detach())
+        if cfg.r1_gamma > 0:  # logged every step (the last value) so log.csv keeps its columns
+            out["r1"] = torch.tensor(getattr(self, "_last_r1", 0.0))
+        if rec is not None:
+            out["recon"] = F.l1_loss(rec, blur_down(real_in.detach(), rec.shape[-1]))
+            d_loss = d_loss + cfg.recon * out["recon"]
+        out["loss"], out["loss_d"] = g_loss, d_loss
+        return out
+
+    @torch.no_grad()
+    def after_step(self, step: int) -> None:
+        """Called by the loop after the optimizers stepped: count the step, update the EMA.
+
+        The decay ramps up as ``(1 + step) / (10 + step)`` so that early samples follow the
+        young, fast-changing generator instead of averaging in its random init.
+        """
+        self.steps_done.fill_(step)
+        if self.g_ema is None:
+            return
+        decay = min(self.config.ema_decay, (1 + step) / (10 + step))
+        for p_ema, p in zip(self.g_ema.parameters(), self.g.parameters(), strict=True):
+            p_ema.lerp_(p.detach(), 1 - decay)
+        for b_ema, b in zip(self.g_ema.buffers(), self.g.buffers(), strict=True):
+            b_ema.copy_(b)
+
+    def recalibrate(self, samples: int = 512, seed: int = 0) -> None:
+        """Re-estimate the batch-norm statistics of the inference generator (DCGAN only; see
+        :func:`recalibrate_bn`)."""
+        recalibrate_bn(self.generator, self.config.z_dim, samples=samples, seed=seed)
+
+    @torch.no_grad()
+    def preview(self, batch: dict[str, torch.Tensor], rows: int = 4) -> torch.Tensor:
+        """A ``(3, rows·S, rows·S)`` grid in [0, 1] from fixed latents (seed 0), so the
+        previews saved over a run show the same faces forming."""
+        device = batch["real"].device
+        gen = self.generator
+        if has_bn(gen):  # recalibrate a copy: the training state (and resume) stays untouched
+            gen = copy.deepcopy(gen)
+            recalibrate_bn(gen, self.config.z_dim, samples=128)
+        was = gen.training
+        gen.eval()
+        faces = (gen(self.latents(rows * rows, 0, device)).float() + 1) / 2
+        gen.train(was)
+        return image_grid(faces.clamp(0, 1), rows)
+
+
+def image_grid(images: torch.Tensor, columns: int) -> torch.Tensor:
+    """``(N, C, H, W)`` → ``(C, rows·H, columns·W)``, missing cells black."""
+    n, c, h, w = images.shape
+    rows = -(-n // columns)
+    pad = images.new_zeros(rows * columns - n, c, h, w)
+    full = torch.cat([images, pad]).view(rows, columns, c, h, w)
+    return full.permute(2, 0, 3, 1, 4).reshape(c, rows * h, columns * w)
+
+
+def _make(defaults: dict, cfg: dict) -> GAN:
+    return GAN(GanConfig(**{**defaults, **cfg}))
+
+
+FASTGAN = {"arch": "fastgan", "size": 256, "g_channels": 32, "d_channels": 32,
+           "max_channels": 512, "z_dim": 256, "r1_gamma": 0.5, "g_norm": "batch"}
+SMALL = {"arch": "fastgan", "size": 64, "g_channels": 16, "d_channels": 16,
+         "max_channels": 256, "z_dim": 128, "r1_gamma": 0.1, "g_norm": "batch"}
+DCGAN = {"arch": "dcgan", "size": 64, "g_channels": 64, "d_channels": 64,
+         "max_channels": 512, "z_dim": 100, "w_layers": 0, "diffaug": "", "r1_gamma": 0.0,
+         "recon": 0.0, "ema_decay": 0.0}
+
+
+@register("gan", "fastgan")
+def fastgan(**cfg: object) -> GAN:
+    """For a GPU: 256 px by default (``size=128`` or ``64`` from the same config)."""
+    return _make(FASTGAN, cfg)
+
+
+@register("gan", "fastgan-small")
+def fastgan_small(**cfg: object) -> GAN:
+    """The same architecture, narrow and at 64 px: what trains in under an hour on a CPU."""
+    return _make(SMALL, cfg)
+
+
+@register("gan", "dcgan")
+def dcgan(**cfg: object) -> GAN:
+    """The textbook baseline (64 px, ngf = ndf = 64, as in the paper's code)."""
+    return _make(DCGAN, cfg)

@@ -1,0 +1,226 @@
+"""Training detectors: batches from a detection dataset, the generic loop, then calibration.
+
+* ``cnn``/``spectral`` (and their variants) learn from the dataset's real and fake crops of the
+  ``train`` split, in class-balanced batches.
+* ``selfblend`` sees **real crops only**: half of each batch is real, the other half is
+  self-blended on the fly from other real crops (:mod:`twoface.data.selfblend`).
+* ``fusion`` stacks trained members (given, or trained here first into ``members/``).
+
+After training, each detector is calibrated (Platt scaling) on the ``val`` split, which shares
+no identity with ``train``; a self-blend model is calibrated on self-blends of val reals, so it
+never sees a real manipulation at all. Every batch is a pure function of (seed, step), so a
+resumed run sees the batches an unbroken one would have.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from twoface.errors import TwofaceError
+from twoface.fileio import atomic_write_json
+from twoface.train.loop import TrainOptions, fit, pick_device
+
+
+def is_selfblend(name: str) -> bool:
+    return name.startswith("selfblend")
+
+
+class DetectorBatches:
+    """Class-balanced, augmented batches from crops held in memory as one uint8 tensor."""
+
+    def __init__(self, images: np.ndarray, labels: np.ndarray, marks: np.ndarray | None,
+                 batch: int, seed: int, device: torch.device, selfblend: bool) -> None:
+        self.images, self.labels, self.marks = images, labels, marks
+        self.batch, self.seed, self.device, self.selfblend = batch, seed, device, selfblend
+        self.real = np.nonzero(labels == 0)[0]
+        self.fake = np.nonzero(labels == 1)[0]
+        if len(self.real) == 0 or (not selfblend and len(self.fake) == 0):
+            raise TwofaceError(None, "the train split needs real faces"
+                               + ("" if selfblend else " and fake faces"))
+
+    def batch_at(self, step: int) -> dict[str, torch.Tensor]:
+        from twoface.data.selfblend import self_blend
+
+        rng = np.random.default_rng([self.seed, step])
+        half = self.batch // 2
+        reals = self.images[rng.choice(self.real, half)]
+        if self.selfblend:
+            assert self.marks is not None
+            idx = rng.choice(self.real, self.batch - half)
+            fakes = np.stack([self_blend(self.images[i], self.marks[i], rng)[0] for i in idx])
+        else:
+            fakes = self.images[rng.choice(self.fake, self.batch - half)]
+        x = torch.from_numpy(np.concatenate([reals, fakes])).permute(0, 3, 1, 2).float() / 255
+        y = torch.tensor([0.0] * half + [1.0] * (self.batch - half))
+        flip = torch.from_numpy(rng.random(self.batch) < 0.5)
+        x[flip] = x[flip].flip(-1)
+        gain = torch.from_numpy(rng.uniform(0.9, 1.1, (self.batch, 1, 1, 1)).astype(np.float32))
+        x = (x * gain).clamp(0, 1)  # exposure jitter, the same for both classes
+        return {"faces": x.to(self.device), "labels": y.to(self.device)}
+
+
+def _load_split(manifest: Any, split: str, size: int, selfblend: bool,
+                exclude: tuple[str, ...] = ()
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    rows = [r for r in manifest.select(split=split, label=0 if selfblend else None)
+            if r["method"] not in exclude]
+    if not rows:
+        return np.zeros((0, size, size, 3), np.uint8), np.zeros(0, int), None
+    import cv2
+
+    images = manifest.images(rows, size)
+    # Landmarks are stored in the crops' own pixels; the crops may be resized to the model.
+    first = cv2.imread(str(manifest.root / rows[0]["path"]))
+    scale = size / first.shape[0] if first is not None else 1.0
+    marks = manifest.landmarks(rows, scale) if selfblend else None
+    return images, np.array([int(r["label"]) for r in rows]), marks
+
+
+@torch.no_grad()
+def raw_logits(model: torch.nn.Module, images: np.ndarray, device: torch.device,
+               batch: int = 128) -> np.ndarray:
+    """Raw logits (before calibration) of ``(N, S, S, 3)`` uint8 crops, in eval mode."""
+    model.eval()
+    out = []
+    for i in range(0, len(images), batch):
+        x = torch.from_numpy(images[i:i + batch]).permute(0, 3, 1, 2).float().div(255)
+        out.append(model(x.to(device)).float().cpu().numpy())
+    return np.concatenate(out) if out else np.zeros(0)
+
+
+def _val_set(manifest: Any, size: int, selfblend: bool, seed: int,
+             exclude: tuple[str, ...] = ()) -> tuple[np.ndarray, np.ndarray]:
+    """Held-out calibration faces: val reals and fakes, or val reals and their self-blends."""
+    from twoface.data.selfblend import self_blend
+
+    images, labels, marks = _load_split(manifest, "val", size, selfblend, exclude)
+    if selfblend and len(images):
+        rng = np.random.default_rng([seed, 99])
+        assert marks is not None
+        fakes = np.stack([self_blend(im, lm, rng)[0] for im, lm in zip(images, marks,
+                                                                          strict=True)])
+        images = np.concatenate([images, fakes])
+        labels = np.r_[labels, np.ones(len(fakes), int)]
+    return images, labels
+
+
+def calibrate(model: torch.nn.Module, manifest: Any, device: torch.device, seed: int,
+              exclude: tuple[str, ...] = ()) -> dict[str, Any]:
+    """Fit the model's Platt calibration on the val split; returns what was done."""
+    from twoface.metrics.detection import roc_auc
+    from twoface.models.detectors import fit_platt
+
+    images, labels = _val_set(manifest, model.config.size, is_selfblend(model.name), seed,
+                              exclude)
+    if len(labels) == 0 or labels.min() == labels.max():
+        return {"calibrated": False, "why": "the val split lacks real or fake faces"}
+    z = raw_logits(model, images, device)
+    a, b = fit_platt(z, labels)
+    with torch.no_grad():
+        model.calibration.copy_(torch.tensor([a, b]))
+    return {"calibrated": True, "a": a, "b": b, "val_faces": len(labels),
+            "val_auc": round(roc_auc(labels, z), 4)}
+
+
+def train_detector(dataset: str | Path, run_dir: str | Path, *, model: str = "cnn",
+                   batch: int = 32, seed: int = 0, overrides: dict | None = None,
+                   members: list[str | Path] | None = None, exclude: list[str] | None = None,
+                   options: TrainOptions | None = None) -> dict[str, Any]:
+    """Train detector ``model`` on ``dataset`` into ``run_dir`` and calibrate it.
+
+    ``exclude``: manipulation methods left out of training and calibration entirely (for
+    leave-one-method-out tables). Returns a summary (also in ``run_dir/calibration.json``)."""
+    import twoface.models.detectors  # noqa: F401  (registers the detectors)
+    from twoface.data.detect_dataset import Manifest
+    from twoface.models.registry import create, read_config, save_pretrained
+
+    opts = options or TrainOptions()
+    run_dir = Path(run_dir)
+    manifest = Manifest.load(dataset)
+    coverage = _dataset_coverage(Path(dataset))
+    if model == "fusion":
+        return _train_fusion(manifest, run_dir, coverage, batch, seed, overrides, members,
+                             tuple(exclude or ()), opts)
+    cfg = {"coverage": coverage, **(overrides or {})}
+    if opts.resume and (run_dir / "state.safetensors").is_file():
+        saved = read_config(run_dir, "detector")
+        net = create("detector", saved["name"], **saved["config"])
+    else:
+        net = create("detector", model, **cfg)
+    sb = is_selfblend(net.name)
+    skip = tuple(exclude or ())
+    images, labels, marks = _load_split(manifest, "train", net.config.size, sb, skip)
+    if len(images) == 0:
+        raise TwofaceError(dataset, "the train split holds no usable faces")
+    device = pick_device(opts.device)
+    data = DetectorBatches(images, labels, marks, batch, seed, device, sb)
+    result = fit(net, data.batch_at, run_dir, opts)
+    summary = {"model": net.name, "steps": result.step, "train_faces": len(images),
+               "excluded_methods": list(skip),
+               "train_fakes": int(labels.sum()), "seconds": round(result.seconds, 1),
+               "last_loss": result.last.get("loss"),
+               "calibration": calibrate(net, manifest, device, seed, skip)}
+    save_pretrained(net, run_dir)
+    atomic_write_json(run_dir / "calibration.json", summary)
+    return summary
+
+
+def _dataset_coverage(root: Path) -> float:
+    import json
+
+    try:
+        return float(json.loads((root / "dataset.json").read_text("utf-8"))["options"]
+                     ["coverage"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return 0.625
+
+
+def _train_fusion(manifest: Any, run_dir: Path, coverage: float, batch: int, seed: int,
+                  overrides: dict | None, members: list[str | Path] | None,
+                  exclude: tuple[str, ...], opts: TrainOptions) -> dict[str, Any]:
+    """Members (given folders, or cnn + selfblend + spectral trained into ``members/``), then
+    the stack fitted on the val split."""
+    from dataclasses import asdict, replace
+
+    from twoface.models.registry import create, from_pretrained, save_pretrained
+
+    if (run_dir / "model.safetensors").exists():
+        raise TwofaceError(run_dir, "already holds a model; choose another folder")
+    if not members:
+        members = []
+        for name in ("cnn", "selfblend", "spectral"):
+            sub = run_dir / "members" / name
+            train_detector(manifest.root, sub, model=name, batch=batch, seed=seed,
+                           overrides=overrides, exclude=list(exclude),
+                           options=replace(opts, description=name))
+            members.append(sub)
+    loaded = {Path(m).name: from_pretrained(m, "detector") for m in members}
+    if len(set(loaded)) != len(members):
+        raise TwofaceError(None, "member folders must have different names")
+    spec = {label: {"name": m.name, "config": asdict(m.config)} for label, m in loaded.items()}
+    fusion = create("detector", "fusion", members=spec, coverage=coverage)
+    for label, m in loaded.items():
+        fusion.members[label].load_state_dict(m.state_dict())
+    device = pick_device(opts.device)
+    fusion.to(device)
+    images, labels, _ = _load_split(manifest, "val", fusion.config.size, False, exclude)
+    if len(labels) == 0 or labels.min() == labels.max():
+        raise TwofaceError(manifest.root, "a fusion is fitted on the val split, which needs "
+                           "real and fake faces")
+    with torch.no_grad():
+        raw = np.concatenate([
+            fusion.member_logits(fusion.prepare(
+                torch.from_numpy(images[i:i + 128]).permute(0, 3, 1, 2).float().div(255)
+                .to(device))).cpu().numpy()
+            for i in range(0, len(images), 128)])
+    fitted = fusion.fit_stack(raw, labels)
+    save_pretrained(fusion, run_dir)
+    summary = {"model": "fusion", "members": {k: str(p) for k, p in zip(loaded, members,
+                                                                          strict=True)},
+               "val_faces": len(labels), "stack": fitted}
+    atomic_write_json(run_dir / "calibration.json", summary)
+    return summary

@@ -1,0 +1,208 @@
+"""Detection datasets from synthetic media, and detector training on them (tiny, CPU)."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from test_detect_scan import run_cli
+
+torch.set_num_threads(1)
+FRAMES, SIZE = 9, 128
+
+
+def _pasted_fake(a_frames: list, b_frames: list) -> list[np.ndarray]:
+    """A crude face swap: person B's face (same pose, same light) pasted into A's frames
+    through A's feathered landmark mask — the boundary a real swap leaves too."""
+    from twoface.faces.mask import face_mask
+
+    out = []
+    for a, b in zip(a_frames, b_frames, strict=True):
+        m = face_mask(a.landmarks, a.image.shape, feather=0.1)[:, :, None]
+        out.append(np.round(b.image * m + a.image * (1 - m)).astype(np.uint8))
+    return out
+
+
+@pytest.fixture(scope="module")
+def detect_media(tmp_path_factory) -> dict[str, Path]:
+    """Three real talking-head videos (people 11, 12, 13) and one pasted-face fake of 11←12."""
+    from twoface.data.synthetic import Identity, render_sequence
+    from twoface.media import write_video
+
+    root = tmp_path_factory.mktemp("detect_media")
+    renders = {k: render_sequence(Identity.random(k), FRAMES, size=SIZE, seed=7)
+               for k in (11, 12)}
+    renders[13] = render_sequence(Identity.random(13), FRAMES, size=SIZE, seed=8)
+    paths = {}
+    for k, frames in renders.items():
+        paths[f"real{k}"] = write_video(root / f"person{k}.mp4", [f.image for f in frames],
+                                        crf=10)
+    paths["fake"] = write_video(root / "person11_swapped.mp4",
+                                _pasted_fake(renders[11], renders[12]), crf=10)
+    return paths
+
+
+@pytest.fixture(scope="module")
+def dataset(detect_media, tmp_path_factory) -> Path:
+    from twoface.data.detect_dataset import DatasetOptions, build_dataset
+
+    out = tmp_path_factory.mktemp("ds") / "dataset"
+    build_dataset([detect_media["real11"], detect_media["real12"], detect_media["real13"]],
+                  [("paste", detect_media["fake"])], out,
+                  DatasetOptions(crfs=(0, 40), size=64, every=3, max_frames=4))
+    return out
+
+
+def test_dataset_manifest_splits_by_group_and_encodes_every_class_alike(dataset: Path) -> None:
+    from twoface.data.detect_dataset import MANIFEST_COLUMNS, Manifest
+
+    with open(dataset / "manifest.csv", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert tuple(rows[0]) == MANIFEST_COLUMNS
+    assert {r["method"] for r in rows} == {"real", "paste"}
+    # Every video contributes crops at both CRFs, frame for frame.
+    for video in {r["video"] for r in rows}:
+        frames = {q: sorted(r["frame"] for r in rows if r["video"] == video and r["crf"] == q)
+                  for q in ("0", "40")}
+        assert frames["0"] and frames["0"] == frames["40"]
+    # One split per group (video/identity), and every split is used with 4 groups.
+    per_group: dict[str, set[str]] = {}
+    for r in rows:
+        per_group.setdefault(r["identity"], set()).add(r["split"])
+    assert all(len(v) == 1 for v in per_group.values())
+    assert {r["split"] for r in rows} == {"train", "val", "test"}
+    man = Manifest.load(dataset)
+    imgs = man.images(man.rows[:3], 64)
+    assert imgs.shape == (3, 64, 64, 3) and imgs.dtype == np.uint8
+    marks = Manifest.landmarks(man.rows[:3])
+    assert marks.shape == (3, 68, 2) and 0 < marks.mean() < 64
+    # CRF 40 really is a different encoding of the same crop.
+    a = man.images(man.select(crf=0)[:1], 64)[0].astype(int)
+    b = man.images([r for r in man.select(crf=40) if r["video"] == man.select(crf=0)[0]["video"]
+                    and r["frame"] == man.select(crf=0)[0]["frame"]][:1], 64)[0].astype(int)
+    assert 0.5 < np.abs(a - b).mean() < 30
+    doc = json.loads((dataset / "dataset.json").read_text())
+    assert doc["options"]["crfs"] == [0, 40] and len(doc["sources"]) == 4
+
+
+def test_split_assignment_and_bad_input(tmp_path: Path, detect_media) -> None:
+    from twoface.data.detect_dataset import assign_splits, build_dataset, parse_fake
+    from twoface.errors import TwofaceError
+
+    s = assign_splits([f"g{i}" for i in range(10)], 0.2, 0.2, seed=1)
+    assert sorted(s.values()).count("test") == 2 and sorted(s.values()).count("val") == 2
+    assert assign_splits(["a", "b"], 0.2, 0.2, 0) == {"a": "train", "b": "train"}
+    assert parse_fake("swap=x.mp4") == ("swap", Path("x.mp4"))
+    with pytest.raises(TwofaceError, match="METHOD=PATH"):
+        parse_fake("x.mp4")
+    (tmp_path / "busy").mkdir()
+    (tmp_path / "busy" / "x").write_text("x")
+    with pytest.raises(TwofaceError, match="not empty"):
+        build_dataset([detect_media["real11"]], [], tmp_path / "busy")
+    with pytest.raises(TwofaceError, match="does not exist"):
+        build_dataset([tmp_path / "missing.mp4"], [], tmp_path / "new")
+
+
+def test_train_cnn_and_selfblend_then_fusion(dataset: Path, tmp_path: Path) -> None:
+    from twoface.errors import TwofaceError
+    from twoface.models.registry import from_pretrained
+    from twoface.train.detector import train_detector
+    from twoface.train.loop import TrainOptions
+
+    opts = TrainOptions(steps=6, save_every=100, preview_every=0, progress=False)
+    cnn = train_detector(dataset, tmp_path / "cnn", model="cnn_tiny", batch=8, options=opts,
+                         overrides={"size": 32})
+    assert cnn["steps"] == 6 and cnn["train_fakes"] > 0
+    assert cnn["calibration"]["calibrated"] in (True, False)
+    sb = train_detector(dataset, tmp_path / "sb", model="selfblend_tiny", batch=8,
+                        options=opts, overrides={"size": 32})
+    assert sb["train_fakes"] == 0  # real faces only: fakes are made on the fly
+    assert (tmp_path / "sb" / "samples").exists() is False  # previews were off
+    model = from_pretrained(tmp_path / "sb", "detector")
+    assert model.config.coverage == 0.625
+    # The fusion is fitted on val, which here holds no fake group (4 groups, one faked):
+    # refused, then fitted on a copy whose fake rows are moved to val.
+    with pytest.raises(TwofaceError, match="val split"):
+        train_detector(dataset, tmp_path / "f0", model="fusion",
+                       members=[tmp_path / "cnn", tmp_path / "sb"], options=opts)
+    text = (dataset / "manifest.csv").read_text()
+    rows = [ln if ",paste," not in ln else ln.replace(",train,", ",val,").replace(",test,",
+                                                                                ",val,")
+            for ln in text.splitlines()]
+    (tmp_path / "manifest.csv").write_text("\n".join(rows) + "\n")
+    moved = tmp_path / "moved"
+    moved.mkdir()
+    (moved / "manifest.csv").write_text((tmp_path / "manifest.csv").read_text())
+    (moved / "faces").symlink_to(dataset / "faces")
+    fused = train_detector(moved, tmp_path / "fusion", model="fusion",
+                           members=[tmp_path / "cnn", tmp_path / "sb"], options=opts)
+    assert set(fused["stack"]["weights"]) == {"cnn", "sb"}
+    fusion = from_pretrained(tmp_path / "fusion", "detector")
+    p = fusion.predict(torch.rand(3, 3, 64, 64))
+    assert p.shape == (3,)
+    # eval detector on the moved copy: val holds both classes there.
+    proc = run_cli("eval", "detector", "--dataset", moved, "--split", "val", "-m",
+                   tmp_path / "fusion", "--json", "--boot", "20")
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(proc.stdout)
+    assert 0 <= doc["all"]["frame"]["auc"] <= 1 and doc["all"]["video"]["n"] >= 2
+    assert set(doc["per_method"]) == {"paste"} and set(doc["per_crf"]) == {"0", "40"}
+    proc = run_cli("eval", "detector", "--dataset", dataset, "--split", "nope", "-m",
+                   tmp_path / "cnn")
+    assert proc.returncode == 2 and "empty" in proc.stderr
+
+
+def test_selfblend_batches_are_a_function_of_seed_and_step(dataset: Path) -> None:
+    from twoface.data.detect_dataset import Manifest
+    from twoface.train.detector import DetectorBatches, _load_split
+
+    images, labels, marks = _load_split(Manifest.load(dataset), "train", 32, True)
+    assert labels.sum() == 0 and marks is not None
+    data = DetectorBatches(images, labels, marks, 6, 0, torch.device("cpu"), True)
+    a, b, c = data.batch_at(3), data.batch_at(3), data.batch_at(4)
+    torch.testing.assert_close(a["faces"], b["faces"])
+    assert not torch.equal(a["faces"], c["faces"])
+    assert a["labels"].tolist() == [0, 0, 0, 1, 1, 1]
+
+
+def test_eval_media_runs_the_detect_pipeline(detect_media, tmp_path: Path) -> None:
+    """Every video through `detect` (provenance off): counts, per-method rows, FPR."""
+    import twoface.models.detectors  # noqa: F401
+    from twoface.forensics.detect import DetectOptions
+    from twoface.forensics.detect_eval import evaluate_media
+    from twoface.models.registry import create, save_pretrained
+
+    model = create("detector", "cnn_tiny", size=32)
+    with torch.no_grad():  # every face p = sigmoid(2) = 0.88: every video is called fake
+        model.calibration.copy_(torch.tensor([0.0, 2.0]))
+    save_pretrained(model, tmp_path / "m")
+    out = evaluate_media([detect_media["real11"], detect_media["real13"]],
+                         [("paste", detect_media["fake"])], tmp_path / "m",
+                         options=DetectOptions(frames=3, extra=0), n_boot=10)
+    assert [f["label"] for f in out["files"]] == [0, 0, 1]
+    assert all(f["faces"] == 3 for f in out["files"])
+    assert out["video"]["n"] == 3 and out["video"]["auc"] == 0.5  # all tied
+    assert out["frame"]["n"] == 9 and out["frame"]["n_groups"] == 3
+    assert out["video_fpr_at_threshold"] == 1.0 and set(out["per_method"]) == {"paste"}
+
+
+def test_a_faceset_is_one_input_encoded_like_the_rest(detect_media, tmp_path: Path) -> None:
+    from twoface.data.detect_dataset import DatasetOptions, Manifest, build_dataset
+    from twoface.faces.extract import ExtractOptions, extract
+
+    fs = tmp_path / "fs13"
+    extract([detect_media["real13"]], fs, ExtractOptions(size=96, every=3))
+    report = build_dataset([fs], [("paste", detect_media["fake"])], tmp_path / "ds",
+                           DatasetOptions(crfs=(23,), size=48, max_frames=2, val=0, test=0))
+    man = Manifest.load(tmp_path / "ds")
+    reals = man.select(label=0)
+    assert len(reals) == 2 and {r["identity"] for r in reals} == {"fs13"}
+    assert man.images(reals, 48).shape == (2, 48, 48, 3)
+    assert report.sources[0].faces == 2
+    marks = Manifest.landmarks(reals)
+    assert marks.min() > 5 and marks.max() < 47  # re-aligned into the 48 px crop

@@ -1,0 +1,141 @@
+"""Detector models (every registered name), calibration, fusion and self-blended images."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+import twoface.models.detectors  # noqa: F401  (registers the detectors)
+from twoface.errors import TwofaceError
+from twoface.models.detectors.base import fit_logistic, fit_platt
+from twoface.models.registry import create, from_pretrained, names, save_pretrained
+
+torch.set_num_threads(1)
+SMALL = {"cnn": {"widths": [8, 16], "blocks": 1, "size": 32},
+         "selfblend": {"widths": [8, 16], "blocks": 1, "size": 32},
+         "cnn_tiny": {"size": 32}, "selfblend_tiny": {"size": 32},
+         "spectral": {"size": 32, "bins": 8, "hidden": 8},
+         "fusion": {"members": {"a": {"name": "cnn_tiny", "config": {"size": 32}},
+                                "b": {"name": "spectral", "config": {"size": 32, "bins": 8}}}}}
+
+
+@pytest.mark.parametrize("name", names("detector"))
+def test_every_detector_trains_predicts_and_round_trips(name: str, tmp_path) -> None:
+    torch.manual_seed(0)
+    model = create("detector", name, **SMALL[name])
+    faces = torch.rand(6, 3, 48, 48)  # any crop size: models resize to their own
+    labels = torch.tensor([0, 1, 0, 1, 0, 1])
+    losses = model.training_step({"faces": faces, "labels": labels})
+    assert set(losses) >= {"loss"} and losses["loss"].dim() == 0
+    losses["loss"].backward()
+    assert any(p.grad is not None for p in model.parameters())
+    p = model.predict(faces)
+    assert p.shape == (6,) and bool(((p >= 0) & (p <= 1)).all())
+    save_pretrained(model, tmp_path / "m")
+    again = from_pretrained(tmp_path / "m", "detector")
+    torch.testing.assert_close(again.predict(faces), p)
+
+
+def test_cnn_learns_a_simple_cue() -> None:
+    """Fakes carry a faint high-frequency checkerboard: a few steps must separate them."""
+    torch.manual_seed(0)
+    model = create("detector", "cnn_tiny", size=32)
+    opt = torch.optim.Adam(model.parameters(), 3e-3)
+    checker = (torch.arange(32)[:, None] + torch.arange(32)[None]) % 2 * 0.15
+    for _ in range(60):
+        x = torch.rand(16, 3, 32, 32) * 0.5 + 0.2
+        y = torch.tensor([0, 1] * 8)
+        x[y == 1] += checker
+        loss = model.training_step({"faces": x, "labels": y})["loss"]
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    x = torch.rand(20, 3, 32, 32) * 0.5 + 0.2
+    y = torch.tensor([0, 1] * 10)
+    x[y == 1] += checker
+    p = model.predict(x)
+    assert float(p[y == 1].min()) > float(p[y == 0].max())
+
+
+def test_spectral_features_see_upsampling() -> None:
+    """A 2× nearest-upsampled noise image has a collapsed top-frequency ring."""
+    from twoface.models.detectors.spectral import SpectralConfig, SpectralDetector
+
+    m = SpectralDetector(SpectralConfig(size=64, bins=16))
+    noise = torch.rand(1, 3, 64, 64)
+    up = torch.nn.functional.interpolate(torch.rand(1, 3, 32, 32), scale_factor=2)
+    f_noise, f_up = m.features(noise)[0], m.features(up)[0]
+    assert f_up[10] < f_noise[10] - 1.0  # ring 10 of 16: beyond the half-band
+
+
+def test_platt_and_logistic_fit_known_parameters() -> None:
+    rng = np.random.default_rng(0)
+    z = rng.normal(0, 2, 20000)
+    y = (rng.random(20000) < 1 / (1 + np.exp(-(0.5 * z - 1.0)))).astype(int)
+    a, b = fit_platt(z, y)
+    assert a == pytest.approx(0.5, abs=0.05) and b == pytest.approx(-1.0, abs=0.08)
+    w, _c = fit_logistic(np.stack([z, rng.normal(size=20000)], 1), y)
+    assert abs(w[1]) < 0.05  # a useless feature gets ~0 weight
+
+
+def test_fusion_stacking_prefers_the_informative_member() -> None:
+    fusion = create("detector", "fusion", **SMALL["fusion"])
+    rng = np.random.default_rng(1)
+    y = np.repeat([0, 1], 200)
+    raw = np.stack([y * 3.0 + rng.normal(0, 1, 400), rng.normal(0, 1, 400)], 1)
+    fitted = fusion.fit_stack(raw, y)
+    assert fitted["effective"]["a"] > 20 * abs(fitted["effective"]["b"])
+    p = torch.sigmoid(fusion.combine(torch.tensor(raw, dtype=torch.float32))).detach().numpy()
+    # Calibrated: the mean predicted probability matches the base rate.
+    assert abs(p.mean() - 0.5) < 0.02
+
+
+def test_bad_configs_are_one_line_errors() -> None:
+    with pytest.raises(TwofaceError, match="size"):
+        create("detector", "cnn", size=30)
+    with pytest.raises(TwofaceError, match="unknown"):
+        create("detector", "nope")
+    with pytest.raises(TwofaceError, match="fusion"):
+        create("detector", "fusion", members={"x": {"name": "fusion"}})
+
+
+# ------------------------------------------------------------------ self-blended images
+@pytest.fixture(scope="module")
+def aligned(synthetic_face):
+    from twoface.faces.align import align_face, transform_points
+
+    a = align_face(synthetic_face.image, synthetic_face.landmarks, 128)
+    return a.image, transform_points(synthetic_face.landmarks, a.matrix)
+
+
+def test_self_blend_changes_only_inside_its_mask(aligned) -> None:
+    from twoface.data.selfblend import self_blend
+
+    image, marks = aligned
+    for seed in range(8):
+        fake, mask = self_blend(image, marks, np.random.default_rng(seed))
+        assert fake.shape == image.shape and fake.dtype == np.uint8
+        assert mask.min() >= 0 and mask.max() <= 1 and mask.max() > 0.3
+        np.testing.assert_array_equal(fake[mask == 0], image[mask == 0])
+        inside = mask > 0.5
+        assert np.abs(fake[inside].astype(int) - image[inside]).mean() > 1.0
+        # The mask sits on the face: the image centre in, the corners out.
+        assert mask[64, 64] > 0 and mask[0, 0] == 0 and mask[-1, -1] == 0
+
+
+def test_self_blend_is_deterministic_in_the_seed(aligned) -> None:
+    from twoface.data.selfblend import self_blend, self_blend_batch
+
+    image, marks = aligned
+    a, ma = self_blend(image, marks, np.random.default_rng(5))
+    b, mb = self_blend(image, marks, np.random.default_rng(5))
+    c, _ = self_blend(image, marks, np.random.default_rng(6))
+    np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(ma, mb)
+    assert not np.array_equal(a, c)
+    batch, masks = self_blend_batch(np.stack([image, image]), np.stack([marks, marks]),
+                                    np.random.default_rng(0))
+    assert batch.shape == (2, 128, 128, 3) and masks.shape == (2, 128, 128)
+    with pytest.raises(ValueError):
+        self_blend(image, marks[:5], np.random.default_rng(0))
