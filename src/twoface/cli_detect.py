@@ -15,26 +15,13 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from twoface.cli_common import parse_overrides
 from twoface.errors import TwofaceError
 
 out = Console(soft_wrap=True)
 err = Console(stderr=True, highlight=False)
 
 _MODEL_HELP = "Detector folder (default: the small detector twoface ships)."
-
-
-def _overrides(items: list[str]) -> dict:
-    """``["key=value", ...]`` → config overrides, values parsed as JSON where they parse."""
-    cfg = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not sep:
-            raise TwofaceError(None, f"--set takes key=value, got {item!r}")
-        try:
-            cfg[key.strip()] = json.loads(value)
-        except json.JSONDecodeError:
-            cfg[key.strip()] = value
-    return cfg
 
 
 def _crfs(text: str) -> tuple[int, ...]:
@@ -116,7 +103,7 @@ def register(app: typer.Typer, train_app: typer.Typer, eval_app: typer.Typer) ->
                             device=device, resume=resume, progress=not quiet,
                             description=f"train {model}")
         summary = run(dataset, output, model=model, batch=batch, seed=seed,
-                      overrides=_overrides(set_ or []), members=list(member or []),
+                      overrides=parse_overrides(set_), members=list(member or []),
                       exclude=list(exclude or []), options=opts)
         if not quiet:
             out.print(json.dumps(summary, indent=1))

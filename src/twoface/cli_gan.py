@@ -12,6 +12,17 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from twoface.cli_common import (
+    Compile,
+    Device,
+    PreviewEvery,
+    Quiet,
+    Resume,
+    SaveEvery,
+    Seed,
+    SetFields,
+    Steps,
+)
 from twoface.errors import TwofaceError
 
 out = Console()
@@ -30,32 +41,26 @@ def register(app: typer.Typer, train_app: typer.Typer, eval_app: typer.Typer) ->
         size: Annotated[int | None, typer.Option(help="64, 128 or 256 (model default).")
                         ] = None,
         batch: Annotated[int, typer.Option(min=2, help="Faces per step.")] = 16,
-        steps: Annotated[int, typer.Option(min=1, help="Train until this step.")] = 20000,
-        resume: Annotated[bool, typer.Option("--resume", help="Continue the model in -o.")
-                          ] = False,
-        save_every: Annotated[int, typer.Option(min=1)] = 500,
-        preview_every: Annotated[int, typer.Option(
-            min=0, help="Sample grid every N steps (0: none).")] = 250,
-        device: Annotated[str | None, typer.Option(help="cpu, cuda, cuda:1 (default: auto).")
-                          ] = None,
-        compile_: Annotated[bool, typer.Option("--compile", help="torch.compile the model.")
-                            ] = False,
-        seed: Annotated[int, typer.Option()] = 0,
-        set_: Annotated[list[str] | None, typer.Option(
-            "--set", help="Override a config field, e.g. --set r1_gamma=0.2.")] = None,
-        quiet: Annotated[bool, typer.Option("-q", "--quiet")] = False,
+        steps: Steps = 20000,
+        resume: Resume = False,
+        save_every: SaveEvery = 500,
+        preview_every: PreviewEvery = 250,
+        device: Device = None,
+        compile_: Compile = False,
+        seed: Seed = 0,
+        set_: SetFields = None,
+        quiet: Quiet = False,
     ) -> None:
         """Train a GAN that draws faces of people who do not exist (Ctrl-C saves; --resume)."""
-        from twoface.cli_swap import _overrides
+        from twoface.cli_common import parse_overrides, train_options
         from twoface.train.gan import train_gan as run
-        from twoface.train.loop import TrainOptions
 
-        opts = TrainOptions(steps=steps, save_every=save_every, preview_every=preview_every,
-                            device=device, compile=compile_, resume=resume,
-                            progress=not quiet, description="train gan")
+        opts = train_options(steps=steps, save_every=save_every, preview_every=preview_every,
+                             device=device, compile_=compile_, resume=resume, quiet=quiet,
+                             description="train gan")
         try:
             result = run(facesets, output, model=model, size=size, batch=batch, seed=seed,
-                         overrides=_overrides(set_ or []), options=opts)
+                         overrides=parse_overrides(set_), options=opts)
         except KeyboardInterrupt:
             err.print(f"interrupted: checkpoint saved in {output}; continue with --resume")
             raise

@@ -14,6 +14,17 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from twoface.cli_common import (
+    Compile,
+    Device,
+    PreviewEvery,
+    Quiet,
+    Resume,
+    SaveEvery,
+    Seed,
+    SetFields,
+    Steps,
+)
 from twoface.errors import TwofaceError
 
 out = Console()
@@ -57,34 +68,29 @@ def register(app: typer.Typer, train_app: typer.Typer, eval_app: typer.Typer) ->
         size: Annotated[int | None, typer.Option(help="64, 128 or 256 (model default).")
                         ] = None,
         batch: Annotated[int, typer.Option(min=1, help="Frame pairs per step.")] = 8,
-        steps: Annotated[int, typer.Option(min=1, help="Train until this step.")] = 20000,
+        steps: Steps = 20000,
         gan: Annotated[bool, typer.Option("--gan", help="Add a PatchGAN loss (sharper).")
                        ] = False,
-        resume: Annotated[bool, typer.Option("--resume", help="Continue the model in -o.")
-                          ] = False,
-        save_every: Annotated[int, typer.Option(min=1)] = 500,
-        preview_every: Annotated[int, typer.Option(min=0, help="0: no previews.")] = 250,
-        device: Annotated[str | None, typer.Option(help="cpu, cuda, cuda:1 (default: auto).")
-                          ] = None,
-        compile_: Annotated[bool, typer.Option("--compile", help="torch.compile the model.")
-                            ] = False,
-        seed: Annotated[int, typer.Option()] = 0,
-        set_: Annotated[list[str] | None, typer.Option(
-            "--set", help="Override a config field, e.g. --set keypoints=15.")] = None,
-        quiet: Annotated[bool, typer.Option("-q", "--quiet")] = False,
+        resume: Resume = False,
+        save_every: SaveEvery = 500,
+        preview_every: PreviewEvery = 250,
+        device: Device = None,
+        compile_: Compile = False,
+        seed: Seed = 0,
+        set_: SetFields = None,
+        quiet: Quiet = False,
     ) -> None:
         """Train a first-order motion model on face clips (Ctrl-C saves; --resume)."""
-        from twoface.cli_swap import _overrides
-        from twoface.train.loop import TrainOptions
+        from twoface.cli_common import parse_overrides, train_options
         from twoface.train.motion import train_motion as run
 
-        opts = TrainOptions(steps=steps, save_every=save_every, preview_every=preview_every,
-                            device=device, compile=compile_, resume=resume,
-                            progress=not quiet, description="train motion")
+        opts = train_options(steps=steps, save_every=save_every, preview_every=preview_every,
+                             device=device, compile_=compile_, resume=resume, quiet=quiet,
+                             description="train motion")
         notes: list[str] = []
         try:
             result = run(list(clips_dirs), output, model=model, size=size, batch=batch,
-                         gan=gan, seed=seed, overrides=_overrides(set_ or []), options=opts,
+                         gan=gan, seed=seed, overrides=parse_overrides(set_), options=opts,
                          notes=notes)
         except KeyboardInterrupt:
             err.print(f"interrupted: checkpoint saved in {output}; continue with --resume")

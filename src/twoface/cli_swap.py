@@ -12,24 +12,23 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from twoface.cli_common import (
+    Compile,
+    Device,
+    PreviewEvery,
+    Quiet,
+    Resume,
+    SaveEvery,
+    Seed,
+    SetFields,
+    Steps,
+    parse_overrides,
+    train_options,
+)
 from twoface.errors import TwofaceError
 
 out = Console()
 err = Console(stderr=True, highlight=False)
-
-
-def _overrides(items: list[str]) -> dict:
-    """``["key=value", ...]`` → config overrides, values parsed as JSON where they parse."""
-    cfg = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not sep:
-            raise TwofaceError(None, f"--set takes key=value, got {item!r}")
-        try:
-            cfg[key.strip()] = json.loads(value)
-        except json.JSONDecodeError:
-            cfg[key.strip()] = value
-    return cfg
 
 
 def register(app: typer.Typer, train_app: typer.Typer, eval_app: typer.Typer) -> None:
@@ -44,32 +43,27 @@ def register(app: typer.Typer, train_app: typer.Typer, eval_app: typer.Typer) ->
         size: Annotated[int | None, typer.Option(help="64, 128 or 256 (model default).")
                         ] = None,
         batch: Annotated[int, typer.Option(min=1, help="Faces per identity per step.")] = 16,
-        steps: Annotated[int, typer.Option(min=1, help="Train until this step.")] = 20000,
+        steps: Steps = 20000,
         gan: Annotated[bool, typer.Option("--gan", help="Add a PatchGAN loss (sharper).")
                        ] = False,
-        resume: Annotated[bool, typer.Option("--resume", help="Continue the model in -o.")
-                          ] = False,
-        save_every: Annotated[int, typer.Option(min=1)] = 500,
-        preview_every: Annotated[int, typer.Option(min=0, help="0: no previews.")] = 250,
-        device: Annotated[str | None, typer.Option(help="cpu, cuda, cuda:1 (default: auto).")
-                          ] = None,
-        compile_: Annotated[bool, typer.Option("--compile", help="torch.compile the model.")
-                            ] = False,
-        seed: Annotated[int, typer.Option()] = 0,
-        set_: Annotated[list[str] | None, typer.Option(
-            "--set", help="Override a config field, e.g. --set latent=512.")] = None,
-        quiet: Annotated[bool, typer.Option("-q", "--quiet")] = False,
+        resume: Resume = False,
+        save_every: SaveEvery = 500,
+        preview_every: PreviewEvery = 250,
+        device: Device = None,
+        compile_: Compile = False,
+        seed: Seed = 0,
+        set_: SetFields = None,
+        quiet: Quiet = False,
     ) -> None:
         """Train an autoencoder face swap between two facesets (Ctrl-C saves; --resume)."""
-        from twoface.train.loop import TrainOptions
         from twoface.train.swap import train_swap as run
 
-        opts = TrainOptions(steps=steps, save_every=save_every, preview_every=preview_every,
-                            device=device, compile=compile_, resume=resume,
-                            progress=not quiet, description="train swap")
+        opts = train_options(steps=steps, save_every=save_every, preview_every=preview_every,
+                             device=device, compile_=compile_, resume=resume, quiet=quiet,
+                             description="train swap")
         try:
             result = run(a, b, output, model=model, size=size, batch=batch, gan=gan, seed=seed,
-                         overrides=_overrides(set_ or []), options=opts)
+                         overrides=parse_overrides(set_), options=opts)
         except KeyboardInterrupt:
             err.print(f"interrupted: checkpoint saved in {output}; continue with --resume")
             raise

@@ -102,3 +102,28 @@ def checkpoint_step(folder: str | Path) -> int | None:
             return int((fh.metadata() or {})["step"])
     except (SafetensorError, OSError, KeyError, ValueError):
         raise TwofaceError(path, "corrupt or truncated training state") from None
+
+
+def new_or_resumed(kind: str, run_dir: str | Path, *, model: str | None, default: str,
+                   config: dict, resume: bool) -> nn.Module:
+    """The model a training command should train: on ``resume`` with a checkpoint in
+    ``run_dir``, the saved model rebuilt from its ``config.json``; otherwise a new ``model``
+    (or ``default``) of ``kind`` with ``config``.
+
+    A resume that asks for another model or another value of a config field is refused
+    rather than silently ignored: the checkpoint's weights only fit the saved shapes.
+    """
+    from twoface.models.registry import create, read_config
+
+    run_dir = Path(run_dir)
+    if not (resume and (run_dir / STATE).is_file()):
+        return create(kind, model or default, **config)
+    saved = read_config(run_dir, kind)
+    if model is not None and model != saved["name"]:
+        raise TwofaceError(run_dir, f"holds a {saved['name']!r} model; cannot resume it "
+                           f"as {model!r}")
+    for k, v in config.items():
+        if saved["config"].get(k) != v:
+            raise TwofaceError(run_dir, f"was trained with {k}={saved['config'].get(k)}; "
+                               f"cannot resume with {k}={v}")
+    return create(kind, saved["name"], **saved["config"])

@@ -13,10 +13,8 @@ import numpy as np
 import torch
 
 from twoface.errors import TwofaceError
-from twoface.models import create
 from twoface.models import gan as _gan  # noqa: F401  (registers the gan models)
-from twoface.models.registry import read_config
-from twoface.train.checkpoint import STATE
+from twoface.train.checkpoint import new_or_resumed
 from twoface.train.loop import TrainOptions, TrainResult, fit, pick_device
 
 MIN_FACES = 16
@@ -97,17 +95,8 @@ def build_model(run_dir: str | Path, *, model: str | None, size: int | None,
     cfg = dict(overrides or {})
     if size is not None:
         cfg["size"] = size
-    if resume and (run_dir / STATE).is_file():
-        saved = read_config(run_dir, "gan")
-        if model is not None and model != saved["name"]:
-            raise TwofaceError(run_dir, f"holds a {saved['name']!r} model; cannot resume it "
-                               f"as {model!r}")
-        for k, v in cfg.items():
-            if saved["config"].get(k) != v:
-                raise TwofaceError(run_dir, f"was trained with {k}={saved['config'].get(k)}; "
-                                   f"cannot resume with {k}={v}")
-        return create("gan", saved["name"], **saved["config"])
-    return create("gan", model or "fastgan-small", **cfg)
+    return new_or_resumed("gan", run_dir, model=model, default="fastgan-small", config=cfg,
+                          resume=resume)
 
 
 def train_gan(facesets: Sequence[str | Path], run_dir: str | Path, *, model: str | None = None,

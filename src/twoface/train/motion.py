@@ -6,9 +6,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from twoface.errors import TwofaceError
-from twoface.models.registry import read_config
-from twoface.train.checkpoint import STATE
+from twoface.train.checkpoint import new_or_resumed
 from twoface.train.loop import TrainOptions, TrainResult, fit, pick_device
 
 TINY = {"size": 64, "keypoints": 5, "motion_side": 32, "kp_width": 8, "kp_max": 32,
@@ -34,7 +32,6 @@ def train_motion(clips: list[str | Path], run_dir: str | Path, *, model: str | N
     """
     import twoface.models.motion  # noqa: F401  (registers the motion models)
     from twoface.data.clips import ClipBatches, check_sizes, find_clips
-    from twoface.models import create
 
     opts = options or TrainOptions()
     run_dir = Path(run_dir)
@@ -44,18 +41,8 @@ def train_motion(clips: list[str | Path], run_dir: str | Path, *, model: str | N
     if gan:
         cfg["gan"] = True
     found = find_clips(list(clips))  # bad clip folders fail before a model is built
-    if opts.resume and (run_dir / STATE).is_file():
-        saved = read_config(run_dir, "motion")
-        if model is not None and model != saved["name"]:
-            raise TwofaceError(run_dir, f"holds a {saved['name']!r} model; cannot resume it "
-                               f"as {model!r}")
-        for k, v in cfg.items():
-            if saved["config"].get(k) != v:
-                raise TwofaceError(run_dir, f"was trained with {k}={saved['config'].get(k)}; "
-                                   f"cannot resume with {k}={v}")
-        net = create("motion", saved["name"], **saved["config"])
-    else:
-        net = create("motion", model or "small", **cfg)
+    net = new_or_resumed("motion", run_dir, model=model, default="small", config=cfg,
+                         resume=opts.resume)
     c = net.config
     said = check_sizes(found, c.size)
     if notes is not None:

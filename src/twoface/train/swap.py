@@ -5,10 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from twoface.errors import TwofaceError
-from twoface.models import create
-from twoface.models.registry import read_config
-from twoface.train.checkpoint import STATE
+from twoface.train.checkpoint import new_or_resumed
 from twoface.train.loop import TrainOptions, TrainResult, fit, pick_device
 
 
@@ -28,18 +25,8 @@ def train_swap(a: str | Path, b: str | Path, run_dir: str | Path, *, model: str 
         cfg["size"] = size
     if gan:
         cfg["gan"] = True
-    if opts.resume and (run_dir / STATE).is_file():
-        saved = read_config(run_dir, "swap")
-        if model is not None and model != saved["name"]:
-            raise TwofaceError(run_dir, f"holds a {saved['name']!r} model; cannot resume it "
-                               f"as {model!r}")
-        for k, v in cfg.items():
-            if saved["config"].get(k) != v:
-                raise TwofaceError(run_dir, f"was trained with {k}={saved['config'].get(k)}; "
-                                   f"cannot resume with {k}={v}")
-        net = create("swap", saved["name"], **saved["config"])
-    else:
-        net = create("swap", model or "light", **cfg)
+    net = new_or_resumed("swap", run_dir, model=model, default="light", config=cfg,
+                         resume=opts.resume)
     c = net.config
     rank = int(os.environ.get("RANK", "0"))  # torchrun's; fit() starts the process group
     data = SwapBatches.from_facesets(a, b, c.size, c.coverage, batch,
