@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from twoface.apply._pipeline import Pipeline
 from twoface.errors import TwofaceError
 
 
@@ -79,23 +80,16 @@ def normalised_marks(marks: np.ndarray) -> np.ndarray:
     return centred / max(hull_area(marks), 1e-8) ** 0.5
 
 
-class AnimatePipeline:
+class AnimatePipeline(Pipeline):
     """A trained motion model plus the face tools it needs; ``__call__`` animates one image."""
+
+    kind = "motion"
 
     def __init__(self, model: torch.nn.Module, folder: Path, device: torch.device) -> None:
         from twoface.faces.dlib_models import DlibModels
 
-        self.model, self.folder, self.device = model.eval(), folder, device
+        super().__init__(model, folder, device)
         self.faces = DlibModels()
-
-    @classmethod
-    def from_pretrained(cls, folder: str | Path, device: str | None = None) -> AnimatePipeline:
-        import twoface.models.motion  # noqa: F401  (registers the motion models)
-        from twoface.models import from_pretrained
-        from twoface.train.loop import pick_device
-
-        dev = pick_device(device)
-        return cls(from_pretrained(folder, "motion", device=dev), Path(folder), dev)
 
     def _tensor(self, crops: list[np.ndarray]) -> torch.Tensor:
         x = torch.from_numpy(np.stack(crops)).to(self.device)

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from twoface.apply._pipeline import Pipeline
 from twoface.errors import TwofaceError
 
 VIDEO_SIDE = 256  # latent walks are drawn up to this side: video codecs smear 64 px frames
@@ -47,21 +48,14 @@ def to_uint8(images: torch.Tensor) -> np.ndarray:
     return x.permute(0, 2, 3, 1).cpu().numpy()
 
 
-class GanPipeline:
+class GanPipeline(Pipeline):
     """A trained ``gan`` model folder, ready to draw."""
 
+    kind = "gan"
+
     def __init__(self, model: torch.nn.Module, folder: Path, device: torch.device) -> None:
-        self.model, self.folder, self.device = model.eval(), folder, device
+        super().__init__(model, folder, device)
         model.recalibrate()  # batch-norm statistics of the final generator (DCGAN); else no-op
-
-    @classmethod
-    def from_pretrained(cls, folder: str | Path, device: str | None = None) -> GanPipeline:
-        from twoface.models import from_pretrained
-        from twoface.models import gan as _gan  # noqa: F401  (registers the gan models)
-        from twoface.train.loop import pick_device
-
-        dev = pick_device(device)
-        return cls(from_pretrained(folder, "gan", device=dev), Path(folder), dev)
 
     @property
     def size(self) -> int:

@@ -18,6 +18,7 @@ from typing import Literal
 import numpy as np
 import torch
 
+from twoface.apply._pipeline import Pipeline
 from twoface.apply.blend import feather, hist_match, lab_stats, paste, rct
 from twoface.errors import TwofaceError
 from twoface.types import BlendName, ColorMatchName
@@ -49,22 +50,16 @@ class SwapReport:
     notes: list[str] = field(default_factory=list)
 
 
-class SwapPipeline:
+class SwapPipeline(Pipeline):
     """A trained swap model plus the face tools it needs; ``__call__`` converts one file."""
+
+    kind = "swap"
 
     def __init__(self, model: torch.nn.Module, folder: Path, device: torch.device) -> None:
         from twoface.faces.dlib_models import DlibModels
 
-        self.model, self.folder, self.device = model.eval(), folder, device
+        super().__init__(model, folder, device)
         self.faces = DlibModels()
-
-    @classmethod
-    def from_pretrained(cls, folder: str | Path, device: str | None = None) -> SwapPipeline:
-        from twoface.models import from_pretrained
-        from twoface.train.loop import pick_device
-
-        dev = pick_device(device)
-        return cls(from_pretrained(folder, "swap", device=dev), Path(folder), dev)
 
     def __call__(self, source: str | Path, output: str | Path, options: SwapOptions | None = None,
                  *, alignments: str | Path | None = None, progress: bool = False) -> SwapReport:

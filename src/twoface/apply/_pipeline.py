@@ -1,0 +1,28 @@
+"""What every inference pipeline shares: a trained model folder loaded onto a device."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import ClassVar, Self
+
+import torch
+
+
+class Pipeline:
+    """A model of registry kind :attr:`kind`, in eval mode on ``device``; subclasses add the
+    tools they need in ``__init__`` and write their loop out in ``__call__``."""
+
+    kind: ClassVar[str]
+
+    def __init__(self, model: torch.nn.Module, folder: Path, device: torch.device) -> None:
+        self.model, self.folder, self.device = model.eval(), folder, device
+
+    @classmethod
+    def from_pretrained(cls, folder: str | Path, device: str | None = None) -> Self:
+        """The model saved in ``folder`` (``config.json`` + ``model.safetensors``) on
+        ``device`` (default: CUDA when present). A folder of another kind is refused."""
+        from twoface.models import from_pretrained  # importing the package registers every model
+        from twoface.train.loop import pick_device
+
+        dev = pick_device(device)
+        return cls(from_pretrained(folder, cls.kind, device=dev), Path(folder), dev)
