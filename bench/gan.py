@@ -26,43 +26,12 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _report import machine, write_section
+from _timing import train_rate
 from twoface.models import create, names
 from twoface.models import gan as _gan  # noqa: F401  (registers the gan models)
 from twoface.train.loop import pick_device
 
 BATCH = {32: 32, 64: 16, 128: 8, 256: 4}
-
-
-def _sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize()
-
-
-def images_per_s(model: torch.nn.Module, size: int, batch: int, device: torch.device,
-                 steps: int, warmup: int = 1) -> float:
-    """Real images consumed per second by full GAN training steps."""
-    model.to(device).train()
-    cuda = device.type == "cuda"
-    if cuda:
-        model.to(memory_format=torch.channels_last)
-    optims = {k: torch.optim.AdamW(p, lr=lr, betas=(0.5, 0.999))
-              for k, (p, lr) in model.optim_groups().items()}
-    amp = torch.autocast("cuda", torch.bfloat16, enabled=cuda)
-    real = torch.rand(batch, 3, size, size, device=device) * 2 - 1
-    t0 = 0.0
-    for i in range(warmup + steps):
-        if i == warmup:
-            _sync(device)
-            t0 = time.perf_counter()
-        with amp:
-            losses = model.training_step({"real": real})
-        for key, opt in optims.items():
-            opt.zero_grad(set_to_none=True)
-            losses[key].backward()
-            opt.step()
-        model.after_step(i + 1)
-    _sync(device)
-    return steps * batch / (time.perf_counter() - t0)
 
 
 def throughput(args: argparse.Namespace) -> None:
@@ -74,7 +43,8 @@ def throughput(args: argparse.Namespace) -> None:
             torch.manual_seed(0)
             model = create("gan", name, size=size)
             batch = args.batch or BATCH[size]
-            rate = images_per_s(model, size, batch, device, args.steps)
+            real = torch.rand(batch, 3, size, size, device=device) * 2 - 1
+            rate = train_rate(model, lambda _i, r=real: {"real": r}, device, args.steps)
             g = sum(p.numel() for p in model.g.parameters()) / 1e6
             d = sum(p.numel() for p in model.d.parameters()) / 1e6
             rows.append(f"| {name} | {size} | {batch} | {g:.1f} | {d:.1f} | {rate:.1f} |")

@@ -24,15 +24,11 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import twoface.models.motion as motion_models
 from _report import machine, write_section
+from _timing import sync, train_rate
 from twoface.models import create, names
 from twoface.train.loop import pick_device
 
 assert motion_models  # imported for its registrations
-
-
-def _sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize()
 
 
 def _batch(size: int, batch: int, device: torch.device) -> dict[str, torch.Tensor]:
@@ -41,30 +37,6 @@ def _batch(size: int, batch: int, device: torch.device) -> dict[str, torch.Tenso
     warp = motion_models.random_warp_params(batch, g, 0.05, 0.005)
     return {k: v.to(device) for k, v in
             {"source": img[:-1], "driving": img[1:], **warp}.items()}
-
-
-def _train_rate(model: torch.nn.Module, batch: dict[str, torch.Tensor], device: torch.device,
-                steps: int) -> float:
-    """Frame pairs per second of full training steps (forward, every loss, backward, AdamW)."""
-    model.to(device).train()
-    cuda = device.type == "cuda"
-    if cuda:
-        model.to(memory_format=torch.channels_last)
-    optims = {k: torch.optim.AdamW(p, lr=lr) for k, (p, lr) in model.optim_groups().items()}
-    amp = torch.autocast("cuda", torch.bfloat16, enabled=cuda)
-    t0 = 0.0
-    for i in range(steps + 1):
-        if i == 1:  # the first step warms up (allocations, cuDNN autotuning)
-            _sync(device)
-            t0 = time.perf_counter()
-        with amp:
-            losses = model.training_step(batch)
-        for key, opt in optims.items():
-            opt.zero_grad(set_to_none=True)
-            losses[key].backward()
-            opt.step()
-    _sync(device)
-    return steps * batch["source"].shape[0] / (time.perf_counter() - t0)
 
 
 @torch.no_grad()
@@ -81,10 +53,10 @@ def _animate_rate(model: torch.nn.Module, device: torch.device, batch: int, reps
         t0 = 0.0
         for i in range(reps + 1):
             if i == 1:
-                _sync(device)
+                sync(device)
                 t0 = time.perf_counter()
             model.animate(src, feat, kp_s, model.keypoints(drv))
-    _sync(device)
+    sync(device)
     return reps * batch / (time.perf_counter() - t0)
 
 
@@ -98,7 +70,8 @@ def throughput(args: argparse.Namespace) -> None:
             model = create("motion", name, size=size)
             params = sum(p.numel() for p in model.parameters()) / 1e6
             batch = args.batch or (8 if name == "small" or device.type == "cuda" else 2)
-            train = _train_rate(model, _batch(size, batch, device), device, args.steps)
+            train = train_rate(model, lambda _i, b=_batch(size, batch, device): b, device,
+                               args.steps)
             anim = _animate_rate(model, device, 8, args.steps)
             rows.append(f"| {name} | {size} | {params:.1f} | {batch} | {train:.2f} | "
                         f"{anim:.2f} |")

@@ -27,41 +27,9 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _report import machine, write_section
+from _timing import sync, train_rate
 from twoface.models import create, names
 from twoface.train.loop import pick_device
-
-
-def _sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize()
-
-
-def _step_timer(model: torch.nn.Module, batch_fn, device: torch.device, steps: int,  # type: ignore[no-untyped-def]
-                warmup: int = 1) -> float:
-    """Examples (faces) per second of full training steps: batch, forward, losses, backward,
-    optimiser step; bf16 autocast and channels_last on CUDA as in the training loop."""
-    model.to(device).train()
-    cuda = device.type == "cuda"
-    if cuda:
-        model.to(memory_format=torch.channels_last)
-    optims = {k: torch.optim.AdamW(p, lr=lr) for k, (p, lr) in model.optim_groups().items()}
-    amp = torch.autocast("cuda", torch.bfloat16, enabled=cuda)
-    seen, t0 = 0, 0.0
-    for i in range(warmup + steps):
-        if i == warmup:
-            _sync(device)
-            t0 = time.perf_counter()
-        batch = batch_fn(i)
-        with amp:
-            losses = model.training_step(batch)
-        for key, opt in optims.items():
-            opt.zero_grad(set_to_none=True)
-            losses[key].backward()
-            opt.step()
-        if i >= warmup:
-            seen += 2 * batch["a_target"].shape[0]
-    _sync(device)
-    return seen / (time.perf_counter() - t0)
 
 
 def random_batch(size: int, batch: int, device: torch.device) -> dict[str, torch.Tensor]:
@@ -88,7 +56,7 @@ def throughput(args: argparse.Namespace) -> None:
                 torch.manual_seed(0)
                 model = create("swap", name, size=size, gan=gan)
                 fixed = random_batch(size, batch, device)
-                rates.append(_step_timer(model, lambda _i, f=fixed: f, device, args.steps))
+                rates.append(train_rate(model, lambda _i, f=fixed: f, device, args.steps))
             params = sum(p.numel() for n, p in model.named_parameters()
                          if not n.startswith("critic.")) / 1e6
             rows.append(f"| {name} | {size} | {batch} | {params:.1f} | {rates[0]:.1f} | "
@@ -111,15 +79,15 @@ def pipeline(args: argparse.Namespace) -> None:
     cfg = model.config
     data = SwapBatches.from_facesets(args.a, args.b, cfg.size, cfg.coverage, args.batch,
                                      device=device)
-    real = _step_timer(model, data.batch, device, args.steps, warmup=2)
+    real = train_rate(model, data.batch, device, args.steps, warmup=2)
     torch.manual_seed(0)
     model = create("swap", args.model, size=args.size)
     fixed = random_batch(cfg.size, args.batch, device)
-    resident = _step_timer(model, lambda _i: fixed, device, args.steps, warmup=2)
+    resident = train_rate(model, lambda _i: fixed, device, args.steps, warmup=2)
     t0 = time.perf_counter()
     for i in range(args.steps):
         data.batch(i)
-    _sync(device)
+    sync(device)
     aug = args.steps * 2 * args.batch / (time.perf_counter() - t0)
     body = (f"Machine: {machine()}; device {device}; model {args.model} at {cfg.size} px, "
             f"batch {args.batch} per identity, {args.steps} timed steps.\n\n"

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import ClassVar, Self
+from typing import ClassVar, Self, TypeVar
 
 import torch
+
+T = TypeVar("T")
 
 
 class Pipeline:
@@ -26,3 +29,16 @@ class Pipeline:
 
         dev = pick_device(device)
         return cls(from_pretrained(folder, cls.kind, device=dev), Path(folder), dev)
+
+
+def chunks(items: Iterable[T], n: int) -> Iterator[list[T]]:
+    """``items`` in lists of ``n`` (the last one shorter): frames go through a model in
+    batches without holding a whole video in memory."""
+    chunk: list[T] = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) == n:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk

@@ -10,14 +10,13 @@ with the animated crop blended in; the driving audio is carried over and the vid
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from twoface.apply._pipeline import Pipeline
+from twoface.apply._pipeline import Pipeline, chunks
 from twoface.errors import TwofaceError
 
 
@@ -152,7 +151,7 @@ class AnimatePipeline(Pipeline):
         with writer, progress_bar(enabled=progress) as bar:
             task = bar.add_task(f"animate {source.name}", total=info.frame_count,
                                 unit="frames")
-            for chunk in _chunks(iter_frames(driving), opts.batch):
+            for chunk in chunks(iter_frames(driving), opts.batch):
                 x = self._tensor([crop(fr.image, dbox, size) for fr in chunk])
                 amp = torch.autocast(self.device.type, torch.bfloat16,
                                      enabled=self.device.type == "cuda")
@@ -216,14 +215,3 @@ class AnimatePipeline(Pipeline):
             if m is not None and (d := float(np.abs(m - ref).sum())) < best_d:
                 best, best_d = fr.index, d
         return best
-
-
-def _chunks(frames: Iterator, n: int) -> Iterator[list]:
-    chunk: list = []
-    for fr in frames:
-        chunk.append(fr)
-        if len(chunk) == n:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk

@@ -10,7 +10,6 @@ without a face are written unchanged (but, like every output, carry the watermar
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -18,7 +17,7 @@ from typing import Literal
 import numpy as np
 import torch
 
-from twoface.apply._pipeline import Pipeline
+from twoface.apply._pipeline import Pipeline, chunks
 from twoface.apply.blend import feather, hist_match, lab_stats, paste, rct
 from twoface.errors import TwofaceError
 from twoface.types import BlendName, ColorMatchName
@@ -94,7 +93,7 @@ class SwapPipeline(Pipeline):
         colour: dict[int, np.ndarray] = {}  # per track: smoothed Lab (dst − src) correction
         with writer, progress_bar(enabled=progress) as bar:
             task = bar.add_task(f"swap {source.name}", total=info.frame_count, unit="frames")
-            for chunk in _chunks(iter_frames(source), opts.batch):
+            for chunk in chunks(iter_frames(source), opts.batch):
                 faces = [(i, t, m) for i, fr in enumerate(chunk)
                          for t, m in per_frame.get(fr.index, [])]
                 images = [fr.image for fr in chunk]
@@ -237,15 +236,6 @@ def _face_box(inverse: np.ndarray, size: int, shape: tuple[int, ...],
     return max(0, x0), max(0, y0), min(w, x1), min(h, y1)
 
 
-def _chunks(frames: Iterator, n: int) -> Iterator[list]:
-    chunk: list = []
-    for fr in frames:
-        chunk.append(fr)
-        if len(chunk) == n:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
 
 
 def _from_alignments(path: Path, source: Path, min_face: int

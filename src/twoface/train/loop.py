@@ -167,7 +167,7 @@ def fit(model: nn.Module, batches: Batches, run_dir: str | Path,
                 step += 1
                 if hasattr(model, "after_step"):  # model-owned updates, e.g. a GAN's EMA of G
                     model.after_step(step)
-                seen += _examples(batch) * world
+                seen += count_examples(batch) * world
                 last = {k: float(v.detach()) for k, v in losses.items()}
                 if not all(math.isfinite(v) for v in last.values()):
                     raise TwofaceError(run_dir, f"loss became {last} at step {step}; the last "
@@ -205,7 +205,7 @@ def fit(model: nn.Module, batches: Batches, run_dir: str | Path,
     return TrainResult(start, step, seconds, seen / max(seconds, 1e-9), last)
 
 
-def _examples(batch: dict[str, torch.Tensor]) -> int:
+def count_examples(batch: dict[str, torch.Tensor]) -> int:
     """Faces per step: the batch sizes of every ``*_target`` (or the first tensor)."""
     n = sum(v.shape[0] for k, v in batch.items() if k.endswith("_target"))
     return n or next(iter(batch.values())).shape[0]
