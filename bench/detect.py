@@ -171,23 +171,37 @@ def experiments(work: Path, steps: int, people: int) -> None:
             (run / "test_metrics.json").write_text(json.dumps(metrics, indent=1))
 
 
-def throughput(seconds: float = 3.0) -> dict[str, float]:
-    """Face crops per second per detector (batch 32, CPU, one thread), random weights (the
-    cost does not depend on what the weights are)."""
+def throughput(seconds: float = 3.0, device: str = "cpu", batch: int = 32) -> dict[str, float]:
+    """Face crops per second per detector, random weights (the cost does not depend on what
+    the weights are): one CPU thread, or on ``device``; bf16 autocast on CUDA as ``detect``
+    would run it."""
+    import contextlib
+
     import twoface.models.detectors  # noqa: F401
     from twoface.models.detectors import load_detector
     from twoface.models.registry import create, names
 
-    torch.set_num_threads(1)
+    dev = torch.device(device)
     out = {}
     models = {name: create("detector", name).eval() for name in names("detector")}
     models["default (shipped)"] = load_detector()
     for name, model in models.items():
-        x = torch.rand(32, 3, model.config.size, model.config.size)
-        model.predict(x)  # warm up
+        model.to(dev)
+        x = torch.rand(batch, 3, model.config.size, model.config.size, device=dev)
+        amp = (torch.autocast("cuda", dtype=torch.bfloat16) if dev.type == "cuda"
+               else contextlib.nullcontext())
+
+        def run(model: torch.nn.Module = model, x: torch.Tensor = x, amp=amp) -> None:
+            with amp:
+                model.predict(x)
+            if dev.type == "cuda":
+                torch.cuda.synchronize()
+
+        run()  # warm up
+        run()
         n, t0 = 0, time.perf_counter()
         while time.perf_counter() - t0 < seconds:
-            model.predict(x)
+            run()
             n += len(x)
         out[name] = n / (time.perf_counter() - t0)
     return out
@@ -294,6 +308,8 @@ def main() -> None:
     tb.add_argument("--write", action="store_true", help="Write them to BENCHMARKS.md.")
     t = sub.add_parser("throughput")
     t.add_argument("--write", action="store_true", help="Write the numbers to BENCHMARKS.md.")
+    t.add_argument("--device", default="cpu")
+    t.add_argument("--batch", type=int, default=0, help="Default: 32 on the CPU, 512 on CUDA.")
     args = ap.parse_args()
     torch.set_num_threads(1)
     if args.cmd == "data":
@@ -320,10 +336,15 @@ def main() -> None:
     else:
         from _report import machine, write_section
 
-        rates = throughput()
+        cuda = args.device.startswith("cuda")
+        batch = args.batch or (512 if cuda else 32)
+        rates = throughput(device=args.device, batch=batch)
+        where = (f"{torch.cuda.get_device_name()}, bf16 autocast" if cuda
+                 else f"one CPU thread ({machine()}; the machine was shared with other jobs, "
+                 "so these are lower bounds)")
         body = ("Face crops scored per second (the detector alone: no face finding), batch "
-                f"32, one CPU thread ({machine()}; the machine was shared with other jobs, so "
-                "these are lower bounds); `python bench/detect.py throughput`.\n\n"
+                f"{batch}, {where}; `python bench/detect.py throughput"
+                f"{' --device ' + args.device if cuda else ''}`.\n\n"
                 "| detector | input px | crops/s |\n|---|---|---|\n")
         import twoface.models.detectors  # noqa: F401
         from twoface.models.detectors import load_detector
@@ -334,7 +355,7 @@ def main() -> None:
             body += f"| {name} | {model.config.size} | {rate:.0f} |\n"
         print(body)
         if args.write:
-            write_section("Detection throughput", body)
+            write_section("Detection throughput" + (" (cuda)" if cuda else ""), body)
 
 
 if __name__ == "__main__":

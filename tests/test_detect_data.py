@@ -91,12 +91,26 @@ def test_dataset_manifest_splits_by_group_and_encodes_every_class_alike(dataset:
 
 
 def test_split_assignment_and_bad_input(tmp_path: Path, detect_media) -> None:
-    from twoface.data.detect_dataset import assign_splits, build_dataset, parse_fake
+    from twoface.data.detect_dataset import (
+        DatasetOptions,
+        assign_splits,
+        build_dataset,
+        parse_fake,
+    )
     from twoface.errors import TwofaceError
 
     s = assign_splits([f"g{i}" for i in range(10)], 0.2, 0.2, seed=1)
     assert sorted(s.values()).count("test") == 2 and sorted(s.values()).count("val") == 2
     assert assign_splits(["a", "b"], 0.2, 0.2, 0) == {"a": "train", "b": "train"}
+    # Stratified by method: a rare method (3 groups among 12) still gets a test and a val
+    # group and keeps one for training, whatever the shuffle does.
+    groups = [f"g{i}" for i in range(12)]
+    methods = {g: {"common"} for g in groups[:9]} | {g: {"rare"} for g in groups[9:]}
+    for seed in range(5):
+        s = assign_splits(groups, 0.2, 0.2, seed, methods)
+        assert sorted(s[g] for g in groups[9:]) == ["test", "train", "val"]
+        assert {s[g] for g in groups[:9]} == {"test", "val", "train"}
+        assert list(s.values()).count("test") == 2 and list(s.values()).count("val") == 2
     assert parse_fake("swap=x.mp4") == ("swap", Path("x.mp4"))
     with pytest.raises(TwofaceError, match="METHOD=PATH"):
         parse_fake("x.mp4")
@@ -106,6 +120,13 @@ def test_split_assignment_and_bad_input(tmp_path: Path, detect_media) -> None:
         build_dataset([detect_media["real11"]], [], tmp_path / "busy")
     with pytest.raises(TwofaceError, match="does not exist"):
         build_dataset([tmp_path / "missing.mp4"], [], tmp_path / "new")
+    with pytest.raises(TwofaceError, match="--link names nobody"):
+        build_dataset([detect_media["real11"]], [], tmp_path / "l1",
+                      DatasetOptions(links=(("person11", "nobody"),)))
+    linked = build_dataset([detect_media["real11"], detect_media["real12"]], [],
+                           tmp_path / "l2", DatasetOptions(crfs=(23,), size=32, max_frames=2,
+                                                           links=(("person11", "person12"),)))
+    assert len({s.group for s in linked.sources}) == 1
 
 
 def test_train_cnn_and_selfblend_then_fusion(dataset: Path, tmp_path: Path) -> None:
@@ -206,3 +227,26 @@ def test_a_faceset_is_one_input_encoded_like_the_rest(detect_media, tmp_path: Pa
     assert report.sources[0].faces == 2
     marks = Manifest.landmarks(reals)
     assert marks.min() > 5 and marks.max() < 47  # re-aligned into the 48 px crop
+
+
+def test_detector_resume_continues_and_refuses_another_model(dataset: Path,
+                                                              tmp_path: Path) -> None:
+    from twoface.errors import TwofaceError
+    from twoface.train.detector import train_detector
+    from twoface.train.loop import TrainOptions
+
+    def opts(steps: int, resume: bool) -> TrainOptions:
+        return TrainOptions(steps=steps, save_every=100, preview_every=0, progress=False,
+                            resume=resume)
+
+    small = {"size": 32}
+    train_detector(dataset, tmp_path / "m", model="cnn_tiny", batch=4, options=opts(2, False),
+                   overrides=small)
+    with pytest.raises(TwofaceError, match="cannot resume it as 'selfblend_tiny'"):
+        train_detector(dataset, tmp_path / "m", model="selfblend_tiny", batch=4,
+                       options=opts(3, True), overrides=small)
+    with pytest.raises(TwofaceError, match="cannot resume with size=48"):
+        train_detector(dataset, tmp_path / "m", model="cnn_tiny", batch=4,
+                       options=opts(3, True), overrides={"size": 48})
+    assert train_detector(dataset, tmp_path / "m", model="cnn_tiny", batch=4,
+                          options=opts(3, True), overrides=small)["steps"] == 3

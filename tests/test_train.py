@@ -56,6 +56,13 @@ def test_resume_is_exact(tmp_path: Path) -> None:
     assert (tmp_path / "split" / "samples").exists() is False  # preview_every=0
 
 
+def test_minutes_stops_and_saves(tmp_path: Path) -> None:
+    torch.manual_seed(0)
+    model = create("swap", "light", **TINY, gan=False)
+    result = fit(model, tiny_batches().batch, tmp_path / "m", opts(1000, minutes=1e-6))
+    assert result.step == 1 and checkpoint_step(tmp_path / "m") == 1
+
+
 def test_refuses_to_overwrite_and_keyboard_interrupt_saves(tmp_path: Path) -> None:
     run(tmp_path / "m", 2, gan=False)
     before = (tmp_path / "m" / "model.safetensors").read_bytes()
@@ -181,8 +188,26 @@ def test_gradient_all_reduce_with_one_gloo_process() -> None:
 
 
 def test_models_and_train_import_without_dlib_and_av() -> None:
-    code = ("import sys; sys.modules['dlib'] = None; sys.modules['av'] = None\n"
+    # What a bare GPU image lacks: dlib, PyAV and platformdirs (the swap model looks for its
+    # optional VGG weights through it; a missing platformdirs once stopped a GPU run there).
+    code = ("import sys\n"
+            "for m in ('dlib', 'av', 'platformdirs'): sys.modules[m] = None\n"
             "import twoface.models, twoface.train.loop, twoface.train.swap\n"
             "import twoface.data.swap_batches, twoface.nn.perceptual\n"
+            "twoface.models.create('swap', 'light', size=64, gan=True)\n"
+            "twoface.models.create('motion', 'small', size=64)\n"
             "assert 'dlib' not in [m for m in sys.modules if sys.modules[m] is not None]")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_ssim_is_computed_in_float32_under_bf16_autocast() -> None:
+    # Under autocast the blurs would run in bf16, where SSIM's variance terms cancel: the loss
+    # went blind to detail and swap training on a GPU collapsed to flat faces.
+    from twoface.nn.losses import ssim
+
+    gen = torch.Generator().manual_seed(0)
+    x = torch.rand(2, 3, 64, 64, generator=gen) * 0.3 + 0.5
+    y = (x + 0.02 * torch.randn(x.shape, generator=gen)).clamp(0, 1)
+    exact = ssim(x, y).item()
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        assert abs(ssim(x, y).item() - exact) < 1e-5

@@ -27,6 +27,8 @@ def parse_overrides(items: list[str] | None) -> dict:
 
 # Options every `train` command takes, declared once (Typer reads them from the annotations).
 Steps = Annotated[int, typer.Option(min=1, help="Train until this step.")]
+Minutes = Annotated[float | None, typer.Option(
+    min=0.1, help="Also stop (and save) after this many minutes of training.")]
 Resume = Annotated[bool, typer.Option("--resume", help="Continue the model in -o.")]
 SaveEvery = Annotated[int, typer.Option(min=1, help="Checkpoint every N steps.")]
 PreviewEvery = Annotated[int, typer.Option(min=0, help="Preview every N steps (0: none).")]
@@ -38,11 +40,13 @@ SetFields = Annotated[list[str] | None, typer.Option(
 Quiet = Annotated[bool, typer.Option("-q", "--quiet")]
 
 
-def train_options(*, steps: int, save_every: int, preview_every: int, device: str | None,
-                  compile_: bool, resume: bool, quiet: bool, description: str) -> Any:
+def train_options(*, steps: int, minutes: float | None = None, save_every: int,
+                  preview_every: int, device: str | None, compile_: bool, resume: bool,
+                  quiet: bool, description: str) -> Any:
     """The generic loop's ``TrainOptions`` from the shared command-line options."""
     from twoface.train.loop import TrainOptions
 
-    return TrainOptions(steps=steps, save_every=save_every, preview_every=preview_every,
+    return TrainOptions(steps=steps, minutes=minutes, save_every=save_every,
+                        preview_every=preview_every,
                         device=device, compile=compile_, resume=resume, progress=not quiet,
                         description=description)

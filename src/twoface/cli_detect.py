@@ -15,7 +15,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from twoface.cli_common import parse_overrides
+from twoface.cli_common import Minutes, parse_overrides
 from twoface.errors import TwofaceError
 
 out = Console(soft_wrap=True)
@@ -53,6 +53,9 @@ def register(app: typer.Typer, train_app: typer.Typer, eval_app: typer.Typer) ->
         val: Annotated[float, typer.Option(min=0.0, max=0.5)] = 0.2,
         test: Annotated[float, typer.Option(min=0.0, max=0.5)] = 0.2,
         seed: Annotated[int, typer.Option()] = 0,
+        link: Annotated[list[str] | None, typer.Option(
+            "--link", help="STEM,STEM,...: inputs that must share a split, e.g. the two "
+            "people of a swap pair (repeatable).")] = None,
         quiet: Annotated[bool, typer.Option("-q", "--quiet")] = False,
     ) -> None:
         """Extract, re-encode (same path for every class) and split a labelled face dataset."""
@@ -60,7 +63,9 @@ def register(app: typer.Typer, train_app: typer.Typer, eval_app: typer.Typer) ->
         from twoface.progress import progress_bar
 
         opts = DatasetOptions(crfs=_crfs(crf), size=size, every=every, max_frames=max_frames,
-                              val=val, test=test, seed=seed)
+                              val=val, test=test, seed=seed,
+                              links=tuple(tuple(x.strip() for x in spec.split(",") if x.strip())
+                                          for spec in link or []))
         fakes = [parse_fake(s) for s in fake or []]
         with progress_bar(enabled=not quiet) as bar:
             report = build_dataset(list(real or []), fakes, output, opts, progress=bar)
@@ -79,6 +84,7 @@ def register(app: typer.Typer, train_app: typer.Typer, eval_app: typer.Typer) ->
         model: Annotated[str, typer.Option(
             help="cnn, cnn_tiny, selfblend, selfblend_tiny, spectral or fusion.")] = "cnn",
         steps: Annotated[int, typer.Option(min=1)] = 3000,
+        minutes: Minutes = None,
         batch: Annotated[int, typer.Option(min=2)] = 32,
         member: Annotated[list[Path] | None, typer.Option(
             "--member", help="fusion: a trained member folder (repeatable; default: train "
@@ -99,9 +105,9 @@ def register(app: typer.Typer, train_app: typer.Typer, eval_app: typer.Typer) ->
         from twoface.train.detector import train_detector as run
         from twoface.train.loop import TrainOptions
 
-        opts = TrainOptions(steps=steps, save_every=save_every, preview_every=preview_every,
-                            device=device, resume=resume, progress=not quiet,
-                            description=f"train {model}")
+        opts = TrainOptions(steps=steps, minutes=minutes, save_every=save_every,
+                            preview_every=preview_every, device=device, resume=resume,
+                            progress=not quiet, description=f"train {model}")
         summary = run(dataset, output, model=model, batch=batch, seed=seed,
                       overrides=parse_overrides(set_), members=list(member or []),
                       exclude=list(exclude or []), options=opts)

@@ -15,6 +15,7 @@ from rich.console import Console
 from twoface.cli_common import (
     Compile,
     Device,
+    Minutes,
     PreviewEvery,
     Quiet,
     Resume,
@@ -42,6 +43,7 @@ def register(app: typer.Typer, train_app: typer.Typer, eval_app: typer.Typer) ->
                         ] = None,
         batch: Annotated[int, typer.Option(min=2, help="Faces per step.")] = 16,
         steps: Steps = 20000,
+        minutes: Minutes = None,
         resume: Resume = False,
         save_every: SaveEvery = 500,
         preview_every: PreviewEvery = 250,
@@ -55,8 +57,9 @@ def register(app: typer.Typer, train_app: typer.Typer, eval_app: typer.Typer) ->
         from twoface.cli_common import parse_overrides, train_options
         from twoface.train.gan import train_gan as run
 
-        opts = train_options(steps=steps, save_every=save_every, preview_every=preview_every,
-                             device=device, compile_=compile_, resume=resume, quiet=quiet,
+        opts = train_options(steps=steps, minutes=minutes, save_every=save_every,
+                             preview_every=preview_every, device=device,
+                             compile_=compile_, resume=resume, quiet=quiet,
                              description="train gan")
         try:
             result = run(facesets, output, model=model, size=size, batch=batch, seed=seed,

@@ -17,6 +17,7 @@ from rich.markup import escape
 from twoface.cli_common import (
     Compile,
     Device,
+    Minutes,
     PreviewEvery,
     Quiet,
     Resume,
@@ -69,6 +70,7 @@ def register(app: typer.Typer, train_app: typer.Typer, eval_app: typer.Typer) ->
                         ] = None,
         batch: Annotated[int, typer.Option(min=1, help="Frame pairs per step.")] = 8,
         steps: Steps = 20000,
+        minutes: Minutes = None,
         gan: Annotated[bool, typer.Option("--gan", help="Add a PatchGAN loss (sharper).")
                        ] = False,
         resume: Resume = False,
@@ -84,8 +86,9 @@ def register(app: typer.Typer, train_app: typer.Typer, eval_app: typer.Typer) ->
         from twoface.cli_common import parse_overrides, train_options
         from twoface.train.motion import train_motion as run
 
-        opts = train_options(steps=steps, save_every=save_every, preview_every=preview_every,
-                             device=device, compile_=compile_, resume=resume, quiet=quiet,
+        opts = train_options(steps=steps, minutes=minutes, save_every=save_every,
+                             preview_every=preview_every, device=device,
+                             compile_=compile_, resume=resume, quiet=quiet,
                              description="train motion")
         notes: list[str] = []
         try:

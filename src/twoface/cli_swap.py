@@ -15,6 +15,7 @@ from rich.console import Console
 from twoface.cli_common import (
     Compile,
     Device,
+    Minutes,
     PreviewEvery,
     Quiet,
     Resume,
@@ -44,6 +45,7 @@ def register(app: typer.Typer, train_app: typer.Typer, eval_app: typer.Typer) ->
                         ] = None,
         batch: Annotated[int, typer.Option(min=1, help="Faces per identity per step.")] = 16,
         steps: Steps = 20000,
+        minutes: Minutes = None,
         gan: Annotated[bool, typer.Option("--gan", help="Add a PatchGAN loss (sharper).")
                        ] = False,
         resume: Resume = False,
@@ -58,8 +60,9 @@ def register(app: typer.Typer, train_app: typer.Typer, eval_app: typer.Typer) ->
         """Train an autoencoder face swap between two facesets (Ctrl-C saves; --resume)."""
         from twoface.train.swap import train_swap as run
 
-        opts = train_options(steps=steps, save_every=save_every, preview_every=preview_every,
-                             device=device, compile_=compile_, resume=resume, quiet=quiet,
+        opts = train_options(steps=steps, minutes=minutes, save_every=save_every,
+                             preview_every=preview_every, device=device,
+                             compile_=compile_, resume=resume, quiet=quiet,
                              description="train swap")
         try:
             result = run(a, b, output, model=model, size=size, batch=batch, gan=gan, seed=seed,

@@ -19,8 +19,9 @@ A detector therefore cannot tell the classes apart by a codec or alignment diffe
 Splits are drawn per *group*, never per frame: a real video's group is its file stem; a fake
 made by twoface joins the group of the real video it was made from when its signed manifest
 lists that file's SHA-256 among its inputs, and groups linked that way merge (a swap of A
-with B's face puts A, B and the fake in one group). No person or video then appears in two
-splits.
+with B's face puts A, B and the fake in one group); ``links`` merge more by file stem. No
+person or video then appears in two splits. Groups with fakes are split per method: each
+method with three or more groups gets at least one test and one val group.
 """
 
 from __future__ import annotations
@@ -58,6 +59,10 @@ class DatasetOptions:
     seed: int = 0
     min_face: int = 40
     detect_every: int = 5
+    # File stems that belong in one group whatever their manifests say, e.g. the two people
+    # of a swap pair (each fake names only the video it was made from) or a still taken from
+    # a video.
+    links: tuple[tuple[str, ...], ...] = ()
 
 
 @dataclass
@@ -104,14 +109,9 @@ def _provenance_inputs(path: Path) -> set[str]:
     return {str(i.get("sha256")) for i in report.claims.get("inputs", []) if isinstance(i, dict)}
 
 
-def assign_splits(groups: Iterable[str], val: float, test: float, seed: int) -> dict[str, str]:
-    """Shuffle the distinct groups with ``seed`` and cut them into test, val and train.
-
-    With three or more groups test and val get at least one group each (when their share is
-    above 0), so a small dataset still has held-out data; train keeps at least one."""
-    names = sorted(set(groups))
-    order = [names[i] for i in np.random.default_rng(seed).permutation(len(names))]
-    n = len(order)
+def _cut(n: int, val: float, test: float) -> tuple[int, int]:
+    """How many of ``n`` groups go to test and to val (at least one each from three groups
+    on, when asked for; train keeps at least one)."""
     n_test = max(1 if n >= 3 and test > 0 else 0, round(n * test))
     n_val = max(1 if n >= 3 and val > 0 else 0, round(n * val))
     while n_test + n_val >= n and (n_test or n_val):
@@ -119,8 +119,43 @@ def assign_splits(groups: Iterable[str], val: float, test: float, seed: int) -> 
             n_val -= 1
         else:
             n_test -= 1
-    return {g: "test" if i < n_test else "val" if i < n_test + n_val else "train"
-            for i, g in enumerate(order)}
+    return n_test, n_val
+
+
+def assign_splits(groups: Iterable[str], val: float, test: float, seed: int,
+                  methods: dict[str, set[str]] | None = None) -> dict[str, str]:
+    """Shuffle the distinct groups with ``seed`` and cut them into test, val and train.
+
+    With three or more groups test and val get at least one group each (when their share is
+    above 0), so a small dataset still has held-out data; train keeps at least one.
+    ``methods`` (group → the fake methods in it) stratifies: first every method with three or
+    more groups gets a test and a val group of its own, rarest method first, then the shares
+    are filled in shuffled order."""
+    names = sorted(set(groups))
+    order = [names[i] for i in np.random.default_rng(seed).permutation(len(names))]
+    n_test, n_val = _cut(len(order), val, test)
+    split: dict[str, str] = {}
+    if methods:
+        per = {m: [g for g in order if m in methods.get(g, set())]
+               for m in {m for g in order for m in methods.get(g, set())}}
+        for m in sorted(per, key=lambda m: (len(per[m]), m)):
+            m_test, m_val = _cut(len(per[m]), val, test)
+            for name, want in (("test", m_test), ("val", m_val)):
+                if want and not any(split.get(g) == name for g in per[m]):
+                    free = [g for g in per[m] if g not in split]
+                    # keep one group of the method for training
+                    if len(free) > 1 or any(split.get(g) == "train" for g in per[m]):
+                        split[free[0]] = name
+    for g in order:
+        if g in split:
+            continue
+        if sum(v == "test" for v in split.values()) < n_test:
+            split[g] = "test"
+        elif sum(v == "val" for v in split.values()) < n_val:
+            split[g] = "val"
+        else:
+            split[g] = "train"
+    return {g: split[g] for g in order}
 
 
 def build_dataset(real: list[str | Path], fake: list[tuple[str, str | Path]], out: str | Path,
@@ -170,14 +205,27 @@ def build_dataset(real: list[str | Path], fake: list[tuple[str, str | Path]], ou
                 parent[b] = a
             if linked:
                 s.note = "grouped with its sources by provenance"
+    for link in opts.links:
+        known = [stem for stem in link if stem in parent]
+        missing = sorted(set(link) - set(known))
+        if missing:
+            raise TwofaceError(None, f"--link names {', '.join(missing)}, which no input is "
+                               "called (give file stems)")
+        for stem in known[1:]:
+            a, b = sorted((root_of(known[0]), root_of(stem)))
+            parent[b] = a
     for s in sources:
         s.group = root_of(s.path.stem)
     # Groups holding fakes and real-only groups are split separately, so that with enough
     # of each every split gets both classes.
     faked = {s.group for s in sources if s.label == 1}
+    methods: dict[str, set[str]] = {}
+    for s in sources:
+        if s.label == 1:
+            methods.setdefault(s.group, set()).add(s.method)
     splits = {**assign_splits([s.group for s in sources if s.group not in faked], opts.val,
                               opts.test, opts.seed),
-              **assign_splits(faked, opts.val, opts.test, opts.seed)}
+              **assign_splits(faked, opts.val, opts.test, opts.seed, methods)}
     for s in sources:
         s.split = splits[s.group]
     models = DlibModels()
@@ -198,7 +246,8 @@ def build_dataset(real: list[str | Path], fake: list[tuple[str, str | Path]], ou
         report.counts[key] = report.counts.get(key, 0) + 1
     atomic_write_json(root / "dataset.json", {
         "schema": "twoface.detect_dataset", "version": 1,
-        "options": {**asdict(opts), "crfs": list(opts.crfs)},
+        "options": {**asdict(opts), "crfs": list(opts.crfs),
+                    "links": [list(x) for x in opts.links]},
         "sources": [{**asdict(s), "path": str(s.path)} for s in sources],
         "counts": report.counts})
     return report

@@ -53,8 +53,13 @@ def blend_mask(landmarks: np.ndarray, shape: tuple[int, int], rng: np.random.Gen
     return (soft * ratio).astype(np.float32)
 
 
-def jitter_source(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """The altered copy: colour, frequency and geometry jitter; ``(H, W, 3)`` float32 0..255."""
+def jitter_source(image: np.ndarray, rng: np.random.Generator, *, min_scale: float = 0.5,
+                  max_blur: float = 1.2) -> np.ndarray:
+    """The altered copy: colour, frequency and geometry jitter; ``(H, W, 3)`` float32 0..255.
+
+    ``min_scale`` is the smallest resampling factor and ``max_blur`` the largest blur sigma
+    (px) of the frequency jitter: lower / higher teach the blur of low-resolution generators
+    (a 64 px decoder pasted into a large face) as well as subtle seams."""
     h, w = image.shape[:2]
     x = image.astype(np.float32)
     # Colour: per-channel gain and offset, contrast about the mean, saturation.
@@ -68,12 +73,12 @@ def jitter_source(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     # nothing, so that a colour seam alone is also taught as a fake.
     choice = int(rng.integers(0, 4))
     if choice == 0:
-        x = cv2.GaussianBlur(x, (0, 0), sigmaX=float(rng.uniform(0.4, 1.2)))
+        x = cv2.GaussianBlur(x, (0, 0), sigmaX=float(rng.uniform(0.4, max_blur)))
     elif choice == 1:
         blur = cv2.GaussianBlur(x, (0, 0), sigmaX=1.0)
         x = x + float(rng.uniform(0.3, 1.0)) * (x - blur)
     elif choice == 2:
-        f = float(rng.uniform(0.5, 0.9))
+        f = float(rng.uniform(min_scale, 0.9))
         small = cv2.resize(x, (max(2, round(w * f)), max(2, round(h * f))),
                            interpolation=cv2.INTER_AREA)
         x = cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
@@ -85,8 +90,8 @@ def jitter_source(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return np.clip(x, 0, 255)
 
 
-def self_blend(image: np.ndarray, landmarks: np.ndarray, rng: np.random.Generator
-               ) -> tuple[np.ndarray, np.ndarray]:
+def self_blend(image: np.ndarray, landmarks: np.ndarray, rng: np.random.Generator, *,
+               min_scale: float = 0.5, max_blur: float = 1.2) -> tuple[np.ndarray, np.ndarray]:
     """One self-blended fake from a real aligned face.
 
     ``image``: ``(H, W, 3)`` uint8 RGB; ``landmarks``: ``(68, 2)`` in the image's pixels.
@@ -98,7 +103,7 @@ def self_blend(image: np.ndarray, landmarks: np.ndarray, rng: np.random.Generato
     if marks.shape != (68, 2):
         raise ValueError(f"landmarks must be 68×2, got {marks.shape}")
     mask = blend_mask(marks, image.shape[:2], rng)
-    source = jitter_source(image, rng)
+    source = jitter_source(image, rng, min_scale=min_scale, max_blur=max_blur)
     m = mask[:, :, None]
     out = source * m + image.astype(np.float32) * (1 - m)
     out = np.clip(np.round(out), 0, 255).astype(np.uint8)

@@ -27,10 +27,19 @@ from twoface.metrics.detection import aggregate, summarize
 
 def _levels(labels: np.ndarray, logits: np.ndarray, videos: list[str], n_boot: int,
             seed: int) -> dict[str, Any]:
+    from twoface.forensics.detect import DetectOptions
+
     frame = summarize(labels, logits, groups=videos, n_boot=n_boot, seed=seed)
     _, vs, vy = aggregate(logits, videos, labels, rule="top_half")
     assert vy is not None
     video = summarize(vy, vs, n_boot=n_boot, seed=seed)
+    # What `detect` would answer: calibrated probability against its default thresholds.
+    prob = 1 / (1 + np.exp(-vs))
+    opts = DetectOptions()
+    for name, rows in (("fpr", vy == 0), ("tpr", vy == 1)):
+        if rows.any():
+            video[f"{name}_at_default"] = round(float((prob[rows] >= opts.fake_threshold)
+                                                      .mean()), 4)
     return {"frame": frame, "video": video}
 
 

@@ -35,11 +35,15 @@ def ssim_map(x: torch.Tensor, y: torch.Tensor, *, window: int = 11,
     window = min(window, (min(x.shape[-2:]) // 2) * 2 - 1)  # reflect pad needs pad < side
     g = _gauss(window, sigma, x.device, x.dtype)
     c1, c2 = 0.01**2, 0.03**2
-    mx, my = _blur(x, g), _blur(y, g)
-    sxx = _blur(x * x, g) - mx * mx
-    syy = _blur(y * y, g) - my * my
-    sxy = _blur(x * y, g) - mx * my
-    return ((2 * mx * my + c1) * (2 * sxy + c2)) / ((mx * mx + my * my + c1) * (sxx + syy + c2))
+    # float32 inputs are not enough: autocast would run the blurs (convolutions) in bf16.
+    # That once made every swap pair but one collapse on an H100 (SSIM loss blind to detail).
+    with torch.autocast(x.device.type, enabled=False):
+        mx, my = _blur(x, g), _blur(y, g)
+        sxx = _blur(x * x, g) - mx * mx
+        syy = _blur(y * y, g) - my * my
+        sxy = _blur(x * y, g) - mx * my
+        return ((2 * mx * my + c1) * (2 * sxy + c2)) / ((mx * mx + my * my + c1)
+                                                        * (sxx + syy + c2))
 
 
 def ssim(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:

@@ -28,8 +28,11 @@ _STD = (0.229, 0.224, 0.225)
 def vgg_path() -> Path:
     if os.environ.get("TWOFACE_VGG16"):
         return Path(os.environ["TWOFACE_VGG16"])
-    import platformdirs
-
+    try:
+        import platformdirs
+    except ImportError:  # a bare training machine (e.g. a GPU image): nothing is installed there
+        return Path.home() / ".local" / "share" / "twoface" / "weights" / \
+            "vgg16_features.safetensors"
     return Path(platformdirs.user_data_dir("twoface")) / "weights" / "vgg16_features.safetensors"
 
 

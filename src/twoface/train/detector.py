@@ -33,8 +33,10 @@ class DetectorBatches:
     """Class-balanced, augmented batches from crops held in memory as one uint8 tensor."""
 
     def __init__(self, images: np.ndarray, labels: np.ndarray, marks: np.ndarray | None,
-                 batch: int, seed: int, device: torch.device, selfblend: bool) -> None:
+                 batch: int, seed: int, device: torch.device, selfblend: bool,
+                 blend: dict[str, float] | None = None) -> None:
         self.images, self.labels, self.marks = images, labels, marks
+        self.blend = blend or {}
         self.batch, self.seed, self.device, self.selfblend = batch, seed, device, selfblend
         self.real = np.nonzero(labels == 0)[0]
         self.fake = np.nonzero(labels == 1)[0]
@@ -51,7 +53,8 @@ class DetectorBatches:
         if self.selfblend:
             assert self.marks is not None
             idx = rng.choice(self.real, self.batch - half)
-            fakes = np.stack([self_blend(self.images[i], self.marks[i], rng)[0] for i in idx])
+            fakes = np.stack([self_blend(self.images[i], self.marks[i], rng, **self.blend)[0]
+                              for i in idx])
         else:
             fakes = self.images[rng.choice(self.fake, self.batch - half)]
         x = torch.from_numpy(np.concatenate([reals, fakes])).permute(0, 3, 1, 2).float() / 255
@@ -136,7 +139,8 @@ def train_detector(dataset: str | Path, run_dir: str | Path, *, model: str = "cn
     leave-one-method-out tables). Returns a summary (also in ``run_dir/calibration.json``)."""
     import twoface.models.detectors  # noqa: F401  (registers the detectors)
     from twoface.data.detect_dataset import Manifest
-    from twoface.models.registry import create, read_config, save_pretrained
+    from twoface.models.registry import save_pretrained
+    from twoface.train.checkpoint import new_or_resumed
 
     opts = options or TrainOptions()
     run_dir = Path(run_dir)
@@ -146,18 +150,18 @@ def train_detector(dataset: str | Path, run_dir: str | Path, *, model: str = "cn
         return _train_fusion(manifest, run_dir, coverage, batch, seed, overrides, members,
                              tuple(exclude or ()), opts)
     cfg = {"coverage": coverage, **(overrides or {})}
-    if opts.resume and (run_dir / "state.safetensors").is_file():
-        saved = read_config(run_dir, "detector")
-        net = create("detector", saved["name"], **saved["config"])
-    else:
-        net = create("detector", model, **cfg)
+    # On resume the saved model comes back; another model or config value is refused.
+    net = new_or_resumed("detector", run_dir, model=model, default="cnn", config=cfg,
+                         resume=opts.resume)
     sb = is_selfblend(net.name)
     skip = tuple(exclude or ())
     images, labels, marks = _load_split(manifest, "train", net.config.size, sb, skip)
     if len(images) == 0:
         raise TwofaceError(dataset, "the train split holds no usable faces")
     device = pick_device(opts.device)
-    data = DetectorBatches(images, labels, marks, batch, seed, device, sb)
+    blend = ({"min_scale": net.config.blend_min_scale, "max_blur": net.config.blend_max_blur}
+             if sb else None)
+    data = DetectorBatches(images, labels, marks, batch, seed, device, sb, blend)
     result = fit(net, data.batch_at, run_dir, opts)
     summary = {"model": net.name, "steps": result.step, "train_faces": len(images),
                "excluded_methods": list(skip),

@@ -33,6 +33,7 @@ Batches = Callable[[int], dict[str, torch.Tensor]]
 @dataclass
 class TrainOptions:
     steps: int = 1000  # train until this step (a resumed run continues towards it)
+    minutes: float | None = None  # also stop (and save) after this much wall-clock time
     save_every: int = 500
     preview_every: int = 250
     log_every: int = 10
@@ -98,6 +99,19 @@ def _all_reduce_grads(params: list[nn.Parameter], world: int) -> None:
     for g in grads:
         g.copy_(flat[offset:offset + g.numel()].view_as(g))
         offset += g.numel()
+
+
+def _out_of_time(t0: float, minutes: float, world: int, device: torch.device) -> bool:
+    """Whether the time budget is spent; with several processes, rank 0's clock decides for
+    all of them (so every rank stops at the same step and no collective is left waiting)."""
+    over = time.perf_counter() - t0 >= minutes * 60
+    if world == 1:
+        return over
+    import torch.distributed as dist
+
+    flag = torch.tensor([float(over)], device=device)
+    dist.broadcast(flag, 0)
+    return bool(flag.item())
 
 
 def fit(model: nn.Module, batches: Batches, run_dir: str | Path,
@@ -175,6 +189,9 @@ def fit(model: nn.Module, batches: Batches, run_dir: str | Path,
                 rate = seen / max(time.perf_counter() - t0, 1e-9)
                 bar.update(task, completed=step, description=f"{opts.description} loss "
                            f"{last['loss']:.4f} {rate:6.1f} ex/s")
+                if opts.minutes and step % opts.log_every == 0 and _out_of_time(
+                        t0, opts.minutes, world, device):
+                    break
                 if rank != 0:
                     continue
                 if step % opts.log_every == 0 or step == opts.steps:

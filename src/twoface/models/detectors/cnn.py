@@ -36,6 +36,10 @@ class CNNConfig:
     blocks: int = 2  # separable residual blocks per stage (the first one strides)
     dropout: float = 0.2
     lr: float = 1e-3
+    # Self-blend training only: the strongest resampling and blur of the blended copy
+    # (data/selfblend.py); ignored by supervised training.
+    blend_min_scale: float = 0.5
+    blend_max_blur: float = 1.2
 
     def __post_init__(self) -> None:
         self.widths = tuple(int(w) for w in self.widths)  # JSON gives a list back
