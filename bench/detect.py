@@ -340,8 +340,8 @@ def main() -> None:
         batch = args.batch or (512 if cuda else 32)
         rates = throughput(device=args.device, batch=batch)
         where = (f"{torch.cuda.get_device_name()}, bf16 autocast" if cuda
-                 else f"one CPU thread ({machine()}; the machine was shared with other jobs, "
-                 "so these are lower bounds)")
+                 else f"one CPU thread ({machine()}; nothing else ran; "
+                 "under load expect up to 4× less)")
         body = ("Face crops scored per second (the detector alone: no face finding), batch "
                 f"{batch}, {where}; `python bench/detect.py throughput"
                 f"{' --device ' + args.device if cuda else ''}`.\n\n"
