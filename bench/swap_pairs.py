@@ -134,12 +134,14 @@ def import_(src: Path, runs: Path) -> None:
 
 
 def swap(runs: Path, videos: dict[str, str], out: Path) -> None:
-    out.mkdir(parents=True, exist_ok=True)
+    """Both directions of every pair, into ``out/swap`` or ``out/swap_gan`` by its loss."""
     for run in sorted(p for p in runs.iterdir() if (p / "pair.json").exists()):
         info = json.loads((run / "pair.json").read_text())
+        folder = out / ("swap_gan" if info["gan"] else "swap")
+        folder.mkdir(parents=True, exist_ok=True)
         for direction, target, face in (("a2b", info["a"], info["b"]),
                                         ("b2a", info["b"], info["a"])):
-            dest = out / f"{target}_as_{face}.mp4"
+            dest = folder / f"{target}_as_{face}.mp4"
             if dest.exists():
                 continue
             subprocess.run([str(ROOT / ".venv" / "bin" / "twoface"), "swap", videos[target],

@@ -15,7 +15,19 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from twoface.cli_common import Minutes, parse_overrides
+from twoface.cli_common import (
+    Device,
+    Minutes,
+    PreviewEvery,
+    Quiet,
+    Resume,
+    SaveEvery,
+    Seed,
+    SetFields,
+    Steps,
+    parse_overrides,
+    train_options,
+)
 from twoface.errors import TwofaceError
 
 out = Console(soft_wrap=True)
@@ -83,7 +95,7 @@ def register(app: typer.Typer, train_app: typer.Typer, eval_app: typer.Typer) ->
         output: Annotated[Path, typer.Option("-o", "--output", help="Model folder.")],
         model: Annotated[str, typer.Option(
             help="cnn, cnn_tiny, selfblend, selfblend_tiny, spectral or fusion.")] = "cnn",
-        steps: Annotated[int, typer.Option(min=1)] = 3000,
+        steps: Steps = 3000,
         minutes: Minutes = None,
         batch: Annotated[int, typer.Option(min=2)] = 32,
         member: Annotated[list[Path] | None, typer.Option(
@@ -91,23 +103,21 @@ def register(app: typer.Typer, train_app: typer.Typer, eval_app: typer.Typer) ->
             "cnn, selfblend and spectral first).")] = None,
         exclude: Annotated[list[str] | None, typer.Option(
             "--exclude", help="Leave this method out of training (repeatable).")] = None,
-        resume: Annotated[bool, typer.Option("--resume")] = False,
-        save_every: Annotated[int, typer.Option(min=1)] = 500,
-        preview_every: Annotated[int, typer.Option(min=0)] = 500,
-        device: Annotated[str | None, typer.Option()] = None,
-        seed: Annotated[int, typer.Option()] = 0,
-        set_: Annotated[list[str] | None, typer.Option(
-            "--set", help="Override a config field, e.g. --set size=64.")] = None,
-        quiet: Annotated[bool, typer.Option("-q", "--quiet")] = False,
+        resume: Resume = False,
+        save_every: SaveEvery = 500,
+        preview_every: PreviewEvery = 500,
+        device: Device = None,
+        seed: Seed = 0,
+        set_: SetFields = None,
+        quiet: Quiet = False,
     ) -> None:
         """Train a face-forgery detector and calibrate it on the val split (self-blend
         models use the real faces only)."""
         from twoface.train.detector import train_detector as run
-        from twoface.train.loop import TrainOptions
 
-        opts = TrainOptions(steps=steps, minutes=minutes, save_every=save_every,
-                            preview_every=preview_every, device=device, resume=resume,
-                            progress=not quiet, description=f"train {model}")
+        opts = train_options(steps=steps, minutes=minutes, save_every=save_every,
+                             preview_every=preview_every, device=device, compile_=False,
+                             resume=resume, quiet=quiet, description=f"train {model}")
         summary = run(dataset, output, model=model, batch=batch, seed=seed,
                       overrides=parse_overrides(set_), members=list(member or []),
                       exclude=list(exclude or []), options=opts)

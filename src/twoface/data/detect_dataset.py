@@ -29,6 +29,7 @@ from __future__ import annotations
 import csv
 import io
 import shutil
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -146,15 +147,11 @@ def assign_splits(groups: Iterable[str], val: float, test: float, seed: int,
                     # keep one group of the method for training
                     if len(free) > 1 or any(split.get(g) == "train" for g in per[m]):
                         split[free[0]] = name
+    wanted = Counter(test=n_test, val=n_val) - Counter(split.values())
     for g in order:
-        if g in split:
-            continue
-        if sum(v == "test" for v in split.values()) < n_test:
-            split[g] = "test"
-        elif sum(v == "val" for v in split.values()) < n_val:
-            split[g] = "val"
-        else:
-            split[g] = "train"
+        if g not in split:
+            split[g] = next((name for name in ("test", "val") if wanted[name] > 0), "train")
+            wanted[split[g]] -= 1
     return {g: split[g] for g in order}
 
 
@@ -218,14 +215,13 @@ def build_dataset(real: list[str | Path], fake: list[tuple[str, str | Path]], ou
         s.group = root_of(s.path.stem)
     # Groups holding fakes and real-only groups are split separately, so that with enough
     # of each every split gets both classes.
-    faked = {s.group for s in sources if s.label == 1}
-    methods: dict[str, set[str]] = {}
+    methods: dict[str, set[str]] = {}  # group → the fake methods in it
     for s in sources:
         if s.label == 1:
             methods.setdefault(s.group, set()).add(s.method)
-    splits = {**assign_splits([s.group for s in sources if s.group not in faked], opts.val,
+    splits = {**assign_splits([s.group for s in sources if s.group not in methods], opts.val,
                               opts.test, opts.seed),
-              **assign_splits(faked, opts.val, opts.test, opts.seed, methods)}
+              **assign_splits(methods, opts.val, opts.test, opts.seed, methods)}
     for s in sources:
         s.split = splits[s.group]
     models = DlibModels()
@@ -246,8 +242,7 @@ def build_dataset(real: list[str | Path], fake: list[tuple[str, str | Path]], ou
         report.counts[key] = report.counts.get(key, 0) + 1
     atomic_write_json(root / "dataset.json", {
         "schema": "twoface.detect_dataset", "version": 1,
-        "options": {**asdict(opts), "crfs": list(opts.crfs),
-                    "links": [list(x) for x in opts.links]},
+        "options": {**asdict(opts), "crfs": list(opts.crfs)},
         "sources": [{**asdict(s), "path": str(s.path)} for s in sources],
         "counts": report.counts})
     return report
