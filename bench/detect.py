@@ -295,7 +295,7 @@ def main() -> None:
     d.add_argument("--people", type=int, default=40)
     r = sub.add_parser("default")
     r.add_argument("--work", type=Path, default=ROOT / "runs" / "detect" / "default")
-    r.add_argument("--steps", type=int, default=2000)
+    r.add_argument("--steps", type=int, default=1500)
     r.add_argument("--people", type=int, default=40)
     r.add_argument("--no-install", action="store_true")
     ex = sub.add_parser("experiments", help="All detectors, leave-one-out, fusion.")

@@ -189,6 +189,17 @@ def test_selfblend_batches_are_a_function_of_seed_and_step(dataset: Path) -> Non
     torch.testing.assert_close(a["faces"], b["faces"])
     assert not torch.equal(a["faces"], c["faces"])
     assert a["labels"].tolist() == [0, 0, 0, 1, 1, 1]
+    # Paired (the paper's way): each real face beside its own blend, same seed → same batch.
+    paired = DetectorBatches(images, labels, marks, 6, 0, torch.device("cpu"), True,
+                             pairs=True)
+    d, e = paired.batch_at(3), paired.batch_at(3)
+    torch.testing.assert_close(d["faces"], e["faces"])
+    assert d["labels"].tolist() == [0, 0, 0, 1, 1, 1]
+    # A pair shares its face: the blend differs from its real only in part of the image
+    # (JPEG and flips aside, the difference is far below that between two different faces).
+    x = d["faces"]
+    same = [(x[i] - x[i + 3]).abs().mean().item() for i in range(3)]
+    assert min(same) < 0.1
 
 
 def test_eval_media_runs_the_detect_pipeline(detect_media, tmp_path: Path) -> None:

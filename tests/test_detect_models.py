@@ -158,3 +158,30 @@ def test_self_blend_frequency_range_widens_to_low_resolution_blur(aligned) -> No
     wide = [sharpness(jitter_source(image, np.random.default_rng(s), min_scale=0.2,
                                     max_blur=3.0)) for s in range(40)]
     assert min(wide) < 0.8 * min(soft)
+
+
+def test_augment_face_moves_the_landmarks_with_the_face(aligned) -> None:
+    import cv2
+
+    from twoface.data.selfblend import augment_face, jpeg
+
+    image, marks = aligned
+    grey = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY).astype(np.float32)
+
+    def corr(a: np.ndarray, b: np.ndarray) -> float:
+        c = slice(24, 104)  # the face, away from the reflected borders
+        return float(np.corrcoef(a[c, c].ravel(), b[c, c].ravel())[0, 1])
+
+    for seed in range(6):
+        out, moved = augment_face(image, marks, np.random.default_rng(seed))
+        assert out.shape == image.shape and out.dtype == np.uint8
+        assert moved.shape == (68, 2) and not np.allclose(moved, marks)
+        # The warp that takes the old landmarks to the new ones also takes the old image to
+        # the new one (up to exposure and resolution): the landmarks followed the face.
+        m, _ = cv2.estimateAffine2D(marks, moved)
+        warped = cv2.warpAffine(grey, m, (128, 128), borderMode=cv2.BORDER_REFLECT101)
+        new = cv2.cvtColor(out, cv2.COLOR_RGB2GRAY).astype(np.float32)
+        assert corr(warped, new) > 0.95 and corr(warped, new) > corr(grey, new) + 0.01
+    q = jpeg(image, np.random.default_rng(0), chance=1.0, quality=(30, 31))
+    assert q.shape == image.shape and 0 < np.abs(q.astype(int) - image).mean() < 10
+    np.testing.assert_array_equal(jpeg(image, np.random.default_rng(0), chance=0.0), image)

@@ -17,6 +17,13 @@ Per image, with the randomness drawn from one ``numpy.random.Generator``:
 
 Where the returned mask is 0 the output equals the input exactly. Each image takes about a
 millisecond at 128 px, so blends are made on the fly while training.
+
+Training (:mod:`twoface.train.detector`) follows the paper in two more ways, because a few
+hundred real faces are otherwise memorised rather than learnt from: every real face is
+augmented first (:func:`augment_face`: pose, colour, resolution) and shown *both* as itself and
+as its own blend in the same batch, so that the blend is the only difference between the two
+classes; then each image of either class goes through a JPEG round trip of random quality
+(:func:`jpeg`), so that blending boundaries are learnt as they look after compression.
 """
 
 from __future__ import annotations
@@ -109,6 +116,53 @@ def self_blend(image: np.ndarray, landmarks: np.ndarray, rng: np.random.Generato
     out = np.clip(np.round(out), 0, 255).astype(np.uint8)
     out[mask == 0] = image[mask == 0]
     return out, mask
+
+
+def augment_face(image: np.ndarray, landmarks: np.ndarray, rng: np.random.Generator
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """A real face seen anew, before it is blended: ``(image uint8, landmarks)``.
+
+    A small rotation, scale and shift (the landmarks follow); exposure, contrast, gamma,
+    white balance and saturation; sometimes sensor noise, softening or sharpening; one time in
+    three a pass through a smaller size (a face further from the camera). Both classes are
+    made from its output, so none of this can tell them apart; it widens what an untouched
+    face may look like, which a few hundred real faces otherwise teach too narrowly."""
+    h, w = image.shape[:2]
+    m = cv2.getRotationMatrix2D((w / 2, h / 2), float(rng.uniform(-8, 8)),
+                                float(rng.uniform(0.92, 1.08)))
+    m[:, 2] += rng.uniform(-0.04, 0.04, 2) * np.array([w, h])
+    x = cv2.warpAffine(image, m, (w, h), flags=cv2.INTER_LINEAR,
+                       borderMode=cv2.BORDER_REFLECT101).astype(np.float32)
+    marks = np.asarray(landmarks, np.float64) @ m[:, :2].T + m[:, 2]
+    x = (x - 128.0) * float(rng.uniform(0.8, 1.2)) + 128.0 + float(rng.uniform(-20, 20))
+    x = 255.0 * (np.clip(x, 0, 255) / 255.0) ** float(rng.uniform(0.8, 1.25))
+    x = x * rng.uniform(0.9, 1.1, 3).astype(np.float32)  # white balance
+    grey = x.mean(axis=2, keepdims=True)
+    x = grey + (x - grey) * float(rng.uniform(0.6, 1.3))  # saturation
+    # Camera and upload differences: sensor noise, softness or sharpening, lower resolution.
+    if rng.random() < 0.3:
+        x = x + rng.normal(0.0, float(rng.uniform(1.0, 5.0)), x.shape).astype(np.float32)
+    look = rng.random()
+    if look < 0.2:
+        x = cv2.GaussianBlur(x, (0, 0), sigmaX=float(rng.uniform(0.3, 1.0)))
+    elif look < 0.4:
+        x = x + float(rng.uniform(0.2, 0.8)) * (x - cv2.GaussianBlur(x, (0, 0), sigmaX=1.0))
+    if rng.random() < 1 / 3:
+        f = float(rng.uniform(0.5, 0.9))
+        small = cv2.resize(x, (round(w * f), round(h * f)), interpolation=cv2.INTER_AREA)
+        x = cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
+    return np.clip(np.round(x), 0, 255).astype(np.uint8), marks.astype(np.float32)
+
+
+def jpeg(image: np.ndarray, rng: np.random.Generator, chance: float = 0.7,
+         quality: tuple[int, int] = (35, 95)) -> np.ndarray:
+    """``image`` (RGB uint8) through a JPEG round trip at a random quality, ``chance`` of the
+    time; otherwise unchanged."""
+    if rng.random() >= chance:
+        return image
+    ok, buf = cv2.imencode(".jpg", image[:, :, ::-1],
+                           [cv2.IMWRITE_JPEG_QUALITY, int(rng.integers(*quality))])
+    return cv2.imdecode(buf, cv2.IMREAD_COLOR)[:, :, ::-1].copy() if ok else image
 
 
 def self_blend_batch(images: np.ndarray, landmarks: np.ndarray, rng: np.random.Generator

@@ -2,8 +2,10 @@
 
 * ``cnn``/``spectral`` (and their variants) learn from the dataset's real and fake crops of the
   ``train`` split, in class-balanced batches.
-* ``selfblend`` sees **real crops only**: half of each batch is real, the other half is
-  self-blended on the fly from other real crops (:mod:`twoface.data.selfblend`).
+* ``selfblend`` sees **real crops only**: each batch holds augmented real crops and, beside
+  each, its own self-blend made on the fly, both JPEG-compressed
+  (:mod:`twoface.data.selfblend`); ``blend_pairs=false`` draws the blended crops
+  independently instead, as first built.
 * ``fusion`` stacks trained members (given, or trained here first into ``members/``).
 
 After training, each detector is calibrated (Platt scaling) on the ``val`` split, which shares
@@ -34,9 +36,9 @@ class DetectorBatches:
 
     def __init__(self, images: np.ndarray, labels: np.ndarray, marks: np.ndarray | None,
                  batch: int, seed: int, device: torch.device, selfblend: bool,
-                 blend: dict[str, float] | None = None) -> None:
+                 blend: dict[str, float] | None = None, pairs: bool = False) -> None:
         self.images, self.labels, self.marks = images, labels, marks
-        self.blend = blend or {}
+        self.blend, self.pairs = blend or {}, pairs
         self.batch, self.seed, self.device, self.selfblend = batch, seed, device, selfblend
         self.real = np.nonzero(labels == 0)[0]
         self.fake = np.nonzero(labels == 1)[0]
@@ -45,23 +47,34 @@ class DetectorBatches:
                                + ("" if selfblend else " and fake faces"))
 
     def batch_at(self, step: int) -> dict[str, torch.Tensor]:
-        from twoface.data.selfblend import self_blend
+        from twoface.data.selfblend import augment_face, jpeg, self_blend
 
         rng = np.random.default_rng([self.seed, step])
         half = self.batch // 2
-        reals = self.images[rng.choice(self.real, half)]
-        if self.selfblend:
+        blend = self.blend
+        if self.selfblend and self.pairs:
+            # Each real face (augmented) beside its own blend, both JPEG-compressed.
             assert self.marks is not None
+            bases = [augment_face(self.images[i], self.marks[i], rng)
+                     for i in rng.choice(self.real, half)]
+            reals = np.stack([jpeg(im, rng) for im, _ in bases])
+            fakes = np.stack([jpeg(self_blend(im, lm, rng, **blend)[0], rng)
+                              for im, lm in bases])
+        elif self.selfblend:
+            assert self.marks is not None
+            reals = self.images[rng.choice(self.real, half)]
             idx = rng.choice(self.real, self.batch - half)
-            fakes = np.stack([self_blend(self.images[i], self.marks[i], rng, **self.blend)[0]
+            fakes = np.stack([self_blend(self.images[i], self.marks[i], rng, **blend)[0]
                               for i in idx])
         else:
+            reals = self.images[rng.choice(self.real, half)]
             fakes = self.images[rng.choice(self.fake, self.batch - half)]
         x = torch.from_numpy(np.concatenate([reals, fakes])).permute(0, 3, 1, 2).float() / 255
-        y = torch.tensor([0.0] * half + [1.0] * (self.batch - half))
-        flip = torch.from_numpy(rng.random(self.batch) < 0.5)
+        n = len(x)
+        y = torch.tensor([0.0] * len(reals) + [1.0] * len(fakes))
+        flip = torch.from_numpy(rng.random(n) < 0.5)
         x[flip] = x[flip].flip(-1)
-        gain = torch.from_numpy(rng.uniform(0.9, 1.1, (self.batch, 1, 1, 1)).astype(np.float32))
+        gain = torch.from_numpy(rng.uniform(0.9, 1.1, (n, 1, 1, 1)).astype(np.float32))
         x = (x * gain).clamp(0, 1)  # exposure jitter, the same for both classes
         return {"faces": x.to(self.device), "labels": y.to(self.device)}
 
@@ -159,9 +172,10 @@ def train_detector(dataset: str | Path, run_dir: str | Path, *, model: str = "cn
     if len(images) == 0:
         raise TwofaceError(dataset, "the train split holds no usable faces")
     device = pick_device(opts.device)
-    blend = ({"min_scale": net.config.blend_min_scale, "max_blur": net.config.blend_max_blur}
-             if sb else None)
-    data = DetectorBatches(images, labels, marks, batch, seed, device, sb, blend)
+    c = net.config
+    blend = {"min_scale": c.blend_min_scale, "max_blur": c.blend_max_blur} if sb else None
+    data = DetectorBatches(images, labels, marks, batch, seed, device, sb, blend,
+                           pairs=sb and c.blend_pairs)
     result = fit(net, data.batch_at, run_dir, opts)
     summary = {"model": net.name, "steps": result.step, "train_faces": len(images),
                "excluded_methods": list(skip),

@@ -36,10 +36,14 @@ class CNNConfig:
     blocks: int = 2  # separable residual blocks per stage (the first one strides)
     dropout: float = 0.2
     lr: float = 1e-3
-    # Self-blend training only: the strongest resampling and blur of the blended copy
-    # (data/selfblend.py); ignored by supervised training.
+    # Self-blend training only (data/selfblend.py; ignored by supervised training): the
+    # strongest resampling and blur of the blended copy, and whether each real face is
+    # augmented, shown beside its own blend and JPEG-compressed (the paper's pairing; the
+    # default since it lifted every unseen method on real video, see BENCHMARKS.md) or, as
+    # first built, drawn independently of the faces that are blended.
     blend_min_scale: float = 0.5
     blend_max_blur: float = 1.2
+    blend_pairs: bool = True
 
     def __post_init__(self) -> None:
         self.widths = tuple(int(w) for w in self.widths)  # JSON gives a list back
