@@ -33,6 +33,7 @@ from twoface.provenance import (
     scheme_names,
     verify_file,
     warn_no_mark,
+    write_marked_image,
 )
 from twoface.provenance.keys import default_home
 from twoface.provenance.payload import decode_payload, encode_payload
@@ -327,3 +328,54 @@ def test_no_mark_warning(capsys: pytest.CaptureFixture[str]) -> None:
     assert NO_MARK_WARNING in buf.getvalue()
     warn_no_mark()
     assert "--no-mark" in capsys.readouterr().err
+
+
+def test_marked_writers_sign_before_the_file_appears(tmp_path: Path, home: Path,
+                                                     photo: np.ndarray,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """Generated files take their place already signed (one rename), so a process killed
+    between watermarking and signing never leaves a marked but unsigned file behind."""
+    import c2pa
+
+    import twoface.provenance.mark as mark_mod
+
+    keys = load_keys(home)
+    prov = Provenance(method="gan", model_fingerprint="cd" * 32)
+    signed: list[tuple[Path, bool]] = []
+    sign = mark_mod.mark_file
+
+    def spy(path: Path, *args: object, **kw: object) -> Path:
+        signed.append((Path(path), target.exists()))
+        return sign(path, *args, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(mark_mod, "mark_file", spy)
+    for target in (tmp_path / "walk.mp4", tmp_path / "face.png"):
+        if target.suffix == ".mp4":
+            with MarkedVideoWriter(target, 10, prov, keys=keys) as writer:
+                for i in range(4):
+                    writer.write(np.roll(photo, 3 * i, axis=1))
+            assert writer.manifest_path == target
+        else:
+            assert write_marked_image(target, photo, prov, keys=keys) == target
+        where, existed = signed[-1]
+        assert where != target and where.parent == target.parent and not existed
+        assert verify_file(target, home=home)["manifest"]["state"] == "trusted"
+        # The manifest names the file as it is called, not the temporary it was signed as.
+        reader = c2pa.Reader.try_create(str(target))
+        store = json.loads(reader.json())
+        assert store["manifests"][store["active_manifest"]]["title"] == target.name
+    assert not list(tmp_path.glob(".*.tmp*"))
+
+    def refuse(*args: object, **kw: object) -> Path:
+        raise TwofaceError(None, "cannot sign")
+
+    monkeypatch.setattr(mark_mod, "mark_file", refuse)
+    for bad in (tmp_path / "bad.mp4", tmp_path / "bad.png"):
+        with pytest.raises(TwofaceError, match="cannot sign"):
+            if bad.suffix == ".mp4":
+                with MarkedVideoWriter(bad, 10, prov, keys=keys) as writer:
+                    writer.write(photo)
+            else:
+                write_marked_image(bad, photo, prov, keys=keys)
+        assert not bad.exists()
+    assert not list(tmp_path.glob(".*.tmp*"))

@@ -92,7 +92,7 @@ class GanPipeline(Pipeline):
 
         from twoface.media import write_image
         from twoface.progress import progress_bar
-        from twoface.provenance import mark_file, mark_image
+        from twoface.provenance import write_marked_image
 
         t0 = time.perf_counter()
         output = Path(output)
@@ -113,9 +113,10 @@ class GanPipeline(Pipeline):
             task = bar.add_task("writing faces", total=n, unit="faces")
             for i, face in enumerate(faces):
                 path = output / f"gan_s{seed}_{i:05d}.png"
-                write_image(path, mark_image(face, prov) if prov else face)
                 if prov:
-                    mark_file(path, prov)
+                    write_marked_image(path, face, prov)
+                else:
+                    write_image(path, face)
                 report.files.append(path)
                 bar.advance(task)
         if grid is not None:
@@ -124,9 +125,11 @@ class GanPipeline(Pipeline):
             sheet = np.full((rows * s, cols * s, 3), 128, np.uint8)  # grey: marks hold on it
             for i, face in enumerate(faces):
                 sheet[(i // cols) * s:(i // cols + 1) * s, (i % cols) * s:(i % cols + 1) * s] = face
-            report.grid = write_image(grid, mark_image(sheet, prov) if prov else sheet)
+            report.grid = Path(grid)
             if prov:
-                mark_file(report.grid, prov)
+                write_marked_image(grid, sheet, prov)
+            else:
+                write_image(grid, sheet)
         report.seconds = time.perf_counter() - t0
         return report
 

@@ -203,7 +203,7 @@ class SwapPipeline(Pipeline):
     def _image(self, source: Path, output: Path, opts: SwapOptions) -> SwapReport:
         from twoface.faces.detect import detect, landmarks
         from twoface.media import read_image, write_image
-        from twoface.provenance import Provenance, mark_file, mark_image
+        from twoface.provenance import Provenance, write_marked_image
 
         image = read_image(source)
         found = detect(image, self.faces, upsample=1 if max(image.shape[:2]) < 640 else 0)
@@ -217,8 +217,7 @@ class SwapPipeline(Pipeline):
                             tracks=len(faces))
         if opts.mark:
             prov = Provenance.from_files("swap", [source], model=self.folder)
-            write_image(output, mark_image(out, prov))
-            report.manifest = mark_file(output, prov)
+            report.manifest = write_marked_image(output, out, prov)
         else:
             write_image(output, out)
         return report

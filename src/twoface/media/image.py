@@ -9,6 +9,7 @@ object to a face detector.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -62,12 +63,15 @@ def read_image(path: str | Path) -> np.ndarray:
     return rgb
 
 
-def write_image(path: str | Path, image: np.ndarray, *, quality: int = 95) -> Path:
+def write_image(path: str | Path, image: np.ndarray, *, quality: int = 95,
+                finish: Callable[[Path], None] | None = None) -> Path:
     """Write an ``H×W×3`` uint8 RGB (or ``H×W`` gray) array; the format follows the suffix.
 
     PNG, BMP and TIFF are lossless; JPEG and WebP use ``quality`` (1..100; JPEG keeps full
     chroma resolution from 90 up, where colour edges around faces would otherwise smear).
-    The write is atomic: a crash leaves the old file or the new one. Returns ``path``.
+    The write is atomic: a crash leaves the old file or the new one. ``finish`` is called on
+    the written temporary file before it takes ``path``'s place (to sign it, so that the file
+    never exists unsigned). Returns ``path``.
     """
     path = Path(path)
     fmt = _FORMATS.get(path.suffix.lower())
@@ -91,6 +95,8 @@ def write_image(path: str | Path, image: np.ndarray, *, quality: int = 95) -> Pa
     try:
         with atomic_path(path) as tmp:
             pil.save(tmp, format=fmt, **options)
+            if finish is not None:
+                finish(tmp)
     except OSError as exc:
         raise MediaError(path, f"cannot write: {exc.strerror or exc}") from exc
     return path

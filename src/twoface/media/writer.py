@@ -15,7 +15,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from fractions import Fraction
 from pathlib import Path
 from types import TracebackType
@@ -49,7 +49,9 @@ class VideoWriter:
     ``fps`` is the nominal rate: frames written without a time follow each other at it.
     ``crf`` is x264's constant quality (0 lossless … 51 worst; 18 looks lossless). With
     ``audio_from``, that file's audio is carried over (see :mod:`twoface.media._audio`);
-    a file without audio simply gives a silent video.
+    a file without audio simply gives a silent video. ``finish`` is called on the finished
+    temporary file just before it replaces ``path`` (provenance signs it there, so that the
+    video never exists marked but unsigned).
 
     Use it as a context manager::
 
@@ -60,8 +62,10 @@ class VideoWriter:
 
     def __init__(self, path: str | Path, fps: float | Fraction = 25, *, crf: int = 18,
                  audio_from: str | Path | None = None, preset: str = "medium",
-                 pix_fmt: str = "yuv420p") -> None:
+                 pix_fmt: str = "yuv420p", finish: Callable[[Path], None] | None = None
+                 ) -> None:
         self.path = Path(path)
+        self._finish = finish
         if self.path.suffix.lower() not in _WRITABLE:
             raise MediaError(self.path, f"cannot write H.264 into '{self.path.suffix}'; "
                              f"use one of {', '.join(sorted(_WRITABLE))}")
@@ -85,6 +89,7 @@ class VideoWriter:
         self.time_base = Fraction(1, num * max(1, math.ceil(_CLOCK[self.encoder] / num)))
         self._step = round(1 / (self.fps * self.time_base))  # ticks per nominal frame
         self._stack: contextlib.ExitStack | None = None
+        self._tmp: Path | None = None
         self._container: av.container.OutputContainer | None = None
         self._stream: av.video.stream.VideoStream | None = None
         self._audio: AudioPassthrough | None = None
@@ -160,6 +165,14 @@ class VideoWriter:
             raise MediaError(self.path, f"cannot finish video: {exc}") from exc
         if self._audio is not None:
             self._audio.close()
+        if self._finish is not None:
+            assert self._tmp is not None
+            try:
+                self._finish(self._tmp)
+            except BaseException as exc:
+                self._container = self._audio = None  # both closed already
+                self._abort(exc)
+                raise
         self._stack.close()  # fsync and rename into place
         self._closed = True
         return self.path
@@ -173,7 +186,7 @@ class VideoWriter:
         self._shape = (height, width)
         stack = contextlib.ExitStack()
         tmp = stack.enter_context(atomic_path(self.path))
-        self._stack = stack
+        self._stack, self._tmp = stack, tmp
         suffix = self.path.suffix.lower()
         # faststart puts the index first: the file plays while it downloads (HTML reports).
         options = {"movflags": "+faststart"} if suffix in {".mp4", ".m4v", ".mov"} else {}

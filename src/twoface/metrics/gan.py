@@ -198,7 +198,6 @@ def evaluate_gan(model_dir: str | Path, real: Sequence[str | Path] | dict[str, n
     ``metrics.json`` and ``nearest.png`` (closest generated/training pairs) there."""
     from twoface.apply.generate import GanPipeline
     from twoface.fileio import atomic_write_json
-    from twoface.media import write_image
 
     pipe = GanPipeline.from_pretrained(model_dir, device)
     if not isinstance(real, dict):
@@ -212,10 +211,10 @@ def evaluate_gan(model_dir: str | Path, real: Sequence[str | Path] | dict[str, n
     if output is not None:
         out = Path(output)
         atomic_write_json(out / "metrics.json", result["summary"])
-        from twoface.provenance import Provenance, mark_file, mark_image
+        from twoface.provenance import Provenance, write_marked_image
 
         # Half of the sheet is generated faces: it is marked like every other output.
         prov = Provenance.from_files("gan", [], model=model_dir, label=None)
         sheet = nearest_sheet(fake, real["faces"], result["nn_pixel"], result["nn_pixel_index"])
-        mark_file(write_image(out / "nearest.png", mark_image(sheet, prov)), prov)
+        write_marked_image(out / "nearest.png", sheet, prov)
     return result

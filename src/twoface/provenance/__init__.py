@@ -2,9 +2,9 @@
 
 The API generators use (see :mod:`twoface.provenance.mark`)::
 
-    from twoface.provenance import Provenance, mark_image, mark_file, MarkedVideoWriter
+    from twoface.provenance import Provenance, write_marked_image, MarkedVideoWriter
     prov = Provenance.from_files("swap", [source, target], model=run_dir, consent=consent)
-    write_image(out, mark_image(img, prov)); mark_file(out, prov)
+    write_marked_image(out, img, prov)   # watermark, write, sign before it takes out's place
 
 and what ``twoface verify`` uses: :func:`verify_file`, :func:`detect_file`.
 """
@@ -21,6 +21,7 @@ from twoface.provenance.mark import (
     mark_video_file,
     sha256_file,
     warn_no_mark,
+    write_marked_image,
 )
 from twoface.provenance.payload import WatermarkPayload
 from twoface.provenance.verify import detect_file, verify_file
@@ -51,4 +52,5 @@ __all__ = [
     "sign_file",
     "verify_file",
     "warn_no_mark",
+    "write_marked_image",
 ]

@@ -11,7 +11,7 @@ from rich.markup import escape
 
 from twoface.errors import TwofaceError
 from twoface.provenance.keys import default_home, init_keys
-from twoface.provenance.mark import Provenance, mark_file, mark_image, mark_video_file
+from twoface.provenance.mark import Provenance, mark_video_file, write_marked_image
 from twoface.provenance.verify import VIDEO_FRAMES, verify_file
 
 
@@ -86,7 +86,7 @@ def mark(src: Path, dst: Path, *, method: str = "mark", consent: Path | None = N
          label: str | None = None, home: Path | None = None, model: Path | None = None,
          progress: bool = True, console: Console | None = None) -> Path:
     """Watermark and sign media made elsewhere: ``src`` → ``dst`` (format by suffix)."""
-    from twoface.media import IMAGE_SUFFIXES, VIDEO_SUFFIXES, media_kind, read_image, write_image
+    from twoface.media import IMAGE_SUFFIXES, VIDEO_SUFFIXES, media_kind, read_image
 
     console = console or Console()
     kind = media_kind(src)
@@ -99,8 +99,7 @@ def mark(src: Path, dst: Path, *, method: str = "mark", consent: Path | None = N
     prov = Provenance.from_files(method, [src], model=model, consent=consent, label=label)
     home = default_home(home)
     if kind == "image":
-        write_image(dst, mark_image(read_image(src), prov))
-        holder = mark_file(dst, prov, home=home)
+        holder = write_marked_image(dst, read_image(src), prov, home=home)
     else:
         holder = mark_video_file(src, dst, prov, home=home, progress=progress)
     where = "embedded" if holder == dst else f"in sidecar {holder.name}"

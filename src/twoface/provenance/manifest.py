@@ -93,10 +93,12 @@ def _signer_and_context(keys: SigningKeys) -> tuple[Any, Any]:
 
 
 def sign_file(path: str | Path, claims: dict[str, Any], keys: SigningKeys, *,
-              version: str, sidecar: bool | None = None) -> Path:
+              version: str, sidecar: bool | None = None, title: str | None = None) -> Path:
     """Sign ``path`` in place (embedded manifest, atomic) or write ``FILE.c2pa`` beside it.
 
-    ``sidecar=None`` embeds when the format allows it. Returns the file that holds the manifest.
+    ``sidecar=None`` embeds when the format allows it. ``title`` is the file name the manifest
+    gives (``path``'s by default; a writer signing its temporary file passes the final name).
+    Returns the file that holds the manifest.
     """
     import c2pa
 
@@ -106,7 +108,8 @@ def sign_file(path: str | Path, claims: dict[str, Any], keys: SigningKeys, *,
     mime = _mime(path)
     embed = mime in EMBED_SUFFIXES.values() if sidecar is None else not sidecar
     signer, context = _signer_and_context(keys)
-    builder = c2pa.Builder(build_manifest(claims, path.name, version), context=context)
+    builder = c2pa.Builder(build_manifest(claims, title or path.name, version),
+                           context=context)
     try:
         if embed:
             with atomic_path(path) as tmp, open(path, "rb") as src, open(tmp, "w+b") as dst:

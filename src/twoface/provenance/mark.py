@@ -4,9 +4,15 @@ Writers of generated media call one of::
 
     img = mark_image(img, prov)                    # pixels: watermark (+ visible label)
     mark_file(path, prov)                          # file on disk: signed manifest or sidecar
+    write_marked_image(path, img, prov)            # image: watermarked, signed, then in place
     with MarkedVideoWriter(path, fps, prov) as w:  # video: every frame marked, then signed
         w.write(frame)
     mark_video_file(src, dst, prov)                # an existing video, re-encoded marked
+
+Where the format embeds a manifest (PNG, JPEG, MP4, MOV …) the writers sign the finished
+temporary file before it takes the target's place, so a generated file never appears on disk
+watermarked but unsigned, even if the process is killed; other formats get a sidecar, written
+right after the file.
 
 Marking is on by default; a command that lets the user opt out takes an explicit ``--no-mark``
 and calls :func:`warn_no_mark`.
@@ -29,7 +35,7 @@ from rich.console import Console
 from twoface import __version__
 from twoface.errors import TwofaceError
 from twoface.provenance.keys import SigningKeys, ensure_keys
-from twoface.provenance.manifest import sign_file
+from twoface.provenance.manifest import EMBED_SUFFIXES, sidecar_path, sign_file
 from twoface.provenance.payload import WatermarkPayload
 from twoface.provenance.watermark import get_scheme
 from twoface.types import Image
@@ -141,11 +147,34 @@ def _keys(keys: SigningKeys | None, home: str | Path | None, console: Console | 
 
 
 def mark_file(path: str | Path, prov: Provenance, keys: SigningKeys | None = None, *,
-              home: str | Path | None = None, sidecar: bool | None = None) -> Path:
+              home: str | Path | None = None, sidecar: bool | None = None,
+              title: str | None = None) -> Path:
     """Sign ``path`` with a C2PA manifest for ``prov``: embedded when the format allows it,
     else a sidecar ``FILE.c2pa``. Returns the file holding the manifest."""
     return sign_file(path, prov.claims(), _keys(keys, home, None), version=__version__,
-                     sidecar=sidecar)
+                     sidecar=sidecar, title=title)
+
+
+def _embeds(path: Path) -> bool:
+    return path.suffix.lower() in EMBED_SUFFIXES
+
+
+def write_marked_image(path: str | Path, image: Image, prov: Provenance, *,
+                       keys: SigningKeys | None = None, home: str | Path | None = None,
+                       quality: int = 95) -> Path:
+    """Watermark ``image``, write it to ``path`` and sign it; returns the file holding the
+    manifest. Embedded manifests are signed into the temporary file before it replaces
+    ``path``."""
+    from twoface.media import write_image
+
+    path, signer = Path(path), _keys(keys, home, None)
+    marked = mark_image(image, prov)
+    if not _embeds(path):
+        return mark_file(write_image(path, marked, quality=quality), prov, signer)
+    write_image(path, marked, quality=quality,
+                finish=lambda tmp: mark_file(tmp, prov, signer, title=path.name))
+    sidecar_path(path).unlink(missing_ok=True)  # a stale sidecar would contradict it
+    return path
 
 
 class MarkedVideoWriter:
@@ -162,7 +191,10 @@ class MarkedVideoWriter:
 
         self.path, self.prov = Path(path), prov
         self._keys = _keys(keys, home, None)
-        self._writer = VideoWriter(self.path, fps, crf=crf, audio_from=audio_from)
+        # Embedded manifests are signed into the finished temporary file, before the rename.
+        self._embed = _embeds(self.path)
+        self._writer = VideoWriter(self.path, fps, crf=crf, audio_from=audio_from,
+                                   finish=self._sign_tmp if self._embed else None)
         self._scheme = get_scheme(prov.scheme)
         self._state: dict = {}
         self._payload = prov.payload()
@@ -177,8 +209,15 @@ class MarkedVideoWriter:
         """Finish the video and sign it; returns the file holding the manifest."""
         if self.manifest_path is None:
             self._writer.close()
-            self.manifest_path = mark_file(self.path, self.prov, self._keys)
+            if self._embed:
+                sidecar_path(self.path).unlink(missing_ok=True)  # stale: would contradict
+                self.manifest_path = self.path
+            else:
+                self.manifest_path = mark_file(self.path, self.prov, self._keys)
         return self.manifest_path
+
+    def _sign_tmp(self, tmp: Path) -> None:
+        mark_file(tmp, self.prov, self._keys, title=self.path.name)
 
     def __enter__(self) -> MarkedVideoWriter:
         return self
