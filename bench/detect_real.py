@@ -242,10 +242,11 @@ def evaluate(size: int) -> None:
 
 
 def variants(run_dirs: list[Path]) -> None:
-    """Frame AUC per method of each run on two sets: **selection** (fakes of the train and val
-    splits against the val split's reals; a self-blend model never trains on any fake, so all
-    of these are unseen) and **test** (the test split). Self-blend variants were compared on
-    both; BENCHMARKS.md lists them."""
+    """Frame AUC per method of each run on three sets: **selection** (fakes of the train and
+    val splits against the val split's reals; a self-blend model never trains on any fake, so
+    all of these are unseen), **test** (the test split) and **every** (every fake of every
+    split against the test split's reals: for self-blend only, the widest unseen test).
+    Self-blend variants were compared on the first two; BENCHMARKS.md lists them."""
     import numpy as np
     import torch
 
@@ -261,7 +262,8 @@ def variants(run_dirs: list[Path]) -> None:
     method = np.array([r["method"] for r in rows])
     split = np.array([r["split"] for r in rows])
     sets = {"selection": (split == "val", split != "test"),
-            "test": (split == "test", split == "test")}
+            "test": (split == "test", split == "test"),
+            "every": (split == "test", np.ones(len(rows), bool))}
     for run in run_dirs:
         net = from_pretrained(run, "detector")
         z = raw_logits(net, man.images(rows, net.config.size), torch.device("cpu"))
