@@ -166,11 +166,12 @@ def runs(steps: int, size: int) -> list[tuple[str, list[str]]]:
     # people: unseen reals drifted towards "fake"); a second seed shows the spread.
     sbi = ["--model", "selfblend", *base[2:], "--steps", "1500"]
     out = [("selfblend", sbi), ("selfblend_s1", [*sbi, "--seed", "1"]),
+           ("selfblend_nowarp", [*sbi, "--set", "blend_warp=0"]),
            ("cnn", ["--model", "cnn", *base]),
            ("spectral", ["--model", "spectral", *base, "--set", "bins=16"])]
     # The first recipe (blends drawn apart from the reals, no augmentation, no JPEG), as is,
     # trained longer, and with blends blurred and downsampled harder.
-    v1 = ["--model", "selfblend", *base[2:], "--set", "blend_pairs=false"]
+    v1 = ["--model", "selfblend", *base[2:], "--set", "blend_pairs=false", "--set", "blend_warp=0"]
     out += [("selfblend_v1", [*v1, "--steps", str(steps)]),
             ("selfblend_10k", [*v1, "--steps", "10000"]),
             ("selfblend_wide", [*v1, "--steps", str(steps), "--set", "blend_min_scale=0.25",
@@ -312,7 +313,8 @@ def tables(size: int) -> str:
               "| detector | all | CRF 0 | CRF 23 | CRF 40 | " + " | ".join(
                   f"{m} @23" for m in METHODS) + " | video AUC | video FPR @0.7 |",
               "|---" * (7 + len(METHODS)) + "|"]
-    for name in ("cnn", "selfblend", "selfblend_s1", "selfblend_v1", "selfblend_10k",
+    for name in ("cnn", "selfblend", "selfblend_s1", "selfblend_nowarp", "selfblend_v1",
+                 "selfblend_10k",
                  "selfblend_wide", "spectral", "fusion", "default_shipped", "default_v1"):
         # The shipped defaults (64 px, synthetic people only) live with the 64 px runs.
         r = load(name) if not name.startswith("default") else (

@@ -185,3 +185,18 @@ def test_augment_face_moves_the_landmarks_with_the_face(aligned) -> None:
     q = jpeg(image, np.random.default_rng(0), chance=1.0, quality=(30, 31))
     assert q.shape == image.shape and 0 < np.abs(q.astype(int) - image).mean() < 10
     np.testing.assert_array_equal(jpeg(image, np.random.default_rng(0), chance=0.0), image)
+
+
+def test_misshape_moves_features_by_a_bounded_amount() -> None:
+    from twoface.data.selfblend import misshape
+
+    # A horizontal ramp: a pixel's value is its column, so a value change is the x shift.
+    ramp = np.tile(np.arange(128, dtype=np.float32), (128, 1))[:, :, None].repeat(3, axis=2)
+    inner = slice(16, 112)
+    for seed in range(6):
+        out = misshape(ramp, np.random.default_rng(seed), most=0.03)
+        shift = np.abs(out - ramp)[inner, inner]
+        assert shift.max() <= 0.03 * 128 + 1e-3  # never more than the largest displacement
+        assert shift.max() >= 0.25 * 0.03 * 128 * 0.5  # and clearly something moved
+    np.testing.assert_array_equal(misshape(ramp, np.random.default_rng(3)),
+                                  misshape(ramp, np.random.default_rng(3)))

@@ -11,8 +11,9 @@ Per image, with the randomness drawn from one ``numpy.random.Generator``:
 1. **mask**: the landmark hull (brows lifted by a random amount to take in the forehead),
    its vertices jittered, eroded or dilated, Gaussian-blurred, scaled by a blend ratio;
 2. **source**: a copy of the face with colour jitter (per-channel gain and offset, contrast,
-   saturation) and frequency jitter (blur, sharpening or down-and-up resampling), shifted and
-   scaled a little;
+   saturation) and frequency jitter (blur, sharpening or down-and-up resampling), sometimes
+   locally misshaped by a smooth random displacement field (features a little out of place,
+   as a generator draws them), shifted and scaled a little;
 3. **blend**: ``mask · source + (1 − mask) · face``.
 
 Where the returned mask is 0 the output equals the input exactly. Each image takes about a
@@ -60,13 +61,30 @@ def blend_mask(landmarks: np.ndarray, shape: tuple[int, int], rng: np.random.Gen
     return (soft * ratio).astype(np.float32)
 
 
+def misshape(x: np.ndarray, rng: np.random.Generator, most: float = 0.03) -> np.ndarray:
+    """``x`` (float32) resampled through a smooth random displacement field whose largest
+    shift is between a quarter of and ``most`` × the image side: features slightly out of
+    place, as a generator draws them."""
+    h, w = x.shape[:2]
+    amp = float(rng.uniform(0.25, 1.0)) * most * w
+    smooth = float(rng.uniform(0.06, 0.12)) * w
+    field = [cv2.GaussianBlur(rng.normal(0, 1, (h, w)).astype(np.float32), (0, 0), smooth)
+             for _ in range(2)]
+    field = [f * (amp / max(float(np.abs(f).max()), 1e-6)) for f in field]
+    gx, gy = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
+    return cv2.remap(x, gx + field[0], gy + field[1], cv2.INTER_LINEAR,
+                     borderMode=cv2.BORDER_REFLECT101)
+
+
 def jitter_source(image: np.ndarray, rng: np.random.Generator, *, min_scale: float = 0.5,
-                  max_blur: float = 1.2) -> np.ndarray:
+                  max_blur: float = 1.2, warp: float = 0.0, warp_max: float = 0.03
+                  ) -> np.ndarray:
     """The altered copy: colour, frequency and geometry jitter; ``(H, W, 3)`` float32 0..255.
 
     ``min_scale`` is the smallest resampling factor and ``max_blur`` the largest blur sigma
     (px) of the frequency jitter: lower / higher teach the blur of low-resolution generators
-    (a 64 px decoder pasted into a large face) as well as subtle seams."""
+    (a 64 px decoder pasted into a large face) as well as subtle seams. ``warp`` is the chance
+    of a smooth local displacement of up to ``warp_max`` × the side."""
     h, w = image.shape[:2]
     x = image.astype(np.float32)
     # Colour: per-channel gain and offset, contrast about the mean, saturation.
@@ -89,6 +107,8 @@ def jitter_source(image: np.ndarray, rng: np.random.Generator, *, min_scale: flo
         small = cv2.resize(x, (max(2, round(w * f)), max(2, round(h * f))),
                            interpolation=cv2.INTER_AREA)
         x = cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
+    if warp > 0 and rng.random() < warp:
+        x = misshape(x, rng, warp_max)
     # Geometry: a small shift and scale about the centre.
     s = float(rng.uniform(0.95, 1.05))
     tx, ty = rng.uniform(-0.03, 0.03, 2) * np.array([w, h])
@@ -98,7 +118,8 @@ def jitter_source(image: np.ndarray, rng: np.random.Generator, *, min_scale: flo
 
 
 def self_blend(image: np.ndarray, landmarks: np.ndarray, rng: np.random.Generator, *,
-               min_scale: float = 0.5, max_blur: float = 1.2) -> tuple[np.ndarray, np.ndarray]:
+               min_scale: float = 0.5, max_blur: float = 1.2, warp: float = 0.0,
+               warp_max: float = 0.03) -> tuple[np.ndarray, np.ndarray]:
     """One self-blended fake from a real aligned face.
 
     ``image``: ``(H, W, 3)`` uint8 RGB; ``landmarks``: ``(68, 2)`` in the image's pixels.
@@ -110,7 +131,8 @@ def self_blend(image: np.ndarray, landmarks: np.ndarray, rng: np.random.Generato
     if marks.shape != (68, 2):
         raise ValueError(f"landmarks must be 68×2, got {marks.shape}")
     mask = blend_mask(marks, image.shape[:2], rng)
-    source = jitter_source(image, rng, min_scale=min_scale, max_blur=max_blur)
+    source = jitter_source(image, rng, min_scale=min_scale, max_blur=max_blur, warp=warp,
+                           warp_max=warp_max)
     m = mask[:, :, None]
     out = source * m + image.astype(np.float32) * (1 - m)
     out = np.clip(np.round(out), 0, 255).astype(np.uint8)

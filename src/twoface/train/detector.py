@@ -173,7 +173,8 @@ def train_detector(dataset: str | Path, run_dir: str | Path, *, model: str = "cn
         raise TwofaceError(dataset, "the train split holds no usable faces")
     device = pick_device(opts.device)
     c = net.config
-    blend = {"min_scale": c.blend_min_scale, "max_blur": c.blend_max_blur} if sb else None
+    blend = ({"min_scale": c.blend_min_scale, "max_blur": c.blend_max_blur,
+              "warp": c.blend_warp, "warp_max": c.blend_warp_max} if sb else None)
     data = DetectorBatches(images, labels, marks, batch, seed, device, sb, blend,
                            pairs=sb and c.blend_pairs)
     result = fit(net, data.batch_at, run_dir, opts)

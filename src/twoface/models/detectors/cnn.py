@@ -37,13 +37,16 @@ class CNNConfig:
     dropout: float = 0.2
     lr: float = 1e-3
     # Self-blend training only (data/selfblend.py; ignored by supervised training): the
-    # strongest resampling and blur of the blended copy, and whether each real face is
+    # strongest resampling and blur of the blended copy; whether each real face is
     # augmented, shown beside its own blend and JPEG-compressed (the paper's pairing; the
     # default since it lifted every unseen method on real video, see BENCHMARKS.md) or, as
-    # first built, drawn independently of the faces that are blended.
+    # first built, drawn independently of the faces that are blended; and the chance that
+    # the blended copy is locally misshaped, with its largest displacement (share of the side).
     blend_min_scale: float = 0.5
     blend_max_blur: float = 1.2
     blend_pairs: bool = True
+    blend_warp: float = 0.5
+    blend_warp_max: float = 0.03
 
     def __post_init__(self) -> None:
         self.widths = tuple(int(w) for w in self.widths)  # JSON gives a list back
