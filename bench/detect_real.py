@@ -7,6 +7,7 @@
     python bench/detect_real.py eval         # test-split metrics; `detect` on held-out media
     python bench/detect_real.py tables [--write]                  # → BENCHMARKS.md
     python bench/detect_real.py variants RUN...   # per-method AUC, selection and test sets
+    python bench/detect_real.py unseen [--write]  # every unseen fake; StyleGAN faces → BENCHMARKS
 
 Everything lands in the git-ignored ``runs/detect/real``. Nothing made here may be committed
 or published: it is derived from ``../shared`` media (see its SOURCES.md).
@@ -40,6 +41,10 @@ import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
@@ -359,6 +364,106 @@ def tables(size: int) -> str:
     return "\n".join(lines)
 
 
+def _frame_auc(label: np.ndarray, z: np.ndarray, groups: list[str]) -> str:
+    """``AUC (lo–hi)``: frame-level, with a 95 % interval from resampling whole videos."""
+    from twoface.metrics.detection import bootstrap_ci, roc_auc
+
+    lo, hi = bootstrap_ci(label, z, roc_auc, groups=groups, n=500)
+    return f"{roc_auc(label, z):.3f} ({lo:.2f}–{hi:.2f})"
+
+
+def unseen_tables(size: int) -> str:
+    """Two wider looks at what a detector never saw, from models already trained.
+
+    **Every unseen fake**: a leave-one-out model trained without method M saw none of M's
+    fakes in *any* split (nor did its fusion's stacker), and a self-blend model saw no fake at
+    all; so all of M's fakes (6–8 videos instead of the test split's 1–2) can be scored
+    against the test split's reals. **StyleGAN faces**: 19 faces from NVIDIA's StyleGAN and
+    StyleGAN2 teasers against the 7 FFHQ crops of the same figures (the same downsampling and
+    tiling), a generator far better than twoface's own 64 px GAN and one no model here was
+    trained on."""
+    import numpy as np
+    import torch
+
+    from twoface.data.detect_dataset import Manifest
+    from twoface.metrics.detection import roc_auc
+    from twoface.models.detectors import load_detector
+    from twoface.train.detector import raw_logits
+
+    ext = WORK / "stylegan"
+    if not (ext / "manifest.csv").exists():
+        crops = FACES / "gan_vs_real" / "crops"
+        subprocess.run([TF, "dataset", "build", "-o", str(ext), "--size", "128", "--real",
+                        str(crops / "real"), "--fake", f"stylegan={crops / 'gan'}", "--val",
+                        "0", "--test", "0", "-q"], check=True)
+    d = models_dir(size)
+    man = Manifest.load(WORK / "dataset")
+    rows = man.select()
+    method = np.array([r["method"] for r in rows])
+    split = np.array([r["split"] for r in rows])
+    crf = np.array([r["crf"] for r in rows])
+    videos = [f"{r['video']}@crf{r['crf']}" for r in rows]
+    test_real = (method == "real") & (split == "test")
+    torch.set_num_threads(max(1, os.cpu_count() or 1))
+
+    def logits(folder: Path | None, keep: np.ndarray, manifest: Manifest = man,
+               rs: list[dict] = rows) -> np.ndarray:
+        net = load_detector(folder)
+        picked = [r for r, k in zip(rs, keep, strict=True) if k]
+        return raw_logits(net, manifest.images(picked, net.config.size), torch.device("cpu"))
+
+    def cell(keep: np.ndarray, z: np.ndarray) -> str:
+        lab = (method[keep] != "real").astype(int)
+        at40 = crf[keep] == "40"
+        g = [v for v, k in zip(videos, keep, strict=True) if k]
+        return (f"{_frame_auc(lab, z, g)} / {roc_auc(lab[at40], z[at40]):.3f}")
+
+    lines = ["**Every unseen fake** (frame AUC, 95 % interval from resampling videos, then at "
+             "CRF 40 alone): all fakes of the left-out method, from every split, against the "
+             "test split's reals. Self-blend trained on no fake, so every method is unseen by "
+             "it.", "",
+             "| left out | videos | cnn | spectral | fusion | self-blend | self-blend seed 1 |",
+             "|---|---|---|---|---|---|---|"]
+    sb = {name: logits(d / name, np.ones(len(rows), bool)) for name in
+          ("selfblend", "selfblend_s1") if (d / name / "calibration.json").exists()}
+    for m in METHODS:
+        keep = test_real | (method == m)
+        n = len({r["video"] for r in rows if r["method"] == m})
+        row = [m, str(n)]
+        for fam in ("cnn", "spectral", "fusion"):
+            run = d / f"{fam}_no_{m}"
+            row.append(cell(keep, logits(run, keep)) if (run / "calibration.json").exists()
+                       else "–")
+        row += [cell(keep, z[keep]) for z in sb.values()]
+        lines.append("| " + " | ".join(row) + " |")
+        print(lines[-1], flush=True)
+
+    eman = Manifest.load(ext)
+    erows = eman.select()
+    emeth = np.array([r["method"] for r in erows])
+    lines += ["", "**StyleGAN faces** (frame AUC, 95 % interval from resampling images): 19 "
+              "StyleGAN/StyleGAN2 faces against the 7 FFHQ faces of the same figures, and "
+              "against the test split's reals; all at CRF 0, 23 and 40. No model saw either "
+              "set.", "", "| detector | StyleGAN vs FFHQ | StyleGAN vs test reals |",
+              "|---|---|---|"]
+    named: list[tuple[str, Path | None]] = [
+        (n, d / n) for n in ("cnn", "spectral", "selfblend", "selfblend_s1", "fusion")
+        if (d / n / "calibration.json").exists()]
+    named.append(("shipped default (64 px, synthetic people)", None))
+    for name, folder in named:
+        ze = logits(folder, np.ones(len(erows), bool), eman, erows)
+        zt = logits(folder, test_real)
+        sg = ze[emeth == "stylegan"]
+        ge = [f"{r['video']}@crf{r['crf']}" for r in erows]
+        gs = [g for g, m in zip(ge, emeth, strict=True) if m == "stylegan"]
+        ff = _frame_auc((emeth != "real").astype(int), ze, ge)
+        lab = np.r_[np.zeros(int(test_real.sum()), int), np.ones(len(sg), int)]
+        gt = [v for v, k in zip(videos, test_real, strict=True) if k] + gs
+        lines.append(f"| {name} | {ff} | {_frame_auc(lab, np.r_[zt, sg], gt)} |")
+        print(lines[-1], flush=True)
+    return "\n".join(lines)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -375,7 +480,9 @@ def main() -> None:
     v.add_argument("runs", type=Path, nargs="+")
     w = sub.add_parser("tables")
     w.add_argument("--write", action="store_true")
-    for p in (t, e, w):
+    u = sub.add_parser("unseen", help="Every unseen fake; StyleGAN faces (BENCHMARKS.md).")
+    u.add_argument("--write", action="store_true")
+    for p in (t, e, w, u):
         p.add_argument("--size", type=int, default=64, help="Detector input side (px).")
     args = ap.parse_args()
     if not FACES.exists():
@@ -390,6 +497,16 @@ def main() -> None:
         evaluate(args.size)
     elif args.cmd == "variants":
         variants(args.runs)
+    elif args.cmd == "unseen":
+        from _report import machine, write_section
+
+        body = unseen_tables(args.size) + (
+            f"\n\nMeasured on {machine()}; `bench/detect_real.py unseen --size "
+            f"{args.size}`.")
+        print(body)
+        if args.write:
+            write_section(f"Detection (real videos): every unseen fake, and StyleGAN faces "
+                          f"({args.size} px)", body)
     else:
         from _report import machine, write_section
 
