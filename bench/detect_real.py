@@ -8,6 +8,8 @@
     python bench/detect_real.py tables [--write]                  # → BENCHMARKS.md
     python bench/detect_real.py variants RUN...   # per-method AUC, selection and test sets
     python bench/detect_real.py unseen [--write]  # every unseen fake; StyleGAN faces → BENCHMARKS
+    python bench/detect_real.py cross [--write]   # `twoface eval cross-method` (fusion, 128 px)
+    python bench/detect_real.py seeds [--write]   # unseen GAN faces: fusion over cnn seeds
 
 Everything lands in the git-ignored ``runs/detect/real``. Nothing made here may be committed
 or published: it is derived from ``../shared`` media (see its SOURCES.md).
@@ -464,6 +466,107 @@ def unseen_tables(size: int) -> str:
     return "\n".join(lines)
 
 
+def cross(size: int) -> str:
+    """The leave-one-method-out table through the product command, ``twoface eval
+    cross-method --model fusion``. Its self-blend member is the benchmark's own ``selfblend``
+    run (1,500 steps, seeded into the folder, which the command then reuses: at 3,000 steps
+    self-blend overfits these few real people); cnn and spectral members train 3,000 steps,
+    spectral with 16 rings as in the runs above."""
+    import shutil
+
+    work = WORK / f"xm_fusion{'' if size == 128 else size}"
+    doc_path = work / "cross_method.json"
+    if not doc_path.exists():
+        work.mkdir(parents=True, exist_ok=True)
+        if not (work / "selfblend").exists():
+            shutil.copytree(models_dir(size) / "selfblend", work / "selfblend")
+        subprocess.run([TF, "eval", "cross-method", str(WORK / "dataset"), "-o", str(work),
+                        "--model", "fusion", "--set", f"size={size}", "--set",
+                        "spectral.bins=16", "--steps", "3000", "-q"],
+                       check=True, env={**os.environ, "OMP_NUM_THREADS": "2"})
+    doc = json.loads(doc_path.read_text())
+
+    def cell(block: dict | None, level: str = "frame") -> str:
+        return _auc(block, level).replace(" (", " [").replace(")", "]")
+
+    lines = [f"`twoface eval cross-method {WORK.name}/dataset --model fusion --set size={size} "
+             "--set spectral.bins=16` "
+             "(frame AUC, 95 % interval from resampling videos, against the test split's "
+             f"{doc['test_real_videos']} real videos; *all splits*: every fake of the method, "
+             "none of which the model saw):", "",
+             "| left out | fake videos (test / all) | unseen, test split | unseen, all splits "
+             "| CRF 0 / 23 / 40 (all splits) | video AUC (all splits) | seen, test split |",
+             "|---|---|---|---|---|---|---|"]
+    for row in doc["rows"]:
+        every, test = row["unseen_all"], row["unseen_test"]
+        crfs = " / ".join(cell(b).split(" ")[0] for b in every["per_crf"].values())
+        lines.append(f"| {row['left_out']} | {test['fake_videos'] if test else 0} / "
+                     f"{every['fake_videos']} | {cell(test)} | {cell(every)} | {crfs} | "
+                     f"{cell(every, 'video')} | {cell(row['in_domain_test'])} |")
+    return "\n".join(lines)
+
+
+def seeds(size: int) -> str:
+    """How much the fusion's unseen-GAN cell owes to one training run: ``cnn_no_gan`` again
+    with seeds 1 and 2 (spectral and self-blend members as in the tables), each stacked into
+    a fusion, beside the tables' own run (seed 0) and the ``cross`` run (all members
+    retrained through `twoface eval cross-method`)."""
+    import numpy as np
+    import torch
+
+    from twoface.data.detect_dataset import Manifest
+    from twoface.models.detectors import load_detector
+    from twoface.train.detector import raw_logits
+
+    d, work = models_dir(size), WORK / "seeds"
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    runs_: list[tuple[str, Path, Path]] = [
+        ("tables run (seed 0)", d / "cnn_no_gan", d / "fusion_no_gan")]
+    for seed in (1, 2):
+        cnn, fus = work / f"cnn_no_gan_s{seed}", work / f"fusion_no_gan_s{seed}"
+        if not (cnn / "calibration.json").exists():
+            subprocess.run([TF, "train", "detector", str(WORK / "dataset"), "-o", str(cnn),
+                            "--model", "cnn", "--steps", "3000", "--batch", "32",
+                            "--preview-every", "0", "-q", "--set", f"size={size}",
+                            "--exclude", "gan", "--seed", str(seed)], check=True, env=env)
+        if not (fus / "calibration.json").exists():
+            subprocess.run([TF, "train", "detector", str(WORK / "dataset"), "-o", str(fus),
+                            "--model", "fusion", "-q", "--exclude", "gan", "--member", str(cnn),
+                            "--member", str(d / "selfblend"), "--member",
+                            str(d / "spectral_no_gan")], check=True, env=env)
+        runs_.append((f"cnn seed {seed}", cnn, fus))
+    xm = WORK / f"xm_fusion{'' if size == 128 else size}" / "without_gan"
+    if (xm / "calibration.json").exists():
+        runs_.append(("`eval cross-method` run", xm / "members" / "cnn", xm))
+    man = Manifest.load(WORK / "dataset")
+    rows = [r for r in man.select() if r["method"] == "gan" or
+            (r["method"] == "real" and r["split"] == "test")]
+    gan = np.array([r["method"] == "gan" for r in rows])
+    test = np.array([r["split"] == "test" for r in rows])
+    at40 = np.array([r["crf"] == "40" for r in rows])
+    videos = [f"{r['video']}@crf{r['crf']}" for r in rows]
+    torch.set_num_threads(max(1, os.cpu_count() or 1))
+    lines = ["Unseen GAN faces (models trained without any GAN fake), frame AUC against the "
+             "test split's reals: the test split's one walk, all six walks (95 % interval from "
+             "resampling videos), and all six at CRF 40:", "",
+             "| run | cnn member: test walk / all walks | fusion: test walk | fusion: all walks "
+             "| fusion: all walks, CRF 40 |", "|---|---|---|---|---|"]
+    from twoface.metrics.detection import roc_auc
+
+    for name, cnn, fus in runs_:
+        z = {}
+        for key, folder in (("cnn", cnn), ("fusion", fus)):
+            net = load_detector(folder)
+            z[key] = raw_logits(net, man.images(rows, net.config.size), torch.device("cpu"))
+        c, f = z["cnn"], z["fusion"]
+        lines.append(f"| {name} | {roc_auc(gan[test], c[test]):.3f} / {roc_auc(gan, c):.3f} | "
+                     f"{roc_auc(gan[test], f[test]):.3f} | "
+                     f"{_frame_auc(gan.astype(int), f, videos)} | "
+                     f"{roc_auc(gan[at40], f[at40]):.3f} |")
+        print(lines[-1], flush=True)
+    return "\n".join(lines)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -482,7 +585,11 @@ def main() -> None:
     w.add_argument("--write", action="store_true")
     u = sub.add_parser("unseen", help="Every unseen fake; StyleGAN faces (BENCHMARKS.md).")
     u.add_argument("--write", action="store_true")
-    for p in (t, e, w, u):
+    x = sub.add_parser("cross", help="`twoface eval cross-method` with the fusion.")
+    x.add_argument("--write", action="store_true")
+    sd = sub.add_parser("seeds", help="Unseen GAN faces: the fusion over cnn seeds.")
+    sd.add_argument("--write", action="store_true")
+    for p in (t, e, w, u, x, sd):
         p.add_argument("--size", type=int, default=64, help="Detector input side (px).")
     args = ap.parse_args()
     if not FACES.exists():
@@ -497,6 +604,24 @@ def main() -> None:
         evaluate(args.size)
     elif args.cmd == "variants":
         variants(args.runs)
+    elif args.cmd == "seeds":
+        from _report import machine, write_section
+
+        body = seeds(args.size) + (f"\n\nMeasured on {machine()}; `bench/detect_real.py seeds "
+                                   f"--size {args.size}`.")
+        print(body)
+        if args.write:
+            write_section(f"Detection (real videos): unseen GAN faces across training runs "
+                          f"({args.size} px)", body)
+    elif args.cmd == "cross":
+        from _report import machine, write_section
+
+        body = cross(args.size) + (f"\n\nMeasured on {machine()}; `bench/detect_real.py cross "
+                                   f"--size {args.size}`.")
+        print(body)
+        if args.write:
+            write_section(f"Detection (real videos): `twoface eval cross-method`, fusion "
+                          f"({args.size} px)", body)
     elif args.cmd == "unseen":
         from _report import machine, write_section
 

@@ -261,3 +261,131 @@ def test_detector_resume_continues_and_refuses_another_model(dataset: Path,
                        options=opts(3, True), overrides={"size": 48})
     assert train_detector(dataset, tmp_path / "m", model="cnn_tiny", batch=4,
                           options=opts(3, True), overrides=small)["steps"] == 3
+
+
+def test_cross_method_trains_without_each_method_and_scores_it_unseen(detect_media,
+                                                                       tmp_path: Path) -> None:
+    """Two fake methods, splits set by hand so that every branch of the table is taken:
+    ``paste`` in train and val only (no test-split cell, no seen cell), ``lowres`` in all
+    three. Then the same table for a fusion, whose self-blend member is trained once."""
+    import cv2
+
+    from twoface.data.detect_dataset import DatasetOptions, Manifest, build_dataset
+    from twoface.data.synthetic import Identity, render_sequence
+    from twoface.media import iter_frames, write_video
+
+    lowres = [write_video(tmp_path / f"person{k}_lowres.mp4", [
+        cv2.resize(cv2.resize(f.image, (64, 64), interpolation=cv2.INTER_AREA), (128, 128))
+        for f in iter_frames(detect_media[f"real{k}"])], crf=10) for k in (11, 12, 13)]
+    renders = {k: render_sequence(Identity.random(k), FRAMES, size=SIZE, seed=s)
+               for k, s in ((12, 7), (13, 8))}
+    paste2 = write_video(tmp_path / "person12_swapped.mp4",
+                         _pasted_fake(renders[12], renders[13]), crf=10)
+    ds = tmp_path / "ds"
+    build_dataset([detect_media[k] for k in ("real11", "real12", "real13")],
+                  [("paste", detect_media["fake"]), ("paste", paste2),
+                   *(("lowres", p) for p in lowres)], ds,
+                  DatasetOptions(crfs=(0, 40), size=64, every=3, max_frames=3))
+    with open(ds / "manifest.csv", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    for r in rows:  # person11* train, person12* val, person13* test
+        r["split"] = {"11": "train", "12": "val", "13": "test"}[r["video"][6:8]]
+    with open(ds / "manifest.csv", "w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+    n = {m: sum(r["method"] == m for r in rows) for m in ("paste", "lowres")}
+    n_test = sum(r["method"] == "lowres" and r["split"] == "test" for r in rows)
+    assert min(n.values()) > 0 and 0 < n_test < n["lowres"]
+    assert len(Manifest.load(ds).select(split="test", label=0)) > 0
+
+    out = tmp_path / "xm"
+    args = ("eval", "cross-method", ds, "-o", out, "--model", "cnn_tiny", "--steps", "3",
+            "--batch", "4", "--set", "size=32", "--boot", "10")
+    proc = run_cli(*args, "--json")
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(proc.stdout)
+    assert doc == json.loads((out / "cross_method.json").read_text())
+    assert doc["methods"] == ["lowres", "paste"] and not doc["real_only"]
+    rows_by = {r["left_out"]: r for r in doc["rows"]}
+    # Each model was trained and calibrated without its method, and only without it.
+    for m, other in (("lowres", "paste"), ("paste", "lowres")):
+        cal = json.loads((out / f"without_{m}" / "calibration.json").read_text())
+        assert cal["excluded_methods"] == [m]
+        assert cal["train_fakes"] == sum(r["method"] == other and r["split"] == "train"
+                                         for r in rows)
+    # Scopes: "all" holds every fake of the method, "test" only the test split's.
+    assert rows_by["paste"]["unseen_all"]["frame"]["n_fake"] == n["paste"]
+    assert rows_by["paste"]["unseen_all"]["fake_videos"] == 2
+    assert rows_by["paste"]["unseen_test"] is None  # no paste fake in the test split
+    assert rows_by["lowres"]["unseen_test"]["frame"]["n_fake"] == n_test
+    assert rows_by["lowres"]["unseen_all"]["frame"]["n_fake"] == n["lowres"]
+    assert set(rows_by["lowres"]["unseen_all"]["per_crf"]) == {"0", "40"}
+    # The seen comparison exists where the all-methods model has test fakes of the method.
+    assert rows_by["paste"]["in_domain_test"] is None
+    assert rows_by["lowres"]["in_domain_test"]["frame"]["n_fake"] == n_test
+    # A second run reuses every finished model and prints the table.
+    stamp = (out / "without_paste" / "model.safetensors").stat().st_mtime_ns
+    proc = run_cli(*args)
+    assert proc.returncode == 0, proc.stderr
+    assert "reusing" in proc.stderr and "lowres" in proc.stdout
+    assert (out / "without_paste" / "model.safetensors").stat().st_mtime_ns == stamp
+
+    # A fusion: cnn and spectral members without the method, one shared self-blend member.
+    proc = run_cli("eval", "cross-method", ds, "-o", tmp_path / "xf", "--model", "fusion",
+                   "--steps", "2", "--batch", "4", "--set", "size=32", "--set",
+                   "spectral.bins=8", "--boot", "10", "--no-in-domain", "--json")
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(proc.stdout)
+    assert doc["in_domain_folder"] is None and len(doc["rows"]) == 2
+    for m in ("lowres", "paste"):
+        fused = json.loads((tmp_path / "xf" / f"without_{m}" / "calibration.json").read_text())
+        assert fused["members"]["selfblend"] == str(tmp_path / "xf" / "selfblend")
+        cnn = json.loads((tmp_path / "xf" / f"without_{m}" / "members" / "cnn" /
+                          "calibration.json").read_text())
+        assert cnn["excluded_methods"] == [m]
+        spectral = json.loads((tmp_path / "xf" / f"without_{m}" / "members" / "spectral" /
+                               "config.json").read_text())
+        assert spectral["config"]["bins"] == 8 and spectral["config"]["size"] == 32
+    assert not (tmp_path / "xf" / "all").exists()
+    # Self-blend trains on real faces only: one model for every row, nothing "seen".
+    proc = run_cli("eval", "cross-method", ds, "-o", tmp_path / "xs", "--model",
+                   "selfblend_tiny", "--steps", "2", "--batch", "4", "--set", "size=32",
+                   "--boot", "10", "--json")
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(proc.stdout)
+    assert doc["real_only"] and {r["folder"] for r in doc["rows"]} == {
+        str(tmp_path / "xs" / "selfblend")}
+    assert all(r["in_domain_test"] is None for r in doc["rows"])
+    assert sorted(p.name for p in (tmp_path / "xs").iterdir()) == ["cross_method.json",
+                                                                   "selfblend"]
+
+    # One fake method is no cross-method table: a one-line error.
+    proc = run_cli("eval", "cross-method", _one_method(detect_media, tmp_path), "-o",
+                   tmp_path / "x")
+    assert proc.returncode != 0 and "at least two" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def _one_method(detect_media, tmp_path: Path) -> Path:
+    from twoface.data.detect_dataset import DatasetOptions, build_dataset
+
+    build_dataset([detect_media["real11"], detect_media["real13"]],
+                  [("paste", detect_media["fake"])], tmp_path / "one",
+                  DatasetOptions(crfs=(23,), size=48, max_frames=2))
+    return tmp_path / "one"
+
+
+def test_member_settings_reach_only_their_member(dataset: Path, tmp_path: Path) -> None:
+    from twoface.errors import TwofaceError
+    from twoface.train.detector import member_overrides, train_detector
+    from twoface.train.loop import TrainOptions
+
+    sets = {"size": 64, "spectral.bins": 8, "cnn.dropout": 0.1}
+    assert member_overrides(sets, "spectral") == {"size": 64, "bins": 8}
+    assert member_overrides(sets, "cnn") == {"size": 64, "dropout": 0.1}
+    assert member_overrides(sets, "selfblend") == member_overrides(sets, None) == {"size": 64}
+    with pytest.raises(TwofaceError, match="members of a fusion only"):
+        train_detector(dataset, tmp_path / "m", model="spectral", overrides=sets,
+                       options=TrainOptions(steps=1, progress=False))
+    assert not (tmp_path / "m").exists()

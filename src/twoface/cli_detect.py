@@ -1,5 +1,5 @@
 """Typer commands for detection: ``dataset build``, ``train detector``, ``detect``,
-``eval detector``.
+``eval detector``, ``eval cross-method``.
 
 ``twoface.cli`` calls :func:`register` with its app and its ``train`` and ``eval`` groups. The
 work is done in :mod:`twoface.data.detect_dataset`, :mod:`twoface.train.detector`,
@@ -213,6 +213,74 @@ def register(app: typer.Typer, train_app: typer.Typer, eval_app: typer.Typer) ->
             print(json.dumps(result, indent=1))
             return
         _print_summary(result)
+
+    @eval_app.command("cross-method")
+    def eval_cross_method(
+        dataset: Annotated[Path, typer.Argument(help="Dataset folder (dataset build).")],
+        output: Annotated[Path, typer.Option(
+            "-o", "--output", help="Folder for the models and cross_method.json.")],
+        model: Annotated[str, typer.Option(
+            help="cnn, cnn_tiny, selfblend, selfblend_tiny, spectral or fusion.")] = "cnn",
+        steps: Steps = 3000,
+        minutes: Minutes = None,
+        batch: Annotated[int, typer.Option(min=2)] = 32,
+        in_domain: Annotated[bool, typer.Option(
+            help="Also train on every method, for the seen-method comparison.")] = True,
+        boot: Annotated[int, typer.Option(min=0, help="Bootstrap resamples.")] = 500,
+        device: Device = None,
+        seed: Seed = 0,
+        set_: SetFields = None,
+        as_json: Annotated[bool, typer.Option("--json")] = False,
+        quiet: Quiet = False,
+    ) -> None:
+        """Leave-one-method-out table: per method, a model trained without it, scored on
+        its fakes (reuses finished models in -o, resumes an interrupted one)."""
+        from twoface.fileio import atomic_write_json
+        from twoface.forensics.detect_eval import cross_method
+
+        opts = train_options(steps=steps, minutes=minutes, save_every=500, preview_every=0,
+                             device=device, compile_=False, resume=False,
+                             quiet=quiet or as_json, description=model)
+        result = cross_method(dataset, output, model=model, batch=batch, seed=seed,
+                              overrides=parse_overrides(set_), options=opts,
+                              in_domain=in_domain, n_boot=boot,
+                              log=None if quiet or as_json else err.print)
+        atomic_write_json(output / "cross_method.json", result)
+        if as_json:
+            print(json.dumps(result, indent=1))
+        elif not quiet:
+            _print_cross_method(result)
+            out.print(f"table in [bold]{output / 'cross_method.json'}[/]")
+
+
+def _auc_cell(block: dict | None, level: str = "frame", ci: bool = False) -> str:
+    if not block or not block.get(level) or block[level].get("auc") is None:
+        return "–"
+    b = block[level]
+    lo_hi = b.get("auc_ci") if ci else None
+    return f"{b['auc']:.3f}" + (f" ({lo_hi[0]:.2f}–{lo_hi[1]:.2f})" if lo_hi else "")
+
+
+def _print_cross_method(result: dict) -> None:
+    from rich.table import Table
+
+    t = Table(title=f"{result['model']}: frame AUC of each method when unseen, against the "
+              f"test split's {result['test_real_videos']} real videos")
+    crfs = " / ".join(result["rows"][0]["unseen_all"]["per_crf"])
+    for col in ("left out", "fake videos\ntest / all", "unseen\ntest split",
+                "unseen, all splits\n(95 % interval)", f"CRF {crfs}\n(all splits)",
+                "video AUC\n(all splits)", "seen\ntest split"):
+        t.add_column(col)
+    for row in result["rows"]:
+        every, test = row["unseen_all"], row["unseen_test"]
+        crf = "/".join(_auc_cell(b)[:4] for b in every["per_crf"].values())
+        t.add_row(row["left_out"],
+                  f"{test['fake_videos'] if test else 0} / {every['fake_videos']}",
+                  _auc_cell(test), _auc_cell(every, ci=True),
+                  crf, _auc_cell(every, "video"),
+                  "real faces\nonly" if result["real_only"] else
+                  _auc_cell(row["in_domain_test"]))
+    out.print(t)
 
 
 def _fmt(block: dict | None) -> str:

@@ -1,4 +1,4 @@
-"""``twoface eval detector``: frame- and video-level numbers of a detector, with intervals.
+"""``twoface eval detector`` and ``eval cross-method``: detector numbers, with intervals.
 
 Two sources of truth:
 
@@ -10,12 +10,14 @@ Two sources of truth:
   pipeline with the provenance step off (the detector is measured, not the watermark), so
   the video-level numbers include face finding, sampling and aggregation as a user gets them.
 
-A left-out-method number comes from a model trained with ``train detector --exclude METHOD``
-and evaluated here: its row for METHOD is then an unseen-method result.
+The **leave-one-method-out table** (:func:`cross_method`, ``twoface eval cross-method``)
+trains, for every method, a model without it (``train detector --exclude METHOD``) and scores
+that method's fakes, next to a model trained on every method.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -47,8 +49,6 @@ def evaluate_dataset(dataset: str | Path, detector: str | Path | None = None, *,
                      split: str = "test", n_boot: int = 500, seed: int = 0,
                      progress: Any = None) -> dict[str, Any]:
     """Metrics of ``detector`` on one split of a detection dataset."""
-    import torch
-
     from twoface.data.detect_dataset import REAL, Manifest
     from twoface.models.detectors import load_detector
 
@@ -56,20 +56,9 @@ def evaluate_dataset(dataset: str | Path, detector: str | Path | None = None, *,
     rows = man.select(split=split)
     if not rows:
         raise TwofaceError(dataset, f"the {split!r} split is empty")
-    model = load_detector(detector)
-    size = model.config.size
-    logits = np.empty(len(rows))
-    task = (progress.add_task("score faces", total=len(rows), unit="faces")
-            if progress is not None else None)
-    for i in range(0, len(rows), 256):
-        x = torch.from_numpy(man.images(rows[i:i + 256], size)).permute(0, 3, 1, 2)
-        with torch.no_grad():
-            logits[i:i + 256] = model.calibrated_logits(x.float().div(255)).numpy()
-        if task is not None:
-            progress.advance(task, min(256, len(rows) - i))
+    logits = _score(load_detector(detector), man, rows, progress)
     labels = np.array([int(r["label"]) for r in rows])
-    # A video at each CRF counts as its own video-level sample (same frames, other codec).
-    videos = [f"{r['video']}@crf{r['crf']}" for r in rows]
+    videos = _videos(rows)
     methods = sorted({r["method"] for r in rows} - {REAL})
     crfs = sorted({int(r["crf"]) for r in rows})
     out: dict[str, Any] = {"dataset": str(dataset), "split": split,
@@ -91,6 +80,152 @@ def evaluate_dataset(dataset: str | Path, detector: str | Path | None = None, *,
         for m in methods:
             out["per_method_crf"][f"{m}@{q}"] = sub((crf == q) & (is_real | (meth == m)))
     return out
+
+
+def _score(model: Any, manifest: Any, rows: list[dict], progress: Any = None) -> np.ndarray:
+    """Calibrated logits of ``model`` for dataset ``rows`` (crops read in chunks)."""
+    import torch
+
+    size = model.config.size
+    logits = np.empty(len(rows))
+    task = (progress.add_task("score faces", total=len(rows), unit="faces")
+            if progress is not None else None)
+    for i in range(0, len(rows), 256):
+        x = torch.from_numpy(manifest.images(rows[i:i + 256], size)).permute(0, 3, 1, 2)
+        with torch.no_grad():
+            logits[i:i + 256] = model.calibrated_logits(x.float().div(255)).numpy()
+        if task is not None:
+            progress.advance(task, min(256, len(rows) - i))
+    return logits
+
+
+def _videos(rows: list[dict]) -> list[str]:
+    """Video-level sample of each row: a video at each CRF counts as its own sample (same
+    frames, other codec)."""
+    return [f"{r['video']}@crf{r['crf']}" for r in rows]
+
+
+def _block(rows: list[dict], logits: np.ndarray, n_boot: int, seed: int) -> dict[str, Any]:
+    """Frame and video levels of ``rows`` (reals and fakes), pooled and per CRF."""
+    labels = np.array([int(r["label"]) for r in rows])
+    crf = np.array([int(r["crf"]) for r in rows])
+    videos = _videos(rows)
+    out = _levels(labels, logits, videos, n_boot, seed)
+    out["fake_videos"] = len({r["video"] for r in rows if int(r["label"]) == 1})
+    out["per_crf"] = {}
+    for q in sorted(set(crf.tolist())):
+        keep = crf == q
+        out["per_crf"][str(q)] = _levels(labels[keep], logits[keep],
+                                         [v for v, k in zip(videos, keep, strict=True) if k],
+                                         n_boot, seed)
+    return out
+
+
+def cross_method(dataset: str | Path, out_dir: str | Path, *, model: str = "cnn",
+                 batch: int = 32, seed: int = 0, overrides: dict | None = None,
+                 options: Any = None, in_domain: bool = True, n_boot: int = 500,
+                 log: Callable[[str], None] | None = None) -> dict[str, Any]:
+    """The leave-one-method-out table of detector ``model`` on ``dataset``.
+
+    For every fake method M a model is trained without M, in training and in calibration
+    alike, into ``out_dir/without_M``, and scored on M's fakes against the test split's real
+    faces in two scopes: ``test`` (M's fakes in the test split) and ``all`` (M's fakes in every
+    split: the model saw none of them, so all are unseen and the number rests on more videos).
+    With ``in_domain``, ``out_dir/all`` (trained on every method) gives M's test-split cell
+    for comparison: the drop from seen to unseen is what the table is for. A self-blend model
+    trains on real faces only, so one model (``out_dir/selfblend``) serves every row and has no
+    in-domain counterpart; a fusion's members are trained first (cnn and spectral without the
+    method, one self-blend model shared by all). Folders that already hold a calibrated model
+    are reused, and an interrupted one is resumed, so a stopped run continues where it
+    was."""
+    from dataclasses import replace
+
+    from twoface.data.detect_dataset import REAL, Manifest
+    from twoface.models.detectors import load_detector
+    from twoface.train.checkpoint import STATE
+    from twoface.train.detector import is_selfblend, member_overrides, train_detector
+    from twoface.train.loop import TrainOptions
+
+    man = Manifest.load(dataset)
+    rows = man.select()
+    methods = sorted({r["method"] for r in rows} - {REAL})
+    if len(methods) < 2:
+        raise TwofaceError(dataset, "a cross-method table needs fakes of at least two "
+                           f"methods; found {len(methods)}")
+    reals = [r for r in rows if r["method"] == REAL and r["split"] == "test"]
+    if not reals:
+        raise TwofaceError(dataset, "the test split holds no real faces")
+    out_dir, opts, say = Path(out_dir), options or TrainOptions(), log or (lambda _m: None)
+    real_only = is_selfblend(model)
+
+    def fit_one(folder: Path, kind: str, exclude: list[str],
+                members: list[Path] | None = None) -> bool:
+        """Train ``kind`` into ``folder`` unless it is done; returns whether it was."""
+        name = str(folder.relative_to(out_dir))
+        if (folder / "calibration.json").is_file():
+            say(f"{name}: reusing the calibrated model in {folder}")
+            return True
+        what = ("on real faces only" if is_selfblend(kind) else
+                f"without {exclude[0]}" if exclude else "on every method")
+        say(f"{name}: training {kind} {what}")
+        resume = opts.resume or (kind != "fusion" and (folder / STATE).is_file())
+        try:
+            train_detector(dataset, folder, model=kind, batch=batch, seed=seed,
+                           overrides=(member_overrides(overrides, kind) if model == "fusion"
+                                      and kind != "fusion" else overrides),
+                           exclude=exclude, members=members,
+                           options=replace(opts, resume=resume, description=f"{kind} {name}"))
+        except TwofaceError as exc:  # say which model of the table could not be trained
+            raise TwofaceError(exc.path, f"{exc.problem} (training {name})") from exc
+        return False
+
+    def trained(name: str, exclude: list[str]) -> tuple[Path, bool]:
+        folder, members = out_dir / name, None
+        if model == "fusion" and not (folder / "calibration.json").is_file():
+            # Its members, each trained once: the self-blend one sees no fake, so a single
+            # model serves every row; cnn and spectral are trained without the method.
+            members = [folder / "members" / "cnn", out_dir / "selfblend",
+                       folder / "members" / "spectral"]
+            for member in members:
+                fit_one(member, member.name, exclude if member.name != "selfblend" else [])
+        return folder, fit_one(folder, model, exclude, members)
+
+    def scored(folder: Path, picked: list[dict]) -> np.ndarray:
+        return _score(load_detector(folder), man, picked)
+
+    home = None
+    if in_domain and not real_only:
+        home, _ = trained("all", [])
+        seen_fakes = [r for r in rows if r["method"] != REAL and r["split"] == "test"]
+        z_home = scored(home, reals + seen_fakes)
+        z_reals, z_fakes = z_home[:len(reals)], z_home[len(reals):]
+    shared = trained("selfblend", []) if real_only else None
+    table = []
+    for m in methods:
+        folder, reused = shared or trained(f"without_{m}", [m])
+        fakes = [r for r in rows if r["method"] == m]
+        z = scored(folder, reals + fakes)
+        z_r, z_f = z[:len(reals)], z[len(reals):]
+        in_test = np.array([r["split"] == "test" for r in fakes], bool)
+        row: dict[str, Any] = {
+            "left_out": m, "folder": str(folder), "reused": reused,
+            "unseen_all": _block(reals + fakes, z, n_boot, seed),
+            "unseen_test": (_block(reals + [f for f, k in zip(fakes, in_test, strict=True)
+                                            if k], np.r_[z_r, z_f[in_test]], n_boot, seed)
+                            if in_test.any() else None),
+            "in_domain_test": None}
+        if home is not None:
+            mine = np.array([r["method"] == m for r in seen_fakes], bool)
+            if mine.any():
+                row["in_domain_test"] = _block(
+                    reals + [r for r, k in zip(seen_fakes, mine, strict=True) if k],
+                    np.r_[z_reals, z_fakes[mine]], n_boot, seed)
+        table.append(row)
+        say(f"{m}: unseen frame AUC {row['unseen_all']['frame']['auc']:.3f} "
+            f"({row['unseen_all']['fake_videos']} fake videos, every split)")
+    return {"dataset": str(dataset), "model": model, "real_only": real_only,
+            "methods": methods, "in_domain_folder": str(home) if home else None,
+            "test_real_videos": len({r["video"] for r in reals}), "rows": table}
 
 
 def evaluate_media(real: list[str | Path], fake: list[tuple[str, str | Path]],

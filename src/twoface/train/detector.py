@@ -162,6 +162,10 @@ def train_detector(dataset: str | Path, run_dir: str | Path, *, model: str = "cn
     if model == "fusion":
         return _train_fusion(manifest, run_dir, coverage, batch, seed, overrides, members,
                              tuple(exclude or ()), opts)
+    scoped = [k for k in overrides or {} if "." in k]
+    if scoped:
+        raise TwofaceError(None, f"--set {scoped[0]}=…: MEMBER.field settings are for the "
+                           "members of a fusion only")
     cfg = {"coverage": coverage, **(overrides or {})}
     # On resume the saved model comes back; another model or config value is refused.
     net = new_or_resumed("detector", run_dir, model=model, default="cnn", config=cfg,
@@ -186,6 +190,17 @@ def train_detector(dataset: str | Path, run_dir: str | Path, *, model: str = "cn
     save_pretrained(net, run_dir)
     atomic_write_json(run_dir / "calibration.json", summary)
     return summary
+
+
+def member_overrides(overrides: dict | None, member: str | None) -> dict:
+    """The config overrides that apply to one model: plain keys apply to every model, keys
+    ``MEMBER.field`` (``spectral.bins``) only to that member of a fusion (``member=None``:
+    a model trained on its own, which takes the plain keys only)."""
+    out = {k: v for k, v in (overrides or {}).items() if "." not in k}
+    if member is not None:
+        out |= {k.split(".", 1)[1]: v for k, v in (overrides or {}).items()
+                if k.startswith(f"{member}.")}
+    return out
 
 
 def _dataset_coverage(root: Path) -> float:
@@ -214,7 +229,7 @@ def _train_fusion(manifest: Any, run_dir: Path, coverage: float, batch: int, see
         for name in ("cnn", "selfblend", "spectral"):
             sub = run_dir / "members" / name
             train_detector(manifest.root, sub, model=name, batch=batch, seed=seed,
-                           overrides=overrides, exclude=list(exclude),
+                           overrides=member_overrides(overrides, name), exclude=list(exclude),
                            options=replace(opts, description=name))
             members.append(sub)
     loaded = {Path(m).name: from_pretrained(m, "detector") for m in members}
