@@ -131,12 +131,15 @@ def default_recipe(work: Path, steps: int, people: int, install: bool) -> dict:
     return {"train": summary, "test": metrics}
 
 
+# The cnn rows keep the first recipe (no augmentation; the tables were made with it). One
+# augmented run scored 0.886 here against 0.752, but 0.45 against 0.77 on real video at 64 px.
+_CNN = {"size": 64, "augment": False}
 EXPERIMENTS = (  # run folder, model, overrides, left-out methods
-    ("cnn", "cnn", {"size": 64}, []),
+    ("cnn", "cnn", _CNN, []),
     ("selfblend", "selfblend", {"size": 64}, []),
     ("spectral", "spectral", {"size": 64, "bins": 16}, []),
-    ("cnn_no_lowres", "cnn", {"size": 64}, ["paste_lowres"]),
-    ("cnn_no_paste", "cnn", {"size": 64}, ["paste"]),
+    ("cnn_no_lowres", "cnn", _CNN, ["paste_lowres"]),
+    ("cnn_no_paste", "cnn", _CNN, ["paste"]),
 )
 
 

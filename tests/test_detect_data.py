@@ -202,6 +202,27 @@ def test_selfblend_batches_are_a_function_of_seed_and_step(dataset: Path) -> Non
     assert min(same) < 0.1
 
 
+def test_supervised_batches_augment_both_classes_alike(dataset: Path, monkeypatch) -> None:
+    import twoface.data.selfblend as sb
+    from twoface.data.detect_dataset import Manifest
+    from twoface.train.detector import DetectorBatches, _load_split
+
+    images, labels, _ = _load_split(Manifest.load(dataset), "train", 32, False)
+    seen: list[int] = []
+    real_augment = sb.augment_face
+    monkeypatch.setattr(sb, "augment_face", lambda im, lm, rng: (seen.append(1),
+                                                                  real_augment(im, lm, rng))[1])
+    plain = DetectorBatches(images, labels, None, 6, 0, torch.device("cpu"), False)
+    plain.batch_at(1)
+    assert not seen  # off unless asked
+    data = DetectorBatches(images, labels, None, 6, 0, torch.device("cpu"), False, augment=True)
+    a, b = data.batch_at(3), data.batch_at(3)
+    assert len(seen) == 12  # every face of both classes, once per batch
+    torch.testing.assert_close(a["faces"], b["faces"])
+    assert a["labels"].tolist() == [0, 0, 0, 1, 1, 1]
+    assert not torch.equal(a["faces"], data.batch_at(4)["faces"])
+
+
 def test_eval_media_runs_the_detect_pipeline(detect_media, tmp_path: Path) -> None:
     """Every video through `detect` (provenance off): counts, per-method rows, FPR."""
     import twoface.models.detectors  # noqa: F401

@@ -36,9 +36,10 @@ class DetectorBatches:
 
     def __init__(self, images: np.ndarray, labels: np.ndarray, marks: np.ndarray | None,
                  batch: int, seed: int, device: torch.device, selfblend: bool,
-                 blend: dict[str, float] | None = None, pairs: bool = False) -> None:
+                 blend: dict[str, float] | None = None, pairs: bool = False,
+                 augment: bool = False) -> None:
         self.images, self.labels, self.marks = images, labels, marks
-        self.blend, self.pairs = blend or {}, pairs
+        self.blend, self.pairs, self.augment = blend or {}, pairs, augment
         self.batch, self.seed, self.device, self.selfblend = batch, seed, device, selfblend
         self.real = np.nonzero(labels == 0)[0]
         self.fake = np.nonzero(labels == 1)[0]
@@ -69,6 +70,10 @@ class DetectorBatches:
         else:
             reals = self.images[rng.choice(self.real, half)]
             fakes = self.images[rng.choice(self.fake, self.batch - half)]
+            if self.augment:  # both classes alike: pose, colour, camera look, then JPEG
+                none = np.zeros((68, 2), np.float32)
+                reals, fakes = (np.stack([jpeg(augment_face(im, none, rng)[0], rng)
+                                          for im in group]) for group in (reals, fakes))
         x = torch.from_numpy(np.concatenate([reals, fakes])).permute(0, 3, 1, 2).float() / 255
         n = len(x)
         y = torch.tensor([0.0] * len(reals) + [1.0] * len(fakes))
@@ -180,7 +185,7 @@ def train_detector(dataset: str | Path, run_dir: str | Path, *, model: str = "cn
     blend = ({"min_scale": c.blend_min_scale, "max_blur": c.blend_max_blur,
               "warp": c.blend_warp, "warp_max": c.blend_warp_max} if sb else None)
     data = DetectorBatches(images, labels, marks, batch, seed, device, sb, blend,
-                           pairs=sb and c.blend_pairs)
+                           pairs=sb and c.blend_pairs, augment=getattr(c, "augment", False))
     result = fit(net, data.batch_at, run_dir, opts)
     summary = {"model": net.name, "steps": result.step, "train_faces": len(images),
                "excluded_methods": list(skip),

@@ -47,6 +47,11 @@ class CNNConfig:
     blend_pairs: bool = True
     blend_warp: float = 0.5
     blend_warp_max: float = 0.03
+    # Supervised training only: augment each face of either class as self-blend training
+    # augments its reals (pose, colour, noise, softness, resolution), then a JPEG round trip,
+    # so that the network cannot lean on one look of the fakes it was shown (the default: it
+    # lifted every unseen method on real video, see BENCHMARKS.md; false for the first recipe).
+    augment: bool = True
 
     def __post_init__(self) -> None:
         self.widths = tuple(int(w) for w in self.widths)  # JSON gives a list back
