@@ -608,44 +608,25 @@ def main() -> None:
         evaluate(args.size)
     elif args.cmd == "variants":
         variants(args.runs)
-    elif args.cmd == "seeds":
+    else:  # the report commands: build the tables, print them, --write them
         from _report import machine, write_section
 
-        body = seeds(args.size) + (f"\n\nMeasured on {machine()}; `bench/detect_real.py seeds "
-                                   f"--size {args.size}`.")
+        n = args.size
+        build_, title, how = {
+            "seeds": (seeds, f"Detection (real videos): unseen GAN faces across training runs "
+                      f"({n} px)", f"`bench/detect_real.py seeds --size {n}`"),
+            "cross": (cross, f"Detection (real videos): `twoface eval cross-method`, fusion "
+                      f"({n} px)", f"`bench/detect_real.py cross --size {n}`"),
+            "unseen": (unseen_tables, f"Detection (real videos): every unseen fake, and "
+                       f"StyleGAN faces ({n} px)", f"`bench/detect_real.py unseen --size {n}`"),
+            "tables": (tables, f"Detection (real videos, twoface's own fakes, {n} px)",
+                       "recipe: `bench/swap_pairs.py` then `bench/detect_real.py` (its "
+                       "docstring lists the data)"),
+        }[args.cmd]
+        body = build_(n) + f"\n\nMeasured on {machine()}; {how}."
         print(body)
         if args.write:
-            write_section(f"Detection (real videos): unseen GAN faces across training runs "
-                          f"({args.size} px)", body)
-    elif args.cmd == "cross":
-        from _report import machine, write_section
-
-        body = cross(args.size) + (f"\n\nMeasured on {machine()}; `bench/detect_real.py cross "
-                                   f"--size {args.size}`.")
-        print(body)
-        if args.write:
-            write_section(f"Detection (real videos): `twoface eval cross-method`, fusion "
-                          f"({args.size} px)", body)
-    elif args.cmd == "unseen":
-        from _report import machine, write_section
-
-        body = unseen_tables(args.size) + (
-            f"\n\nMeasured on {machine()}; `bench/detect_real.py unseen --size "
-            f"{args.size}`.")
-        print(body)
-        if args.write:
-            write_section(f"Detection (real videos): every unseen fake, and StyleGAN faces "
-                          f"({args.size} px)", body)
-    else:
-        from _report import machine, write_section
-
-        body = tables(args.size) + (
-            f"\n\nMeasured on {machine()}; recipe: `bench/swap_pairs.py` then "
-            "`bench/detect_real.py` (its docstring lists the data).")
-        print(body)
-        if args.write:
-            write_section(f"Detection (real videos, twoface's own fakes, {args.size} px)", body)
-
+            write_section(title, body)
 
 if __name__ == "__main__":
     main()
