@@ -273,7 +273,8 @@ def _print_cross_method(result: dict) -> None:
         t.add_column(col)
     for row in result["rows"]:
         every, test = row["unseen_all"], row["unseen_test"]
-        crf = "/".join(_auc_cell(b)[:4] for b in every["per_crf"].values())
+        crf = "/".join(f"{b['frame']['auc']:.2f}" if b["frame"].get("auc") is not None
+                       else "–" for b in every["per_crf"].values())
         t.add_row(row["left_out"],
                   f"{test['fake_videos'] if test else 0} / {every['fake_videos']}",
                   _auc_cell(test), _auc_cell(every, ci=True),
