@@ -253,6 +253,27 @@ def evaluate(size: int) -> None:
             print(f"{name}: media evaluated", flush=True)
 
 
+class _Scorer:
+    """Raw logits of detector folders on a fixed list of dataset rows; the crops are decoded
+    once per model size and shared by every model scored (``None``: the shipped default)."""
+
+    def __init__(self, manifest: object, rows: list[dict]) -> None:
+        self.manifest, self.rows, self._crops = manifest, rows, {}
+
+    def __call__(self, folder: Path | None, keep: np.ndarray | None = None) -> np.ndarray:
+        import torch
+
+        from twoface.models.detectors import load_detector
+        from twoface.train.detector import raw_logits
+
+        net = load_detector(folder)
+        size = net.config.size
+        if size not in self._crops:
+            self._crops[size] = self.manifest.images(self.rows, size)  # type: ignore[attr-defined]
+        crops = self._crops[size] if keep is None else self._crops[size][keep]
+        return raw_logits(net, crops, torch.device("cpu"))
+
+
 def variants(run_dirs: list[Path]) -> None:
     """Frame AUC per method of each run on three sets: **selection** (fakes of the train and
     val splits against the val split's reals; a self-blend model never trains on any fake, so
@@ -260,16 +281,13 @@ def variants(run_dirs: list[Path]) -> None:
     split against the test split's reals: for self-blend only, the widest unseen test).
     Self-blend variants were compared on the first two; BENCHMARKS.md lists them."""
     import numpy as np
-    import torch
 
-    import twoface.models.detectors  # noqa: F401
     from twoface.data.detect_dataset import Manifest
     from twoface.metrics.detection import roc_auc
-    from twoface.models.registry import from_pretrained
-    from twoface.train.detector import raw_logits
 
     man = Manifest.load(WORK / "dataset")
     rows = man.select()
+    score = _Scorer(man, rows)
     label = np.array([int(r["label"]) for r in rows])
     method = np.array([r["method"] for r in rows])
     split = np.array([r["split"] for r in rows])
@@ -277,8 +295,7 @@ def variants(run_dirs: list[Path]) -> None:
             "test": (split == "test", split == "test"),
             "every": (split == "test", np.ones(len(rows), bool))}
     for run in run_dirs:
-        net = from_pretrained(run, "detector")
-        z = raw_logits(net, man.images(rows, net.config.size), torch.device("cpu"))
+        z = score(run)
         cells = []
         for name, (reals, fakes) in sets.items():
             keep = [((method == "real") & reals) | ((method == m) & fakes) for m in METHODS]
@@ -393,8 +410,6 @@ def unseen_tables(size: int) -> str:
 
     from twoface.data.detect_dataset import Manifest
     from twoface.metrics.detection import roc_auc
-    from twoface.models.detectors import load_detector
-    from twoface.train.detector import raw_logits
 
     ext = WORK / "stylegan"
     if not (ext / "manifest.csv").exists():
@@ -412,11 +427,7 @@ def unseen_tables(size: int) -> str:
     test_real = (method == "real") & (split == "test")
     torch.set_num_threads(max(1, os.cpu_count() or 1))
 
-    def logits(folder: Path | None, keep: np.ndarray, manifest: Manifest = man,
-               rs: list[dict] = rows) -> np.ndarray:
-        net = load_detector(folder)
-        picked = [r for r, k in zip(rs, keep, strict=True) if k]
-        return raw_logits(net, manifest.images(picked, net.config.size), torch.device("cpu"))
+    logits = _Scorer(man, rows)
 
     def cell(keep: np.ndarray, z: np.ndarray) -> str:
         lab = (method[keep] != "real").astype(int)
@@ -430,7 +441,7 @@ def unseen_tables(size: int) -> str:
              "it.", "",
              "| left out | videos | cnn | spectral | fusion | self-blend | self-blend seed 1 |",
              "|---|---|---|---|---|---|---|"]
-    sb = {name: logits(d / name, np.ones(len(rows), bool)) for name in
+    sb = {name: logits(d / name) for name in
           ("selfblend", "selfblend_s1") if (d / name / "calibration.json").exists()}
     for m in METHODS:
         keep = test_real | (method == m)
@@ -446,6 +457,7 @@ def unseen_tables(size: int) -> str:
 
     eman = Manifest.load(ext)
     erows = eman.select()
+    ext_logits = _Scorer(eman, erows)
     emeth = np.array([r["method"] for r in erows])
     lines += ["", "**StyleGAN faces** (frame AUC, 95 % interval from resampling images): 19 "
               "StyleGAN/StyleGAN2 faces against the 7 FFHQ faces of the same figures, and "
@@ -457,7 +469,7 @@ def unseen_tables(size: int) -> str:
         if (d / n / "calibration.json").exists()]
     named.append(("shipped default (64 px, synthetic people)", None))
     for name, folder in named:
-        ze = logits(folder, np.ones(len(erows), bool), eman, erows)
+        ze = ext_logits(folder)
         zt = logits(folder, test_real)
         sg = ze[emeth == "stylegan"]
         ge = [f"{r['video']}@crf{r['crf']}" for r in erows]
@@ -519,8 +531,6 @@ def seeds(size: int) -> str:
     import torch
 
     from twoface.data.detect_dataset import Manifest
-    from twoface.models.detectors import load_detector
-    from twoface.train.detector import raw_logits
 
     d, work = models_dir(size), WORK / "seeds"
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
@@ -557,12 +567,9 @@ def seeds(size: int) -> str:
              "| fusion: all walks, CRF 40 |", "|---|---|---|---|---|"]
     from twoface.metrics.detection import roc_auc
 
+    score = _Scorer(man, rows)
     for name, cnn, fus in runs_:
-        z = {}
-        for key, folder in (("cnn", cnn), ("fusion", fus)):
-            net = load_detector(folder)
-            z[key] = raw_logits(net, man.images(rows, net.config.size), torch.device("cpu"))
-        c, f = z["cnn"], z["fusion"]
+        c, f = score(cnn), score(fus)
         lines.append(f"| {name} | {roc_auc(gan[test], c[test]):.3f} / {roc_auc(gan, c):.3f} | "
                      f"{roc_auc(gan[test], f[test]):.3f} | "
                      f"{_frame_auc(gan.astype(int), f, videos)} | "
