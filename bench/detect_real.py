@@ -10,6 +10,8 @@
     python bench/detect_real.py unseen [--write]  # every unseen fake; StyleGAN faces → BENCHMARKS
     python bench/detect_real.py cross [--write]   # `twoface eval cross-method` (fusion, 128 px)
     python bench/detect_real.py seeds [--write]   # unseen GAN faces: fusion over cnn seeds
+    python bench/detect_real.py sbseeds [--write] # real-only self-blend over training runs
+    python bench/detect_real.py pack [DEST]       # real crops + faces for bench/gpu_checks.sh
 
 Everything lands in the git-ignored ``runs/detect/real``. Nothing made here may be committed
 or published: it is derived from ``../shared`` media (see its SOURCES.md).
@@ -174,15 +176,22 @@ def runs(steps: int, size: int) -> list[tuple[str, list[str]]]:
     # the 64 px tables keep the first recipe.
     cnn = ["--model", "cnn", *base, *(["--set", "augment=false"] if size == 64 else [])]
     # Self-blend: the paired recipe stops at 1,500 steps (3,000 overfitted the few real
-    # people: unseen reals drifted towards "fake"); a second seed shows the spread.
+    # people: unseen reals drifted towards "fake"); a second seed shows the spread (more
+    # seeds: bench/gpu_checks.sh). The default adds re-rendered fakes; ``_v2`` is the
+    # paired recipe without them, which the earlier tables used.
     sbi = ["--model", "selfblend", *base[2:], "--steps", "1500"]
-    out = [("selfblend", sbi), ("selfblend_s1", [*sbi, "--seed", "1"]),
-           ("selfblend_nowarp", [*sbi, "--set", "blend_warp=0"]),
+    v2 = [*sbi, "--set", "rerender=0", "--set", "soft_reals=0"]
+    # The 64 px tables were made before re-rendering: their `selfblend` is the v2 recipe.
+    sb = [("selfblend", v2), ("selfblend_s1", [*v2, "--seed", "1"])] if size == 64 else [
+        ("selfblend", sbi), ("selfblend_s1", [*sbi, "--seed", "1"]),
+        ("selfblend_v2", v2), ("selfblend_v2_s1", [*v2, "--seed", "1"])]
+    out = [*sb, ("selfblend_nowarp", [*v2, "--set", "blend_warp=0"]),
            ("cnn", cnn),
            ("spectral", ["--model", "spectral", *base, "--set", "bins=16"])]
     # The first recipe (blends drawn apart from the reals, no augmentation, no JPEG), as is,
     # trained longer, and with blends blurred and downsampled harder.
-    v1 = ["--model", "selfblend", *base[2:], "--set", "blend_pairs=false", "--set", "blend_warp=0"]
+    v1 = ["--model", "selfblend", *base[2:], "--set", "blend_pairs=false", "--set", "blend_warp=0",
+          "--set", "rerender=0", "--set", "soft_reals=0"]
     out += [("selfblend_v1", [*v1, "--steps", str(steps)]),
             ("selfblend_10k", [*v1, "--steps", "10000"]),
             ("selfblend_wide", [*v1, "--steps", str(steps), "--set", "blend_min_scale=0.25",
@@ -194,14 +203,20 @@ def runs(steps: int, size: int) -> list[tuple[str, list[str]]]:
     return out
 
 
+def fusion_selfblend(size: int) -> Path:
+    """The self-blend member of the benchmark's fusions: the v2 recipe (no re-rendered
+    fakes), with which they were fitted before re-rendering became the default."""
+    return models_dir(size) / ("selfblend" if size == 64 else "selfblend_v2")
+
+
 def fusions(size: int) -> list[tuple[str, list[str]]]:
-    d = models_dir(size)
+    d, sb = models_dir(size), str(fusion_selfblend(size))
     out = [("fusion", ["--model", "fusion", "-q", "--member", str(d / "cnn"), "--member",
-                       str(d / "selfblend"), "--member", str(d / "spectral")])]
+                       sb, "--member", str(d / "spectral")])]
     for m in METHODS:
         out.append((f"fusion_no_{m}", [
             "--model", "fusion", "-q", "--exclude", m, "--member", str(d / f"cnn_no_{m}"),
-            "--member", str(d / "selfblend"), "--member", str(d / f"spectral_no_{m}")]))
+            "--member", sb, "--member", str(d / f"spectral_no_{m}")]))
     return out
 
 
@@ -341,7 +356,8 @@ def tables(size: int) -> str:
               "| detector | all | CRF 0 | CRF 23 | CRF 40 | " + " | ".join(
                   f"{m} @23" for m in METHODS) + " | video AUC | video FPR @0.7 |",
               "|---" * (7 + len(METHODS)) + "|"]
-    for name in ("cnn", "selfblend", "selfblend_s1", "selfblend_nowarp", "selfblend_v1",
+    for name in ("cnn", "selfblend", "selfblend_s1", "selfblend_v2", "selfblend_v2_s1",
+                 "selfblend_nowarp", "selfblend_v1",
                  "selfblend_10k",
                  "selfblend_wide", "spectral", "fusion", "default_shipped", "default_v1"):
         # The shipped defaults (64 px, synthetic people only) live with the 64 px runs.
@@ -357,8 +373,10 @@ def tables(size: int) -> str:
         lines.append("| " + " | ".join(row) + " |")
     lines += ["", "**Leave one method out** (trained without the method; frame-level AUC of "
               "that unseen method against the test split's real faces, all CRFs, and at CRF "
-              "23 / 40). Self-blend never sees any fake, so its row is its in-domain row:", "",
-              "| left out | cnn | spectral | fusion | self-blend |", "|---|---|---|---|---|"]
+              "23 / 40). Self-blend never sees any fake, so its row is its in-domain row "
+              "(v2: the recipe without re-rendered fakes, which the fusions hold):", "",
+              "| left out | cnn | spectral | fusion | self-blend | self-blend v2 |",
+              "|---|---|---|---|---|---|"]
     def unseen(r: dict | None, m: str) -> str:
         """``all / CRF 23 / CRF 40`` AUCs of method ``m`` (no intervals: the cell is full)."""
         if not r:
@@ -369,12 +387,13 @@ def tables(size: int) -> str:
 
     for m in METHODS:
         row = [m] + [unseen(load(f"{fam}_no_{m}"), m) for fam in ("cnn", "spectral", "fusion")]
-        lines.append("| " + " | ".join([*row, unseen(load("selfblend"), m)]) + " |")
+        row += [unseen(load(n), m) for n in ("selfblend", "selfblend_v2")]
+        lines.append("| " + " | ".join(row) + " |")
     lines += ["", "**Through `twoface detect`** (test-split source files, provenance off, "
               "default sampling and thresholds):", "",
               "| detector | real files | called fake | fake files | called fake | video AUC |",
               "|---|---|---|---|---|---|"]
-    for name in ("fusion", "cnn", "selfblend", "selfblend_v1"):
+    for name in ("fusion", "cnn", "selfblend", "selfblend_v2", "selfblend_v1"):
         r = load(name, "media_metrics.json")
         if not r:
             continue
@@ -439,10 +458,10 @@ def unseen_tables(size: int) -> str:
              "CRF 40 alone): all fakes of the left-out method, from every split, against the "
              "test split's reals. Self-blend trained on no fake, so every method is unseen by "
              "it.", "",
-             "| left out | videos | cnn | spectral | fusion | self-blend | self-blend seed 1 |",
-             "|---|---|---|---|---|---|---|"]
-    sb = {name: logits(d / name) for name in
-          ("selfblend", "selfblend_s1") if (d / name / "calibration.json").exists()}
+             "| left out | videos | cnn | spectral | fusion | self-blend | self-blend seed 1 "
+             "| self-blend v2 | self-blend v2 seed 1 |", "|---" * 9 + "|"]
+    sb = {name: logits(d / name) if (d / name / "calibration.json").exists() else None
+          for name in ("selfblend", "selfblend_s1", "selfblend_v2", "selfblend_v2_s1")}
     for m in METHODS:
         keep = test_real | (method == m)
         n = len({r["video"] for r in rows if r["method"] == m})
@@ -451,7 +470,7 @@ def unseen_tables(size: int) -> str:
             run = d / f"{fam}_no_{m}"
             row.append(cell(keep, logits(run, keep)) if (run / "calibration.json").exists()
                        else "–")
-        row += [cell(keep, z[keep]) for z in sb.values()]
+        row += [cell(keep, z[keep]) if z is not None else "–" for z in sb.values()]
         lines.append("| " + " | ".join(row) + " |")
         print(lines[-1], flush=True)
 
@@ -465,7 +484,8 @@ def unseen_tables(size: int) -> str:
               "set.", "", "| detector | StyleGAN vs FFHQ | StyleGAN vs test reals |",
               "|---|---|---|"]
     named: list[tuple[str, Path | None]] = [
-        (n, d / n) for n in ("cnn", "spectral", "selfblend", "selfblend_s1", "fusion")
+        (n, d / n) for n in ("cnn", "spectral", "selfblend", "selfblend_s1", "selfblend_v2",
+                             "selfblend_v2_s1", "fusion")
         if (d / n / "calibration.json").exists()]
     named.append(("shipped default (64 px, synthetic people)", None))
     for name, folder in named:
@@ -484,10 +504,10 @@ def unseen_tables(size: int) -> str:
 
 def cross(size: int) -> str:
     """The leave-one-method-out table through the product command, ``twoface eval
-    cross-method --model fusion``. Its self-blend member is the benchmark's own ``selfblend``
-    run (1,500 steps, seeded into the folder, which the command then reuses: at 3,000 steps
-    self-blend overfits these few real people); cnn and spectral members train 3,000 steps,
-    spectral with 16 rings as in the runs above."""
+    cross-method --model fusion``. Its self-blend member is the benchmark's own v2 self-blend
+    run (:func:`fusion_selfblend`, 1,500 steps, seeded into the folder, which the command then
+    reuses: at 3,000 steps self-blend overfits these few real people); cnn and spectral
+    members train 3,000 steps, spectral with 16 rings as in the runs above."""
     import shutil
 
     work = WORK / f"xm_fusion{'' if size == 128 else size}"
@@ -495,7 +515,7 @@ def cross(size: int) -> str:
     if not doc_path.exists():
         work.mkdir(parents=True, exist_ok=True)
         if not (work / "selfblend").exists():
-            shutil.copytree(models_dir(size) / "selfblend", work / "selfblend")
+            shutil.copytree(fusion_selfblend(size), work / "selfblend")
         subprocess.run([TF, "eval", "cross-method", str(WORK / "dataset"), "-o", str(work),
                         "--model", "fusion", "--set", f"size={size}", "--set",
                         "spectral.bins=16", "--steps", "3000", "-q"],
@@ -546,7 +566,7 @@ def seeds(size: int) -> str:
         if not (fus / "calibration.json").exists():
             subprocess.run([TF, "train", "detector", str(WORK / "dataset"), "-o", str(fus),
                             "--model", "fusion", "-q", "--exclude", "gan", "--member", str(cnn),
-                            "--member", str(d / "selfblend"), "--member",
+                            "--member", str(fusion_selfblend(size)), "--member",
                             str(d / "spectral_no_gan")], check=True, env=env)
         runs_.append((f"cnn seed {seed}", cnn, fus))
     xm = WORK / f"xm_fusion{'' if size == 128 else size}" / "without_gan"
@@ -578,6 +598,86 @@ def seeds(size: int) -> str:
     return "\n".join(lines)
 
 
+def pack(dest: Path, faces: int = 200) -> None:
+    """What bench/gpu_checks.sh needs on a GPU machine, which has neither ../shared nor this
+    benchmark's media: the real train/val crops of the dataset (with a manifest of those rows)
+    and the first ``faces`` faces of the swap facesets d6 and d14."""
+    import csv
+    import shutil
+
+    src, ds = WORK / "dataset", dest / "ds"
+    with open(src / "manifest.csv", newline="", encoding="utf-8") as fh:
+        reader = csv.DictReader(fh)
+        fields = list(reader.fieldnames or [])
+        keep = [r for r in reader if r["method"] == "real" and r["split"] in ("train", "val")]
+    for r in keep:
+        (ds / r["path"]).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(src / r["path"], ds / r["path"])
+    with open(ds / "manifest.csv", "w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, fieldnames=fields)
+        writer.writeheader()
+        writer.writerows(keep)
+    shutil.copy2(src / "dataset.json", ds / "dataset.json")
+    for name in ("fs_d6", "fs_d14"):
+        fs, out = ROOT / "runs" / "swap" / name, dest / name
+        (out / "faces").mkdir(parents=True, exist_ok=True)
+        doc = json.loads((fs / "alignments.json").read_text())
+        doc["faces"] = doc["faces"][:faces]
+        for f in doc["faces"]:
+            shutil.copy2(fs / "faces" / Path(f["file"]).name, out / "faces")
+        (out / "alignments.json").write_text(json.dumps(doc))
+    print(f"{len(keep)} real crops and 2 × {faces} swap faces in {dest}")
+
+
+def sb_seeds(size: int) -> str:
+    """The self-blend detector over training runs: every unseen method, on the test split and
+    on every split (each against the test split's reals), for the v2 recipe and the default
+    (re-rendered fakes), its further seeds in WORK/sbseeds/sN (trained here with
+    `train detector --seed N`, or by bench/gpu_checks.sh and unpacked there)."""
+    import numpy as np
+
+    from twoface.data.detect_dataset import Manifest
+    from twoface.metrics.detection import roc_auc
+
+    d = models_dir(size)
+    found = [(f"v2 (no re-rendering), seed {k}", d / n)
+             for k, n in ((0, "selfblend_v2"), (1, "selfblend_v2_s1"))]
+    found += [(f"default, seed {k}", d / n) for k, n in ((0, "selfblend"),
+                                                           (1, "selfblend_s1"))]
+    more = WORK / "sbseeds"  # further seeds of the default, sN (here or bench/gpu_checks.sh)
+    found += [(f"default, seed {p.name[1:]}", p)
+              for p in sorted(more.glob("s*"), key=lambda p: int(p.name[1:]))]
+    found = [(n, p) for n, p in found if (p / "model.safetensors").exists()]
+    man = Manifest.load(WORK / "dataset")
+    rows = man.select()
+    score = _Scorer(man, rows)
+    method = np.array([r["method"] for r in rows])
+    split = np.array([r["split"] for r in rows])
+    label = (method != "real").astype(int)
+    real = (method == "real") & (split == "test")
+    lines = ["The real-only self-blend detector on the methods it never saw (frame AUC against "
+             "the test split's reals; each cell: test split's fakes / every split's fakes):",
+             "", "| run | " + " | ".join(METHODS) + " | lowest |",
+             "|---" * (len(METHODS) + 2) + "|"]
+    lows: dict[str, list[float]] = {}
+    for name, folder in found:
+        z = score(folder)
+        cells, worst = [], 1.0
+        for m in METHODS:
+            t = real | ((method == m) & (split == "test"))
+            e = real | (method == m)
+            at, ae = roc_auc(label[t], z[t]), roc_auc(label[e], z[e])
+            worst = min(worst, at, ae)
+            cells.append(f"{at:.3f} / {ae:.3f}")
+        lows.setdefault(name.split(",")[0], []).append(worst)
+        lines.append(f"| {name} | " + " | ".join(cells) + f" | {worst:.3f} |")
+        print(lines[-1], flush=True)
+    lines += ["", "Lowest cell per recipe over its runs: " + "; ".join(
+        f"{k}: median {np.median(v):.3f}, worst {min(v):.3f} ({len(v)} runs)"
+        for k, v in lows.items()) + "."]
+    return "\n".join(lines)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -600,7 +700,11 @@ def main() -> None:
     x.add_argument("--write", action="store_true")
     sd = sub.add_parser("seeds", help="Unseen GAN faces: the fusion over cnn seeds.")
     sd.add_argument("--write", action="store_true")
-    for p in (t, e, w, u, x, sd):
+    sb = sub.add_parser("sbseeds", help="Self-blend on unseen methods over training runs.")
+    sb.add_argument("--write", action="store_true")
+    pk = sub.add_parser("pack", help="Real crops and faces for bench/gpu_checks.sh.")
+    pk.add_argument("dest", type=Path, nargs="?", default=ROOT / "runs" / "gpu3")
+    for p in (t, e, w, u, x, sd, sb):
         p.add_argument("--size", type=int, default=64, help="Detector input side (px).")
     args = ap.parse_args()
     if not FACES.exists():
@@ -615,11 +719,17 @@ def main() -> None:
         evaluate(args.size)
     elif args.cmd == "variants":
         variants(args.runs)
+    elif args.cmd == "pack":
+        pack(args.dest)
     else:  # the report commands: build the tables, print them, --write them
         from _report import machine, write_section
 
         n = args.size
         build_, title, how = {
+            "sbseeds": (sb_seeds, f"Detection (real videos): the real-only self-blend "
+                        f"detector across training runs ({n} px)",
+                        f"`bench/detect_real.py sbseeds --size {n}` (GPU seeds: "
+                        "`bench/gpu_checks.sh`)"),
             "seeds": (seeds, f"Detection (real videos): unseen GAN faces across training runs "
                       f"({n} px)", f"`bench/detect_real.py seeds --size {n}`"),
             "cross": (cross, f"Detection (real videos): `twoface eval cross-method`, fusion "

@@ -141,7 +141,7 @@ def test_train_cnn_and_selfblend_then_fusion(dataset: Path, tmp_path: Path) -> N
     assert cnn["steps"] == 6 and cnn["train_fakes"] > 0
     assert cnn["calibration"]["calibrated"] in (True, False)
     sb = train_detector(dataset, tmp_path / "sb", model="selfblend_tiny", batch=8,
-                        options=opts, overrides={"size": 32})
+                        options=opts, overrides={"size": 32, "rerender_steps": 4})
     assert sb["train_fakes"] == 0  # real faces only: fakes are made on the fly
     assert (tmp_path / "sb" / "samples").exists() is False  # previews were off
     model = from_pretrained(tmp_path / "sb", "detector")
@@ -200,6 +200,66 @@ def test_selfblend_batches_are_a_function_of_seed_and_step(dataset: Path) -> Non
     x = d["faces"]
     same = [(x[i] - x[i + 3]).abs().mean().item() for i in range(3)]
     assert min(same) < 0.1
+
+
+def test_selfblend_trains_its_rerenderer_first_then_reuses_it(dataset: Path,
+                                                              tmp_path: Path) -> None:
+    from twoface.errors import TwofaceError
+    from twoface.models.registry import from_pretrained
+    from twoface.train.checkpoint import checkpoint_step
+    from twoface.train.detector import train_detector
+    from twoface.train.loop import TrainOptions
+
+    def opts(steps: int, resume: bool = False) -> TrainOptions:
+        return TrainOptions(steps=steps, save_every=100, preview_every=0, progress=False,
+                            resume=resume)
+
+    cfg = {"size": 32, "rerender_steps": 5}
+    out = tmp_path / "sb"
+    first = train_detector(dataset, out, model="selfblend_tiny", batch=4, options=opts(2),
+                           overrides=cfg)
+    renderer = from_pretrained(out / "rerender", "rerender")
+    assert renderer.config.size == 16 and checkpoint_step(out / "rerender") == 5
+    assert first["calibration"]["calibrated"]  # on val reals and fakes made from them
+    stamp = (out / "rerender" / "model.safetensors").stat().st_mtime_ns
+    again = train_detector(dataset, out, model="selfblend_tiny", batch=4,
+                           options=opts(4, resume=True), overrides=cfg)
+    assert again["steps"] == 4
+    assert (out / "rerender" / "model.safetensors").stat().st_mtime_ns == stamp  # reused
+    # A renderer of another size in the folder is refused, not silently used.
+    other = tmp_path / "other"
+    (other / "rerender").mkdir(parents=True)
+    for f in (out / "rerender").iterdir():
+        (other / "rerender" / f.name).write_bytes(f.read_bytes())
+    with pytest.raises(TwofaceError, match="trained at 16 px"):
+        train_detector(dataset, other, model="selfblend_tiny", batch=4, options=opts(2),
+                       overrides={**cfg, "size": 64})
+    # Off, no renderer is trained.
+    train_detector(dataset, tmp_path / "off", model="selfblend_tiny", batch=4,
+                   options=opts(2), overrides={"size": 32, "rerender": 0})
+    assert not (tmp_path / "off" / "rerender").exists()
+
+
+def test_fake_recipe_without_rerendering_keeps_the_paired_batches(dataset: Path) -> None:
+    from twoface.data.detect_dataset import Manifest
+    from twoface.data.selfblend import augment_face, jpeg, self_blend
+    from twoface.train.detector import DetectorBatches, FakeRecipe, _load_split
+
+    images, labels, marks = _load_split(Manifest.load(dataset), "train", 32, True)
+    assert marks is not None
+    data = DetectorBatches(images, labels, marks, 6, 0, torch.device("cpu"), True, pairs=True,
+                           fakes=FakeRecipe({}, None, rerender=0.5, soft=0.0))
+    got = data.batch_at(2)["faces"]
+    # The recipe as first written: three real faces, each beside its own blend.
+    rng = np.random.default_rng([0, 2])
+    bases = [augment_face(images[i], marks[i], rng) for i in rng.choice(data.real, 3)]
+    reals = [jpeg(im, rng) for im, _ in bases]
+    fakes = [jpeg(self_blend(im, lm, rng)[0], rng) for im, lm in bases]
+    x = torch.from_numpy(np.stack(reals + fakes)).permute(0, 3, 1, 2).float() / 255
+    flip = torch.from_numpy(rng.random(6) < 0.5)
+    x[flip] = x[flip].flip(-1)
+    gain = torch.from_numpy(rng.uniform(0.9, 1.1, (6, 1, 1, 1)).astype(np.float32))
+    torch.testing.assert_close(got, (x * gain).clamp(0, 1))
 
 
 def test_supervised_batches_augment_both_classes_alike(dataset: Path, monkeypatch) -> None:
@@ -355,7 +415,8 @@ def test_cross_method_trains_without_each_method_and_scores_it_unseen(detect_med
     # A fusion: cnn and spectral members without the method, one shared self-blend member.
     proc = run_cli("eval", "cross-method", ds, "-o", tmp_path / "xf", "--model", "fusion",
                    "--steps", "2", "--batch", "4", "--set", "size=32", "--set",
-                   "spectral.bins=8", "--boot", "10", "--no-in-domain", "--json")
+                   "spectral.bins=8", "--set", "selfblend.rerender_steps=2", "--boot", "10",
+                   "--no-in-domain", "--json")
     assert proc.returncode == 0, proc.stderr
     doc = json.loads(proc.stdout)
     assert doc["in_domain_folder"] is None and len(doc["rows"]) == 2
@@ -372,7 +433,7 @@ def test_cross_method_trains_without_each_method_and_scores_it_unseen(detect_med
     # Self-blend trains on real faces only: one model for every row, nothing "seen".
     proc = run_cli("eval", "cross-method", ds, "-o", tmp_path / "xs", "--model",
                    "selfblend_tiny", "--steps", "2", "--batch", "4", "--set", "size=32",
-                   "--boot", "10", "--json")
+                   "--set", "rerender_steps=2", "--boot", "10", "--json")
     assert proc.returncode == 0, proc.stderr
     doc = json.loads(proc.stdout)
     assert doc["real_only"] and {r["folder"] for r in doc["rows"]} == {

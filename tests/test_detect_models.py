@@ -200,3 +200,46 @@ def test_misshape_moves_features_by_a_bounded_amount() -> None:
         assert shift.max() >= 0.25 * 0.03 * 128 * 0.5  # and clearly something moved
     np.testing.assert_array_equal(misshape(ramp, np.random.default_rng(3)),
                                   misshape(ramp, np.random.default_rng(3)))
+
+
+def test_rerenderer_trains_and_round_trips(tmp_path) -> None:
+    import twoface.models.rerender  # noqa: F401  (registers it)
+
+    assert names("rerender") == ["ae"]
+    torch.manual_seed(0)
+    net = create("rerender", "ae", size=16, widths=[4, 8, 8], latent=2)
+    x = torch.rand(3, 3, 16, 16)
+    with torch.no_grad():
+        y = net(x)
+    assert y.shape == x.shape and float(y.min()) >= 0 and float(y.max()) <= 1
+    losses = net.training_step({"faces": x})
+    losses["loss"].backward()
+    assert losses["loss"].dim() == 0 and all(p.grad is not None for p in net.parameters())
+    assert net.preview({"faces": x}).shape == (3, 32, 48)
+    save_pretrained(net.eval(), tmp_path / "r")
+    torch.testing.assert_close(from_pretrained(tmp_path / "r", "rerender").eval()(x),
+                               net(x))
+    with pytest.raises(TwofaceError, match="multiple of 8"):
+        create("rerender", "ae", size=20)
+
+
+def test_rerender_blend_and_soften(aligned) -> None:
+    from twoface.data.selfblend import rerender_blend, soften
+
+    face, marks = aligned
+    source = np.full(face.shape, 100.0, np.float32)
+    whole = rerender_blend(face, marks, source, np.random.default_rng(1), whole=1.0)
+    assert whole.dtype == np.uint8 and (whole == 100).all()  # the re-rendering, entire
+    for seed in range(6):  # masked: the face centre replaced, the corners kept exactly
+        part = rerender_blend(face, marks, source, np.random.default_rng(seed), whole=0.0)
+        assert (part[64, 64] != face[64, 64]).any() or (face[64, 64] == 100).all()
+        assert abs(float(part[56:72, 56:72].mean()) - 100) < abs(
+            float(face[56:72, 56:72].mean()) - 100)
+        np.testing.assert_array_equal(part[:4, :4], face[:4, :4])
+    rng = np.random.default_rng(0)
+    face = rng.integers(0, 256, (64, 64, 3), dtype=np.uint8)  # all detail
+    soft = soften(face, np.random.default_rng(2))
+    assert soft.shape == face.shape and soft.dtype == np.uint8
+    # Through a third of the size and back: most of the pixel-to-pixel detail is gone.
+    assert np.abs(np.diff(soft.astype(float), axis=1)).mean() < 0.5 * np.abs(
+        np.diff(face.astype(float), axis=1)).mean()

@@ -112,7 +112,8 @@ def register(app: typer.Typer, train_app: typer.Typer, eval_app: typer.Typer) ->
         quiet: Quiet = False,
     ) -> None:
         """Train a face-forgery detector and calibrate it on the val split (self-blend
-        models use the real faces only)."""
+        models use the real faces only, and first train their re-renderer into
+        OUTPUT/rerender; --set rerender=0 skips it)."""
         from twoface.train.detector import train_detector as run
 
         opts = train_options(steps=steps, minutes=minutes, save_every=save_every,

@@ -19,6 +19,12 @@ Per image, with the randomness drawn from one ``numpy.random.Generator``:
 Where the returned mask is 0 the output equals the input exactly. Each image takes about a
 millisecond at 128 px, so blends are made on the fly while training.
 
+A blend has a seam to find; a face a generator drew whole has none. So, half of the time, the
+fake is instead the face replaced, wholly or through a landmark mask, by its own re-rendering
+through a small autoencoder trained on the same real faces (:func:`rerender_blend`,
+:mod:`twoface.models.rerender`): still no fake made by any real generator is seen. Some real
+faces are first :func:`soften`-ed, so that softness alone never marks the fake class.
+
 Training (:mod:`twoface.train.detector`) follows the paper in two more ways, because a few
 hundred real faces are otherwise memorised rather than learnt from: every real face is
 augmented first (:func:`augment_face`: pose, colour, resolution) and shown *both* as itself and
@@ -138,6 +144,38 @@ def self_blend(image: np.ndarray, landmarks: np.ndarray, rng: np.random.Generato
     out = np.clip(np.round(out), 0, 255).astype(np.uint8)
     out[mask == 0] = image[mask == 0]
     return out, mask
+
+
+def rerender_blend(image: np.ndarray, landmarks: np.ndarray, source: np.ndarray,
+                   rng: np.random.Generator, whole: float = 0.33) -> np.ndarray:
+    """A fake from a real face and ``source``, the same face re-drawn by a decoder
+    (:mod:`twoface.models.rerender`; ``(H, W, 3)`` float 0..255 at the image's size).
+
+    ``whole`` of the time the re-rendering replaces the whole crop (a face a generator drew
+    entire); otherwise it is blended in through a random landmark mask, half of those at full
+    strength out to the mask's edge (a pasted face) and half with the mask's soft falloff.
+    Returns ``(H, W, 3)`` uint8."""
+    if rng.random() < whole:
+        mask = np.ones(image.shape[:2], np.float32)
+    else:
+        mask = blend_mask(np.asarray(landmarks, np.float64), image.shape[:2], rng)
+        if rng.random() < 0.5:
+            mask = (mask > 0).astype(np.float32)
+    m = mask[:, :, None]
+    out = source.astype(np.float32) * m + image.astype(np.float32) * (1 - m)
+    return np.clip(np.round(out), 0, 255).astype(np.uint8)
+
+
+def soften(image: np.ndarray, rng: np.random.Generator, scale: tuple[float, float] = (0.3, 0.5)
+           ) -> np.ndarray:
+    """``image`` (uint8) through a much smaller size and back: a face filmed far away or
+    upscaled from a small video. Shown as a *real* face so that softness alone, which every
+    re-rendering has, is never what tells the classes apart."""
+    h, w = image.shape[:2]
+    f = float(rng.uniform(*scale))
+    small = cv2.resize(image, (max(2, round(w * f)), max(2, round(h * f))),
+                       interpolation=cv2.INTER_AREA)
+    return cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
 
 
 def augment_face(image: np.ndarray, landmarks: np.ndarray, rng: np.random.Generator

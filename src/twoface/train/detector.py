@@ -3,15 +3,17 @@
 * ``cnn``/``spectral`` (and their variants) learn from the dataset's real and fake crops of the
   ``train`` split, in class-balanced batches.
 * ``selfblend`` sees **real crops only**: each batch holds augmented real crops and, beside
-  each, its own self-blend made on the fly, both JPEG-compressed
-  (:mod:`twoface.data.selfblend`); ``blend_pairs=false`` draws the blended crops
-  independently instead, as first built.
+  each, its own fake made on the fly, both JPEG-compressed (:mod:`twoface.data.selfblend`).
+  The fake is a self-blend or (``rerender`` of the time) the face partly or wholly replaced
+  by its own re-rendering through a small autoencoder that this command first trains on the
+  same real crops, into ``RUN/rerender`` (:mod:`twoface.models.rerender`).
+  ``blend_pairs=false`` draws the blended crops independently instead, as first built.
 * ``fusion`` stacks trained members (given, or trained here first into ``members/``).
 
 After training, each detector is calibrated (Platt scaling) on the ``val`` split, which shares
-no identity with ``train``; a self-blend model is calibrated on self-blends of val reals, so it
-never sees a real manipulation at all. Every batch is a pure function of (seed, step), so a
-resumed run sees the batches an unbroken one would have.
+no identity with ``train``; a self-blend model is calibrated on fakes made the same way from
+val reals, so it never sees a real manipulation at all. Every batch is a pure function of
+(seed, step), so a resumed run sees the batches an unbroken one would have.
 """
 
 from __future__ import annotations
@@ -31,15 +33,75 @@ def is_selfblend(name: str) -> bool:
     return name.startswith("selfblend")
 
 
+class FakeRecipe:
+    """How the self-blend detector's fakes are made from real faces: a self-blend with the
+    ``blend`` settings or, ``rerender`` of the time, the face replaced (``whole`` of those over
+    the whole crop) by its re-rendering through ``renderer``; ``soft`` of the real faces are
+    first softened, so that both classes hold soft faces."""
+
+    def __init__(self, blend: dict[str, float], renderer: torch.nn.Module | None = None,
+                 rerender: float = 0.0, whole: float = 0.33, soft: float = 0.0) -> None:
+        self.blend, self.renderer = blend, renderer
+        self.rerender = rerender if renderer is not None else 0.0
+        self.whole, self.soft = whole, soft
+
+    def redraw(self, faces: list[np.ndarray]) -> list[np.ndarray]:
+        """``faces`` (uint8 ``(S, S, 3)``) re-drawn by the renderer at its own size and
+        resized back: float32 ``(S, S, 3)`` 0..255."""
+        import cv2
+
+        if not faces:
+            return []
+        assert self.renderer is not None
+        side, s = self.renderer.config.size, faces[0].shape[0]
+        small = np.stack([cv2.resize(f, (side, side), interpolation=cv2.INTER_AREA)
+                          for f in faces])
+        device = next(self.renderer.parameters()).device
+        self.renderer.eval()
+        with torch.no_grad():
+            out = self.renderer(torch.from_numpy(small).to(device).permute(0, 3, 1, 2)
+                                .float().div(255)).float().mul(255)
+        return [cv2.resize(r, (s, s), interpolation=cv2.INTER_LINEAR)
+                for r in out.permute(0, 2, 3, 1).cpu().numpy()]
+
+    def fakes(self, bases: list[tuple[np.ndarray, np.ndarray]], rng: np.random.Generator,
+              compress: bool = False) -> list[np.ndarray]:
+        """One fake per ``(face, landmarks)``; ``compress``: each through :func:`jpeg`."""
+        from twoface.data.selfblend import jpeg, rerender_blend, self_blend
+
+        # No draw when off, so that the paper's recipe alone keeps its exact batches.
+        redo = (rng.random(len(bases)) < self.rerender if self.rerender > 0
+                else np.zeros(len(bases), bool))
+        drawn = iter(self.redraw([im for (im, _), r in zip(bases, redo, strict=True) if r]))
+        out = []
+        for (im, lm), r in zip(bases, redo, strict=True):
+            fake = (rerender_blend(im, lm, next(drawn), rng, self.whole) if r
+                    else self_blend(im, lm, rng, **self.blend)[0])
+            out.append(jpeg(fake, rng) if compress else fake)
+        return out
+
+    def pairs(self, bases: list[tuple[np.ndarray, np.ndarray]], rng: np.random.Generator
+              ) -> tuple[np.ndarray, np.ndarray]:
+        """Training pairs: each face (softened ``soft`` of the time) and its own fake, both
+        through :func:`jpeg`. Returns ``(reals, fakes)`` uint8 ``(N, S, S, 3)``."""
+        from twoface.data.selfblend import jpeg, soften
+
+        bases = [(soften(im, rng), lm) if self.soft > 0 and rng.random() < self.soft
+                 else (im, lm) for im, lm in bases]
+        reals = [jpeg(im, rng) for im, _ in bases]
+        return np.stack(reals), np.stack(self.fakes(bases, rng, compress=True))
+
+
 class DetectorBatches:
     """Class-balanced, augmented batches from crops held in memory as one uint8 tensor."""
 
     def __init__(self, images: np.ndarray, labels: np.ndarray, marks: np.ndarray | None,
                  batch: int, seed: int, device: torch.device, selfblend: bool,
                  blend: dict[str, float] | None = None, pairs: bool = False,
-                 augment: bool = False) -> None:
+                 augment: bool = False, fakes: FakeRecipe | None = None) -> None:
         self.images, self.labels, self.marks = images, labels, marks
         self.blend, self.pairs, self.augment = blend or {}, pairs, augment
+        self.recipe = fakes or FakeRecipe(self.blend)
         self.batch, self.seed, self.device, self.selfblend = batch, seed, device, selfblend
         self.real = np.nonzero(labels == 0)[0]
         self.fake = np.nonzero(labels == 1)[0]
@@ -54,13 +116,11 @@ class DetectorBatches:
         half = self.batch // 2
         blend = self.blend
         if self.selfblend and self.pairs:
-            # Each real face (augmented) beside its own blend, both JPEG-compressed.
+            # Each real face (augmented) beside its own fake, both JPEG-compressed.
             assert self.marks is not None
             bases = [augment_face(self.images[i], self.marks[i], rng)
                      for i in rng.choice(self.real, half)]
-            reals = np.stack([jpeg(im, rng) for im, _ in bases])
-            fakes = np.stack([jpeg(self_blend(im, lm, rng, **blend)[0], rng)
-                              for im, lm in bases])
+            reals, fakes = self.recipe.pairs(bases, rng)
         elif self.selfblend:
             assert self.marks is not None
             reals = self.images[rng.choice(self.real, half)]
@@ -114,29 +174,31 @@ def raw_logits(model: torch.nn.Module, images: np.ndarray, device: torch.device,
 
 
 def _val_set(manifest: Any, size: int, selfblend: bool, seed: int,
-             exclude: tuple[str, ...] = ()) -> tuple[np.ndarray, np.ndarray]:
-    """Held-out calibration faces: val reals and fakes, or val reals and their self-blends."""
-    from twoface.data.selfblend import self_blend
-
+             exclude: tuple[str, ...] = (), recipe: FakeRecipe | None = None
+             ) -> tuple[np.ndarray, np.ndarray]:
+    """Held-out calibration faces: val reals and fakes, or val reals and a fake made from
+    each by ``recipe`` (default: a plain self-blend)."""
     images, labels, marks = _load_split(manifest, "val", size, selfblend, exclude)
     if selfblend and len(images):
         rng = np.random.default_rng([seed, 99])
         assert marks is not None
-        fakes = np.stack([self_blend(im, lm, rng)[0] for im, lm in zip(images, marks,
-                                                                          strict=True)])
+        made = (recipe or FakeRecipe({})).fakes(list(zip(images, marks, strict=True)), rng)
+        fakes = np.stack(made)
         images = np.concatenate([images, fakes])
         labels = np.r_[labels, np.ones(len(fakes), int)]
     return images, labels
 
 
 def calibrate(model: torch.nn.Module, manifest: Any, device: torch.device, seed: int,
-              exclude: tuple[str, ...] = ()) -> dict[str, Any]:
-    """Fit the model's Platt calibration on the val split; returns what was done."""
+              exclude: tuple[str, ...] = (), recipe: FakeRecipe | None = None
+              ) -> dict[str, Any]:
+    """Fit the model's Platt calibration on the val split (a self-blend model: val reals
+    and fakes made from them by ``recipe``); returns what was done."""
     from twoface.metrics.detection import roc_auc
     from twoface.models.detectors import fit_platt
 
     images, labels = _val_set(manifest, model.config.size, is_selfblend(model.name), seed,
-                              exclude)
+                              exclude, recipe)
     if len(labels) == 0 or labels.min() == labels.max():
         return {"calibrated": False, "why": "the val split lacks real or fake faces"}
     z = raw_logits(model, images, device)
@@ -184,17 +246,66 @@ def train_detector(dataset: str | Path, run_dir: str | Path, *, model: str = "cn
     c = net.config
     blend = ({"min_scale": c.blend_min_scale, "max_blur": c.blend_max_blur,
               "warp": c.blend_warp, "warp_max": c.blend_warp_max} if sb else None)
+    renderer = (train_rerenderer(images, run_dir / "rerender", c.size // 2,
+                                 c.rerender_steps, batch, seed, opts)
+                if sb and c.rerender > 0 and c.blend_pairs else None)  # paired recipe only
+    recipe = (FakeRecipe(blend or {}, renderer, c.rerender, c.rerender_whole, c.soft_reals)
+              if sb else None)
     data = DetectorBatches(images, labels, marks, batch, seed, device, sb, blend,
-                           pairs=sb and c.blend_pairs, augment=getattr(c, "augment", False))
+                           pairs=sb and c.blend_pairs, augment=getattr(c, "augment", False),
+                           fakes=recipe)
     result = fit(net, data.batch_at, run_dir, opts)
+    # Calibration fakes: the plain self-blend as before, and re-renderings as in training.
+    check = FakeRecipe({}, renderer, c.rerender, c.rerender_whole) if renderer else None
     summary = {"model": net.name, "steps": result.step, "train_faces": len(images),
                "excluded_methods": list(skip),
                "train_fakes": int(labels.sum()), "seconds": round(result.seconds, 1),
                "last_loss": result.last.get("loss"),
-               "calibration": calibrate(net, manifest, device, seed, skip)}
+               "calibration": calibrate(net, manifest, device, seed, skip, check)}
     save_pretrained(net, run_dir)
     atomic_write_json(run_dir / "calibration.json", summary)
     return summary
+
+
+def train_rerenderer(images: np.ndarray, folder: Path, size: int, steps: int, batch: int,
+                     seed: int, opts: TrainOptions) -> torch.nn.Module:
+    """The re-rendering autoencoder (:mod:`twoface.models.rerender`) trained on the augmented
+    real crops ``images`` at ``size`` px for ``steps`` steps in ``folder``; a finished one
+    there is reused and an interrupted one resumed. Returned in eval mode on its device."""
+    from dataclasses import replace
+
+    import cv2
+
+    import twoface.models.rerender  # noqa: F401  (registers it)
+    from twoface.data.selfblend import augment_face
+    from twoface.models.registry import from_pretrained, save_pretrained
+    from twoface.train.checkpoint import checkpoint_step, new_or_resumed
+
+    device = pick_device(opts.device)
+    done = checkpoint_step(folder) or 0
+    if done >= steps:
+        net = from_pretrained(folder, "rerender", device=str(device))
+        if net.config.size != size:
+            raise TwofaceError(folder, f"holds a re-renderer trained at {net.config.size} px; "
+                               f"this detector needs {size} px (choose another folder)")
+        return net.eval()
+    net = new_or_resumed("rerender", folder, model="ae", default="ae", config={"size": size},
+                         resume=done > 0)
+    none = np.zeros((68, 2), np.float32)
+
+    def batch_at(step: int) -> dict[str, torch.Tensor]:
+        rng = np.random.default_rng([seed, step, 7])
+        faces = np.stack([cv2.resize(augment_face(images[i], none, rng)[0], (size, size),
+                                     interpolation=cv2.INTER_AREA)
+                          for i in rng.choice(len(images), batch)])
+        x = torch.from_numpy(faces).permute(0, 3, 1, 2).float().div(255)
+        return {"faces": x.to(device)}
+
+    # No time limit here: a half-trained renderer would change under a resumed detector.
+    fit(net, batch_at, folder, replace(opts, steps=steps, resume=done > 0, minutes=None,
+                                       description="rerender"))
+    save_pretrained(net, folder)
+    return net.to(device).eval()
 
 
 def member_overrides(overrides: dict | None, member: str | None) -> dict:

@@ -136,7 +136,9 @@ def fit(model: nn.Module, batches: Batches, run_dir: str | Path,
     if cuda:
         model.to(memory_format=torch.channels_last)
         torch.backends.cudnn.benchmark = True
-    optims = {key: torch.optim.AdamW(params, lr=lr, betas=(0.5, 0.999), weight_decay=0.0)
+    # β1 = 0.5 suits adversarial training (every GAN here); a model may ask for others.
+    betas = getattr(model, "adam_betas", (0.5, 0.999))
+    optims = {key: torch.optim.AdamW(params, lr=lr, betas=betas, weight_decay=0.0)
               for key, (params, lr) in model.optim_groups().items()}
     start = load_checkpoint(run_dir, model, optims) if existing is not None else 0
     if world > 1:  # every process starts from rank 0's weights (fresh inits differ)

@@ -47,6 +47,16 @@ class CNNConfig:
     blend_pairs: bool = True
     blend_warp: float = 0.5
     blend_warp_max: float = 0.03
+    # Self-blend only, the re-rendered fakes (models/rerender.py): the chance that a fake is
+    # the face partly or wholly replaced by its own re-rendering through a small autoencoder
+    # trained on the same reals (0: self-blends only, the recipe before 2026-11-26's third),
+    # the chance that it covers the whole crop, the autoencoder's training steps (batches of
+    # the detector's size), and the chance that a real face is first softened through
+    # 0.3-0.5x its size (so that softness, which every re-rendering has, is in both classes).
+    rerender: float = 0.5
+    rerender_whole: float = 0.33
+    rerender_steps: int = 3000
+    soft_reals: float = 0.15
     # Supervised training only: augment each face of either class as self-blend training
     # augments its reals (pose, colour, noise, softness, resolution), then a JPEG round trip,
     # so that the network cannot lean on one look of the fakes it was shown (the default: it
