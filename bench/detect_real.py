@@ -204,9 +204,10 @@ def runs(steps: int, size: int) -> list[tuple[str, list[str]]]:
 
 
 def fusion_selfblend(size: int) -> Path:
-    """The self-blend member of the benchmark's fusions: the v2 recipe (no re-rendered
-    fakes), with which they were fitted before re-rendering became the default."""
-    return models_dir(size) / ("selfblend" if size == 64 else "selfblend_v2")
+    """The self-blend member of the benchmark's fusions: the ``selfblend`` run, which is the
+    default recipe at 128 px and the v2 recipe at 64 px (see :func:`runs`). The 128 px
+    fusions fitted with the v2 member are kept in ``WORK/fusions_v2sb``."""
+    return models_dir(size) / "selfblend"
 
 
 def fusions(size: int) -> list[tuple[str, list[str]]]:
@@ -374,7 +375,7 @@ def tables(size: int) -> str:
     lines += ["", "**Leave one method out** (trained without the method; frame-level AUC of "
               "that unseen method against the test split's real faces, all CRFs, and at CRF "
               "23 / 40). Self-blend never sees any fake, so its row is its in-domain row "
-              "(v2: the recipe without re-rendered fakes, which the fusions hold):", "",
+              "(v2: the recipe without re-rendered fakes):", "",
               "| left out | cnn | spectral | fusion | self-blend | self-blend v2 |",
               "|---|---|---|---|---|---|"]
     def unseen(r: dict | None, m: str) -> str:
