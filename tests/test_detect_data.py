@@ -262,6 +262,39 @@ def test_fake_recipe_without_rerendering_keeps_the_paired_batches(dataset: Path)
     torch.testing.assert_close(got, (x * gain).clamp(0, 1))
 
 
+def test_fake_recipe_uses_the_renderer_when_asked(dataset: Path) -> None:
+    from types import SimpleNamespace
+
+    from twoface.data.detect_dataset import Manifest
+    from twoface.train.detector import FakeRecipe, _load_split
+
+    class Grey(torch.nn.Module):  # "re-draws" every face as flat mid-grey, at 16 px
+        config = SimpleNamespace(size=16)
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.w = torch.nn.Parameter(torch.zeros(1))
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            assert x.shape[-1] == 16  # faces reach it at its own size
+            return torch.full_like(x, 0.5) + 0 * self.w
+
+    images, _, marks = _load_split(Manifest.load(dataset), "train", 32, True)
+    assert marks is not None
+    bases = list(zip(images[:4], marks[:4], strict=True))
+    whole = FakeRecipe({}, Grey(), rerender=1.0, whole=1.0).fakes(bases, np.random.default_rng(0))
+    assert all(f.shape == (32, 32, 3) and (np.abs(f.astype(int) - 128) <= 1).all()
+               for f in whole)
+    masked = FakeRecipe({}, Grey(), rerender=1.0, whole=0.0).fakes(bases, np.random.default_rng(0))
+    for f, (im, _) in zip(masked, bases, strict=True):  # greyer inside the face, input outside
+        centre = (slice(12, 20), slice(12, 20))
+        assert np.abs(f[centre].astype(int) - 128).mean() < np.abs(
+            im[centre].astype(int) - 128).mean()
+        np.testing.assert_array_equal(f[0, 0], im[0, 0])
+    # Without a renderer the chance is ignored: plain self-blends.
+    assert FakeRecipe({}, None, rerender=1.0).rerender == 0.0
+
+
 def test_supervised_batches_augment_both_classes_alike(dataset: Path, monkeypatch) -> None:
     import twoface.data.selfblend as sb
     from twoface.data.detect_dataset import Manifest
