@@ -240,6 +240,32 @@ def test_selfblend_trains_its_rerenderer_first_then_reuses_it(dataset: Path,
     assert not (tmp_path / "off" / "rerender").exists()
 
 
+def test_a_run_saved_before_rerendering_resumes_without_it(dataset: Path,
+                                                            tmp_path: Path) -> None:
+    from twoface.models.registry import from_pretrained
+    from twoface.train.detector import train_detector
+    from twoface.train.loop import TrainOptions
+
+    def opts(steps: int, resume: bool = False) -> TrainOptions:
+        return TrainOptions(steps=steps, save_every=100, preview_every=0, progress=False,
+                            resume=resume)
+
+    out = tmp_path / "old"
+    train_detector(dataset, out, model="selfblend_tiny", batch=4, options=opts(2),
+                   overrides={"size": 32, "rerender": 0})
+    doc = json.loads((out / "config.json").read_text())
+    for key in ("rerender", "rerender_whole", "rerender_steps", "soft_reals", "augment"):
+        del doc["config"][key]  # as written before these fields existed
+    (out / "config.json").write_text(json.dumps(doc))
+    old = from_pretrained(out, "detector")
+    assert (old.config.rerender, old.config.soft_reals, old.config.augment) == (0.0, 0.0, False)
+    # Today's defaults apply to new models only.
+    assert from_pretrained(out, "detector").config.rerender_steps == 3000
+    train_detector(dataset, out, model="selfblend_tiny", batch=4, options=opts(3, resume=True),
+                   overrides={"size": 32})
+    assert not (out / "rerender").exists()  # resumed with the recipe it was trained with
+
+
 def test_fake_recipe_without_rerendering_keeps_the_paired_batches(dataset: Path) -> None:
     from twoface.data.detect_dataset import Manifest
     from twoface.data.selfblend import augment_face, jpeg, self_blend

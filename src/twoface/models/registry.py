@@ -103,12 +103,22 @@ def load_tensors(path: str | Path, device: str | torch.device = "cpu") -> dict[s
         raise TwofaceError(path, f"corrupt or truncated safetensors file ({exc})") from None
 
 
+def with_legacy(model: nn.Module, saved: dict[str, Any]) -> nn.Module:
+    """``model`` rebuilt from a ``saved`` config: a field the config class gained after it was
+    written takes the value in the class's ``LEGACY`` (how such a model was really trained),
+    not today's default, so that resuming it keeps its recipe."""
+    for key, value in getattr(type(model.config), "LEGACY", {}).items():
+        if key not in saved:
+            setattr(model.config, key, value)
+    return model
+
+
 def from_pretrained(folder: str | Path, kind: str, *,
                     device: str | torch.device = "cpu") -> nn.Module:
     """Rebuild the model saved in ``folder`` (which must hold a ``kind`` model)."""
     doc = read_config(folder, kind)
     try:
-        model = create(kind, doc["name"], **doc["config"])
+        model = with_legacy(create(kind, doc["name"], **doc["config"]), doc["config"])
     except TwofaceError as exc:
         raise TwofaceError(Path(folder) / "config.json", exc.problem) from None
     load_weights(model, load_tensors(Path(folder) / "model.safetensors", device),

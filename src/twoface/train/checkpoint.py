@@ -113,7 +113,7 @@ def new_or_resumed(kind: str, run_dir: str | Path, *, model: str | None, default
     A resume that asks for another model or another value of a config field is refused
     rather than silently ignored: the checkpoint's weights only fit the saved shapes.
     """
-    from twoface.models.registry import create, read_config
+    from twoface.models.registry import create, read_config, with_legacy
 
     run_dir = Path(run_dir)
     if not (resume and (run_dir / STATE).is_file()):
@@ -126,4 +126,4 @@ def new_or_resumed(kind: str, run_dir: str | Path, *, model: str | None, default
         if saved["config"].get(k) != v:
             raise TwofaceError(run_dir, f"was trained with {k}={saved['config'].get(k)}; "
                                f"cannot resume with {k}={v}")
-    return create(kind, saved["name"], **saved["config"])
+    return with_legacy(create(kind, saved["name"], **saved["config"]), saved["config"])

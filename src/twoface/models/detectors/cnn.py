@@ -18,6 +18,7 @@ none (nothing is downloaded), so every detector here is trained from its own dat
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 import torch
 from torch import nn
@@ -57,6 +58,8 @@ class CNNConfig:
     rerender_whole: float = 0.33
     rerender_steps: int = 3000
     soft_reals: float = 0.15
+    # Configs saved before these fields existed describe models trained without them.
+    LEGACY: ClassVar[dict[str, object]] = {"augment": False, "rerender": 0.0, "soft_reals": 0.0}
     # Supervised training only: augment each face of either class as self-blend training
     # augments its reals (pose, colour, noise, softness, resolution), then a JPEG round trip,
     # so that the network cannot lean on one look of the fakes it was shown (the default: it
