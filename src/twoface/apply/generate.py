@@ -92,7 +92,7 @@ class GanPipeline(Pipeline):
 
         from twoface.media import write_image
         from twoface.progress import progress_bar
-        from twoface.provenance import write_marked_image
+        from twoface.provenance import signing_keys, write_marked_image
 
         t0 = time.perf_counter()
         output = Path(output)
@@ -103,6 +103,7 @@ class GanPipeline(Pipeline):
         faces = self.faces(n, seed=seed, truncation=truncation)
         output.mkdir(parents=True, exist_ok=True)
         prov = self._provenance() if mark else None
+        keys = signing_keys() if prov else None  # read once, not once per face
         s = self.size
         if prov and s < MARK_SIDE:
             s = MARK_SIDE
@@ -114,7 +115,7 @@ class GanPipeline(Pipeline):
             for i, face in enumerate(faces):
                 path = output / f"gan_s{seed}_{i:05d}.png"
                 if prov:
-                    write_marked_image(path, face, prov)
+                    write_marked_image(path, face, prov, keys=keys)
                 else:
                     write_image(path, face)
                 report.files.append(path)
@@ -127,7 +128,7 @@ class GanPipeline(Pipeline):
                 sheet[(i // cols) * s:(i // cols + 1) * s, (i % cols) * s:(i % cols + 1) * s] = face
             report.grid = Path(grid)
             if prov:
-                write_marked_image(grid, sheet, prov)
+                write_marked_image(grid, sheet, prov, keys=keys)
             else:
                 write_image(grid, sheet)
         report.seconds = time.perf_counter() - t0

@@ -20,6 +20,7 @@ from twoface.provenance.mark import (
     mark_image,
     mark_video_file,
     sha256_file,
+    signing_keys,
     warn_no_mark,
     write_marked_image,
 )
@@ -50,6 +51,7 @@ __all__ = [
     "scheme_names",
     "sha256_file",
     "sign_file",
+    "signing_keys",
     "verify_file",
     "warn_no_mark",
     "write_marked_image",

@@ -135,8 +135,10 @@ def mark_image(img: Image, prov: Provenance, *, visible: bool | None = None) -> 
     return get_scheme(prov.scheme).embed(img, prov.payload())
 
 
-def _keys(keys: SigningKeys | None, home: str | Path | None, console: Console | None
-          ) -> SigningKeys:
+def signing_keys(keys: SigningKeys | None = None, home: str | Path | None = None,
+                 console: Console | None = None) -> SigningKeys:
+    """``keys``, else the keys in ``home`` (default home), made on first use with one line
+    saying so. Load them once before marking many files."""
     if keys is not None:
         return keys
     keys, created = ensure_keys(home)
@@ -151,7 +153,7 @@ def mark_file(path: str | Path, prov: Provenance, keys: SigningKeys | None = Non
               title: str | None = None) -> Path:
     """Sign ``path`` with a C2PA manifest for ``prov``: embedded when the format allows it,
     else a sidecar ``FILE.c2pa``. Returns the file holding the manifest."""
-    return sign_file(path, prov.claims(), _keys(keys, home, None), version=__version__,
+    return sign_file(path, prov.claims(), signing_keys(keys, home), version=__version__,
                      sidecar=sidecar, title=title)
 
 
@@ -167,7 +169,7 @@ def write_marked_image(path: str | Path, image: Image, prov: Provenance, *,
     ``path``."""
     from twoface.media import write_image
 
-    path, signer = Path(path), _keys(keys, home, None)
+    path, signer = Path(path), signing_keys(keys, home)
     marked = mark_image(image, prov)
     if not _embeds(path):
         return mark_file(write_image(path, marked, quality=quality), prov, signer)
@@ -190,7 +192,7 @@ class MarkedVideoWriter:
         from twoface.media import VideoWriter
 
         self.path, self.prov = Path(path), prov
-        self._keys = _keys(keys, home, None)
+        self._keys = signing_keys(keys, home)
         # Embedded manifests are signed into the finished temporary file, before the rename.
         self._embed = _embeds(self.path)
         self._writer = VideoWriter(self.path, fps, crf=crf, audio_from=audio_from,
