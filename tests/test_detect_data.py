@@ -242,6 +242,7 @@ def test_selfblend_trains_its_rerenderer_first_then_reuses_it(dataset: Path,
 
 def test_a_run_saved_before_rerendering_resumes_without_it(dataset: Path,
                                                             tmp_path: Path) -> None:
+    from twoface.errors import TwofaceError
     from twoface.models.registry import from_pretrained
     from twoface.train.detector import train_detector
     from twoface.train.loop import TrainOptions
@@ -259,11 +260,22 @@ def test_a_run_saved_before_rerendering_resumes_without_it(dataset: Path,
     (out / "config.json").write_text(json.dumps(doc))
     old = from_pretrained(out, "detector")
     assert (old.config.rerender, old.config.soft_reals, old.config.augment) == (0.0, 0.0, False)
-    # Today's defaults apply to new models only.
-    assert from_pretrained(out, "detector").config.rerender_steps == 3000
     train_detector(dataset, out, model="selfblend_tiny", batch=4, options=opts(3, resume=True),
                    overrides={"size": 32})
     assert not (out / "rerender").exists()  # resumed with the recipe it was trained with
+    # Naming the legacy values explicitly is the same recipe, not a conflict.
+    again = train_detector(dataset, out, model="selfblend_tiny", batch=4,
+                           options=opts(4, resume=True),
+                           overrides={"size": 32, "rerender": 0.0, "soft_reals": 0.0})
+    assert again["steps"] == 4
+    with pytest.raises(TwofaceError, match=r"trained with rerender=0\.0; cannot resume"):
+        train_detector(dataset, out, model="selfblend_tiny", batch=4,
+                       options=opts(5, resume=True), overrides={"size": 32, "rerender": 0.5})
+    # Without --resume the folder is refused before any re-renderer is trained into it.
+    with pytest.raises(TwofaceError, match="pass --resume"):
+        train_detector(dataset, out, model="selfblend_tiny", batch=4, options=opts(5),
+                       overrides={"size": 32, "rerender_steps": 2})
+    assert not (out / "rerender").exists()
 
 
 def test_fake_recipe_without_rerendering_keeps_the_paired_batches(dataset: Path) -> None:

@@ -221,6 +221,10 @@ def test_rerenderer_trains_and_round_trips(tmp_path) -> None:
                                net(x))
     with pytest.raises(TwofaceError, match="multiple of 8"):
         create("rerender", "ae", size=20)
+    with pytest.raises(TwofaceError, match="rerender is a chance"):
+        create("detector", "selfblend", rerender=1.5)
+    with pytest.raises(TwofaceError, match="rerender_steps must be at least 1"):
+        create("detector", "selfblend", rerender_steps=0)
 
 
 def test_rerender_blend_and_soften(aligned) -> None:

@@ -113,7 +113,8 @@ def register(app: typer.Typer, train_app: typer.Typer, eval_app: typer.Typer) ->
     ) -> None:
         """Train a face-forgery detector and calibrate it on the val split (self-blend
         models use the real faces only, and first train their re-renderer into
-        OUTPUT/rerender; --set rerender=0 skips it)."""
+        OUTPUT/rerender: 3000 steps outside --steps and --minutes, --set rerender_steps=N
+        to change, --set rerender=0 to skip; one already there is reused)."""
         from twoface.train.detector import train_detector as run
 
         opts = train_options(steps=steps, minutes=minutes, save_every=save_every,

@@ -3,7 +3,8 @@
 Self-blended images teach a detector the seams of a blend, but a face drawn whole by a
 generator has no seam: what gives it away is that a decoder drew every pixel. This network
 is trained on the self-blend detector's own real faces only (an L1 reconstruction, through
-an 8×8 bottleneck, at half the detector's crop size) and its output stands in for "the same
+a bottleneck of an eighth of its side, at half the detector's crop size: 64 px and 8×8 for a
+128 px detector) and its output stands in for "the same
 face, drawn by a decoder". The detector then sees, as fakes, faces partly or wholly replaced
 by their own re-rendering (:mod:`twoface.train.detector`), so it still never sees a fake made
 by any of twoface's generators.
@@ -29,7 +30,7 @@ class RerenderConfig:
     """Knobs of the re-rendering autoencoder; saved in ``config.json``."""
 
     size: int = 64  # side it works at (the detector's crop is resized to it and back)
-    latent: int = 16  # channels of the 8×8 bottleneck (size / 8)
+    latent: int = 16  # channels of the bottleneck (size / 8 on a side)
     widths: tuple[int, ...] = (32, 64, 128)  # encoder channels; the decoder mirrors them
     lr: float = 2e-3
 

@@ -122,8 +122,13 @@ def new_or_resumed(kind: str, run_dir: str | Path, *, model: str | None, default
     if model is not None and model != saved["name"]:
         raise TwofaceError(run_dir, f"holds a {saved['name']!r} model; cannot resume it "
                            f"as {model!r}")
+    net = with_legacy(create(kind, saved["name"], **saved["config"]), saved["config"])
+    # Fields the saved config predates count with their legacy values.
+    legacy = getattr(type(net.config), "LEGACY", {})
+    trained = {**{k: v for k, v in legacy.items() if k not in saved["config"]},
+               **saved["config"]}
     for k, v in config.items():
-        if saved["config"].get(k) != v:
-            raise TwofaceError(run_dir, f"was trained with {k}={saved['config'].get(k)}; "
+        if trained.get(k) != v:
+            raise TwofaceError(run_dir, f"was trained with {k}={trained.get(k)}; "
                                f"cannot resume with {k}={v}")
-    return with_legacy(create(kind, saved["name"], **saved["config"]), saved["config"])
+    return net

@@ -11,8 +11,9 @@
 * ``fusion`` stacks trained members (given, or trained here first into ``members/``).
 
 After training, each detector is calibrated (Platt scaling) on the ``val`` split, which shares
-no identity with ``train``; a self-blend model is calibrated on fakes made the same way from
-val reals, so it never sees a real manipulation at all. Every batch is a pure function of
+no identity with ``train``; a self-blend model is calibrated on the val reals as they are and,
+from each, a plain self-blend or (as often as in training) its re-rendering, so it never sees
+a real manipulation at all. Every batch is a pure function of
 (seed, step), so a resumed run sees the batches an unbroken one would have.
 """
 
@@ -26,7 +27,7 @@ import torch
 
 from twoface.errors import TwofaceError
 from twoface.fileio import atomic_write_json
-from twoface.train.loop import TrainOptions, fit, pick_device
+from twoface.train.loop import TrainOptions, fit, pick_device, refuse_finished
 
 
 def is_selfblend(name: str) -> bool:
@@ -246,6 +247,8 @@ def train_detector(dataset: str | Path, run_dir: str | Path, *, model: str = "cn
     c = net.config
     blend = ({"min_scale": c.blend_min_scale, "max_blur": c.blend_max_blur,
               "warp": c.blend_warp, "warp_max": c.blend_warp_max} if sb else None)
+    if sb and c.rerender > 0:
+        refuse_finished(run_dir, opts.resume)  # before minutes of re-renderer training
     renderer = (train_rerenderer(images, run_dir / "rerender", c.size // 2,
                                  c.rerender_steps, batch, seed, opts)
                 if sb and c.rerender > 0 and c.blend_pairs else None)  # paired recipe only
@@ -271,7 +274,9 @@ def train_rerenderer(images: np.ndarray, folder: Path, size: int, steps: int, ba
                      seed: int, opts: TrainOptions) -> torch.nn.Module:
     """The re-rendering autoencoder (:mod:`twoface.models.rerender`) trained on the augmented
     real crops ``images`` at ``size`` px for ``steps`` steps in ``folder``; a finished one
-    there is reused and an interrupted one resumed. Returned in eval mode on its device."""
+    there is reused and an interrupted one resumed (so one may also be put there on purpose,
+    to share it between runs). ``opts.minutes`` does not apply: the detector needs it whole.
+    Returned in eval mode on its device."""
     from dataclasses import replace
 
     import cv2

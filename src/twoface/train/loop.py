@@ -114,6 +114,16 @@ def _out_of_time(t0: float, minutes: float, world: int, device: torch.device) ->
     return bool(flag.item())
 
 
+def refuse_finished(run_dir: str | Path, resume: bool) -> int | None:
+    """The step of the checkpoint in ``run_dir`` (None: none); one there without ``resume``
+    is an error, so that nothing is overwritten."""
+    existing = checkpoint_step(run_dir)
+    if existing is not None and not resume:
+        raise TwofaceError(run_dir, f"already holds a model trained {existing} steps; pass "
+                           "--resume to continue it or choose another folder")
+    return existing
+
+
 def fit(model: nn.Module, batches: Batches, run_dir: str | Path,
         opts: TrainOptions) -> TrainResult:
     """Train ``model`` in ``run_dir`` with ``batches(step)`` until ``opts.steps``.
@@ -127,10 +137,7 @@ def fit(model: nn.Module, batches: Batches, run_dir: str | Path,
     device = pick_device(opts.device)
     if device.type == "cuda" and world > 1:
         device = torch.device("cuda", torch.cuda.current_device())
-    existing = checkpoint_step(run_dir)
-    if existing is not None and not opts.resume:
-        raise TwofaceError(run_dir, f"already holds a model trained {existing} steps; pass "
-                           "--resume to continue it or choose another folder")
+    existing = refuse_finished(run_dir, opts.resume)
     model.to(device)
     cuda = device.type == "cuda"
     if cuda:

@@ -72,6 +72,11 @@ class CNNConfig:
             raise ValueError(f"size must be a multiple of 16 and at least 32, got {self.size}")
         if not self.widths or min(self.widths) < 4 or self.blocks < 1:
             raise ValueError("widths must be positive channel counts and blocks >= 1")
+        for name in ("rerender", "rerender_whole", "soft_reals"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ValueError(f"{name} is a chance: give a value from 0 to 1")
+        if self.rerender > 0 and self.rerender_steps < 1:
+            raise ValueError("rerender_steps must be at least 1 (or set rerender=0)")
 
 
 class SeparableBlock(nn.Module):
