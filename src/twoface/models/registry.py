@@ -103,11 +103,17 @@ def load_tensors(path: str | Path, device: str | torch.device = "cpu") -> dict[s
         raise TwofaceError(path, f"corrupt or truncated safetensors file ({exc})") from None
 
 
+def trained_config(model: nn.Module, saved: dict[str, Any]) -> dict[str, Any]:
+    """The ``saved`` config of ``model``, plus the fields its config class gained after it was
+    written, at the values in the class's ``LEGACY`` (how such a model was really trained)."""
+    legacy = getattr(type(model.config), "LEGACY", {})
+    return {**{k: v for k, v in legacy.items() if k not in saved}, **saved}
+
+
 def with_legacy(model: nn.Module, saved: dict[str, Any]) -> nn.Module:
-    """``model`` rebuilt from a ``saved`` config: a field the config class gained after it was
-    written takes the value in the class's ``LEGACY`` (how such a model was really trained),
-    not today's default, so that resuming it keeps its recipe."""
-    for key, value in getattr(type(model.config), "LEGACY", {}).items():
+    """``model`` rebuilt from a ``saved`` config, with :func:`trained_config`'s legacy values
+    rather than today's defaults, so that resuming it keeps its recipe."""
+    for key, value in trained_config(model, saved).items():
         if key not in saved:
             setattr(model.config, key, value)
     return model

@@ -113,7 +113,7 @@ def new_or_resumed(kind: str, run_dir: str | Path, *, model: str | None, default
     A resume that asks for another model or another value of a config field is refused
     rather than silently ignored: the checkpoint's weights only fit the saved shapes.
     """
-    from twoface.models.registry import create, read_config, with_legacy
+    from twoface.models.registry import create, read_config, trained_config, with_legacy
 
     run_dir = Path(run_dir)
     if not (resume and (run_dir / STATE).is_file()):
@@ -123,10 +123,7 @@ def new_or_resumed(kind: str, run_dir: str | Path, *, model: str | None, default
         raise TwofaceError(run_dir, f"holds a {saved['name']!r} model; cannot resume it "
                            f"as {model!r}")
     net = with_legacy(create(kind, saved["name"], **saved["config"]), saved["config"])
-    # Fields the saved config predates count with their legacy values.
-    legacy = getattr(type(net.config), "LEGACY", {})
-    trained = {**{k: v for k, v in legacy.items() if k not in saved["config"]},
-               **saved["config"]}
+    trained = trained_config(net, saved["config"])  # fields it predates: their legacy values
     for k, v in config.items():
         if trained.get(k) != v:
             raise TwofaceError(run_dir, f"was trained with {k}={trained.get(k)}; "
