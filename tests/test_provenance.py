@@ -36,6 +36,7 @@ from twoface.provenance import (
     write_marked_image,
 )
 from twoface.provenance.keys import default_home
+from twoface.provenance.manifest import sidecar_path
 from twoface.provenance.payload import decode_payload, encode_payload
 from twoface.provenance.watermark import false_positive_rate
 
@@ -349,17 +350,22 @@ def test_marked_writers_sign_before_the_file_appears(tmp_path: Path, home: Path,
         return sign(path, *args, **kw)  # type: ignore[arg-type]
 
     monkeypatch.setattr(mark_mod, "mark_file", spy)
-    for target in (tmp_path / "walk.mp4", tmp_path / "face.png"):
-        if target.suffix == ".mp4":
+    # MP4 and PNG embed the manifest; MKV and BMP get a sidecar, written before the rename.
+    for target in (tmp_path / "walk.mp4", tmp_path / "face.png", tmp_path / "walk.mkv",
+                   tmp_path / "face.bmp"):
+        holder = target if target.suffix in (".mp4", ".png") else sidecar_path(target)
+        if target.suffix in (".mp4", ".mkv"):
             with MarkedVideoWriter(target, 10, prov, keys=keys) as writer:
                 for i in range(4):
                     writer.write(np.roll(photo, 3 * i, axis=1))
-            assert writer.manifest_path == target
+            assert writer.manifest_path == holder
         else:
-            assert write_marked_image(target, photo, prov, keys=keys) == target
+            assert write_marked_image(target, photo, prov, keys=keys) == holder
         where, existed = signed[-1]
         assert where != target and where.parent == target.parent and not existed
         assert verify_file(target, home=home)["manifest"]["state"] == "trusted"
+        if holder != target:
+            continue
         # The manifest names the file as it is called, not the temporary it was signed as.
         reader = c2pa.Reader.try_create(str(target))
         store = json.loads(reader.json())
@@ -370,12 +376,13 @@ def test_marked_writers_sign_before_the_file_appears(tmp_path: Path, home: Path,
         raise TwofaceError(None, "cannot sign")
 
     monkeypatch.setattr(mark_mod, "mark_file", refuse)
-    for bad in (tmp_path / "bad.mp4", tmp_path / "bad.png"):
+    for bad in (tmp_path / "bad.mp4", tmp_path / "bad.png", tmp_path / "bad.mkv",
+                tmp_path / "bad.bmp"):
         with pytest.raises(TwofaceError, match="cannot sign"):
-            if bad.suffix == ".mp4":
+            if bad.suffix in (".mp4", ".mkv"):
                 with MarkedVideoWriter(bad, 10, prov, keys=keys) as writer:
                     writer.write(photo)
             else:
                 write_marked_image(bad, photo, prov, keys=keys)
-        assert not bad.exists()
+        assert not bad.exists() and not sidecar_path(bad).exists()
     assert not list(tmp_path.glob(".*.tmp*"))

@@ -93,34 +93,36 @@ def _signer_and_context(keys: SigningKeys) -> tuple[Any, Any]:
 
 
 def sign_file(path: str | Path, claims: dict[str, Any], keys: SigningKeys, *,
-              version: str, sidecar: bool | None = None, title: str | None = None) -> Path:
+              version: str, sidecar: bool | None = None, final: str | Path | None = None
+              ) -> Path:
     """Sign ``path`` in place (embedded manifest, atomic) or write ``FILE.c2pa`` beside it.
 
-    ``sidecar=None`` embeds when the format allows it. ``title`` is the file name the manifest
-    gives (``path``'s by default; a writer signing its temporary file passes the final name).
-    Returns the file that holds the manifest.
+    ``sidecar=None`` embeds when the format allows it. ``final``: where ``path``, a writer's
+    finished temporary file, is about to be renamed to. The manifest then names ``final``
+    and a sidecar is written beside ``final`` at once, so that the file never appears there
+    unsigned. Returns the file that holds the manifest (``path`` when embedded).
     """
     import c2pa
 
     path = Path(path)
+    target = Path(final) if final is not None else path
     if not path.is_file():
         raise TwofaceError(path, "does not exist")
-    mime = _mime(path)
+    mime = _mime(target)
     embed = mime in EMBED_SUFFIXES.values() if sidecar is None else not sidecar
     signer, context = _signer_and_context(keys)
-    builder = c2pa.Builder(build_manifest(claims, title or path.name, version),
-                           context=context)
+    builder = c2pa.Builder(build_manifest(claims, target.name, version), context=context)
     try:
         if embed:
             with atomic_path(path) as tmp, open(path, "rb") as src, open(tmp, "w+b") as dst:
                 builder.sign(signer, mime, src, dst)
-            sidecar_path(path).unlink(missing_ok=True)  # a stale sidecar would contradict it
+            sidecar_path(target).unlink(missing_ok=True)  # a stale sidecar would contradict it
             return path
         builder.set_no_embed()
         with open(path, "rb") as src:
             manifest = builder.sign(signer, mime, src, io.BytesIO())
-        atomic_write_bytes(sidecar_path(path), manifest)
-        return sidecar_path(path)
+        atomic_write_bytes(sidecar_path(target), manifest)
+        return sidecar_path(target)
     except c2pa.C2paError as exc:
         raise TwofaceError(path, f"cannot sign a C2PA manifest: {exc}") from exc
     finally:

@@ -9,10 +9,10 @@ Writers of generated media call one of::
         w.write(frame)
     mark_video_file(src, dst, prov)                # an existing video, re-encoded marked
 
-Where the format embeds a manifest (PNG, JPEG, MP4, MOV …) the writers sign the finished
-temporary file before it takes the target's place, so a generated file never appears on disk
-watermarked but unsigned, even if the process is killed; other formats get a sidecar, written
-right after the file.
+The writers sign the finished temporary file before it takes the target's place: where the
+format embeds a manifest (PNG, JPEG, MP4, MOV …) into that file, otherwise (BMP, MKV, AVI)
+into a sidecar ``FILE.c2pa`` written beside the target first. So a generated file never
+appears on disk watermarked but unsigned, even if the process is killed.
 
 Marking is on by default; a command that lets the user opt out takes an explicit ``--no-mark``
 and calls :func:`warn_no_mark`.
@@ -150,33 +150,32 @@ def signing_keys(keys: SigningKeys | None = None, home: str | Path | None = None
 
 def mark_file(path: str | Path, prov: Provenance, keys: SigningKeys | None = None, *,
               home: str | Path | None = None, sidecar: bool | None = None,
-              title: str | None = None) -> Path:
+              final: str | Path | None = None) -> Path:
     """Sign ``path`` with a C2PA manifest for ``prov``: embedded when the format allows it,
-    else a sidecar ``FILE.c2pa``. Returns the file holding the manifest."""
+    else a sidecar ``FILE.c2pa``. ``final``: the name a temporary ``path`` is about to take
+    (see :func:`twoface.provenance.manifest.sign_file`). Returns the file holding the
+    manifest."""
     return sign_file(path, prov.claims(), signing_keys(keys, home), version=__version__,
-                     sidecar=sidecar, title=title)
+                     sidecar=sidecar, final=final)
 
 
-def _embeds(path: Path) -> bool:
-    return path.suffix.lower() in EMBED_SUFFIXES
+def _holder(path: Path) -> Path:
+    """The file that holds the manifest of a generated file written to ``path``."""
+    return path if path.suffix.lower() in EMBED_SUFFIXES else sidecar_path(path)
 
 
 def write_marked_image(path: str | Path, image: Image, prov: Provenance, *,
                        keys: SigningKeys | None = None, home: str | Path | None = None,
                        quality: int = 95) -> Path:
     """Watermark ``image``, write it to ``path`` and sign it; returns the file holding the
-    manifest. Embedded manifests are signed into the temporary file before it replaces
+    manifest. The temporary file is signed (or its sidecar written) before it replaces
     ``path``."""
     from twoface.media import write_image
 
     path, signer = Path(path), signing_keys(keys, home)
-    marked = mark_image(image, prov)
-    if not _embeds(path):
-        return mark_file(write_image(path, marked, quality=quality), prov, signer)
-    write_image(path, marked, quality=quality,
-                finish=lambda tmp: mark_file(tmp, prov, signer, title=path.name))
-    sidecar_path(path).unlink(missing_ok=True)  # a stale sidecar would contradict it
-    return path
+    write_image(path, mark_image(image, prov), quality=quality,
+                finish=lambda tmp: mark_file(tmp, prov, signer, final=path))
+    return _holder(path)
 
 
 class MarkedVideoWriter:
@@ -193,10 +192,9 @@ class MarkedVideoWriter:
 
         self.path, self.prov = Path(path), prov
         self._keys = signing_keys(keys, home)
-        # Embedded manifests are signed into the finished temporary file, before the rename.
-        self._embed = _embeds(self.path)
+        # The finished temporary file is signed (or its sidecar written) before the rename.
         self._writer = VideoWriter(self.path, fps, crf=crf, audio_from=audio_from,
-                                   finish=self._sign_tmp if self._embed else None)
+                                   finish=self._sign_tmp)
         self._scheme = get_scheme(prov.scheme)
         self._state: dict = {}
         self._payload = prov.payload()
@@ -211,15 +209,11 @@ class MarkedVideoWriter:
         """Finish the video and sign it; returns the file holding the manifest."""
         if self.manifest_path is None:
             self._writer.close()
-            if self._embed:
-                sidecar_path(self.path).unlink(missing_ok=True)  # stale: would contradict
-                self.manifest_path = self.path
-            else:
-                self.manifest_path = mark_file(self.path, self.prov, self._keys)
+            self.manifest_path = _holder(self.path)
         return self.manifest_path
 
     def _sign_tmp(self, tmp: Path) -> None:
-        mark_file(tmp, self.prov, self._keys, title=self.path.name)
+        mark_file(tmp, self.prov, self._keys, final=self.path)
 
     def __enter__(self) -> MarkedVideoWriter:
         return self
