@@ -100,7 +100,8 @@ def sign_file(path: str | Path, claims: dict[str, Any], keys: SigningKeys, *,
     ``sidecar=None`` embeds when the format allows it. ``final``: where ``path``, a writer's
     finished temporary file, is about to be renamed to. The manifest then names ``final``
     and a sidecar is written beside ``final`` at once, so that the file never appears there
-    unsigned. Returns the file that holds the manifest (``path`` when embedded).
+    unsigned. Returns the file that holds the manifest once ``path`` is where it is going:
+    ``final`` (or ``path``) when embedded, else the sidecar.
     """
     import c2pa
 
@@ -117,7 +118,7 @@ def sign_file(path: str | Path, claims: dict[str, Any], keys: SigningKeys, *,
             with atomic_path(path) as tmp, open(path, "rb") as src, open(tmp, "w+b") as dst:
                 builder.sign(signer, mime, src, dst)
             sidecar_path(target).unlink(missing_ok=True)  # a stale sidecar would contradict it
-            return path
+            return target
         builder.set_no_embed()
         with open(path, "rb") as src:
             manifest = builder.sign(signer, mime, src, io.BytesIO())

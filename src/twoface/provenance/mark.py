@@ -35,7 +35,7 @@ from rich.console import Console
 from twoface import __version__
 from twoface.errors import TwofaceError
 from twoface.provenance.keys import SigningKeys, ensure_keys
-from twoface.provenance.manifest import EMBED_SUFFIXES, sidecar_path, sign_file
+from twoface.provenance.manifest import sign_file
 from twoface.provenance.payload import WatermarkPayload
 from twoface.provenance.watermark import get_scheme
 from twoface.types import Image
@@ -159,11 +159,6 @@ def mark_file(path: str | Path, prov: Provenance, keys: SigningKeys | None = Non
                      sidecar=sidecar, final=final)
 
 
-def _holder(path: Path) -> Path:
-    """The file that holds the manifest of a generated file written to ``path``."""
-    return path if path.suffix.lower() in EMBED_SUFFIXES else sidecar_path(path)
-
-
 def write_marked_image(path: str | Path, image: Image, prov: Provenance, *,
                        keys: SigningKeys | None = None, home: str | Path | None = None,
                        quality: int = 95) -> Path:
@@ -173,9 +168,10 @@ def write_marked_image(path: str | Path, image: Image, prov: Provenance, *,
     from twoface.media import write_image
 
     path, signer = Path(path), signing_keys(keys, home)
+    holder: list[Path] = []
     write_image(path, mark_image(image, prov), quality=quality,
-                finish=lambda tmp: mark_file(tmp, prov, signer, final=path))
-    return _holder(path)
+                finish=lambda tmp: holder.append(mark_file(tmp, prov, signer, final=path)))
+    return holder[0]
 
 
 class MarkedVideoWriter:
@@ -198,6 +194,7 @@ class MarkedVideoWriter:
         self._scheme = get_scheme(prov.scheme)
         self._state: dict = {}
         self._payload = prov.payload()
+        self._holder: Path | None = None  # set when the temporary file is signed
         self.manifest_path: Path | None = None  # set by close(): the file or its sidecar
 
     def write(self, img: Image, time: float | None = None) -> None:
@@ -208,12 +205,12 @@ class MarkedVideoWriter:
     def close(self) -> Path:
         """Finish the video and sign it; returns the file holding the manifest."""
         if self.manifest_path is None:
-            self._writer.close()
-            self.manifest_path = _holder(self.path)
+            self._writer.close()  # signs the finished temporary file (_sign_tmp) first
+            self.manifest_path = self._holder
         return self.manifest_path
 
     def _sign_tmp(self, tmp: Path) -> None:
-        mark_file(tmp, self.prov, self._keys, final=self.path)
+        self._holder = mark_file(tmp, self.prov, self._keys, final=self.path)
 
     def __enter__(self) -> MarkedVideoWriter:
         return self
