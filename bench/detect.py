@@ -44,11 +44,11 @@ def make_data(out: Path, people: int = 40, frames: int = 32, size: int = 160,
     import cv2
 
     from twoface.apply.blend import lab_stats, rct
-    from twoface.data.synthetic import Identity, render_sequence
     from twoface.faces.mask import face_mask
     from twoface.media import write_video
     from twoface.progress import progress_bar
     from twoface.provenance import Provenance, mark_file
+    from twoface.synth import Identity, render_sequence
 
     made: dict[str, list[Path]] = {"real": [], **{m: [] for m in METHODS}}
     with progress_bar() as bar:
@@ -103,7 +103,7 @@ def default_recipe(work: Path, steps: int, people: int, install: bool) -> dict:
 
     The same steps as ``runs/detect/run_all.sh``'s ``selfblend`` run, through the API."""
     from twoface.data.detect_dataset import DatasetOptions, build_dataset
-    from twoface.forensics.detect_eval import evaluate_dataset
+    from twoface.evaluate.detector import evaluate_dataset
     from twoface.models.detectors import DEFAULT_DIR
     from twoface.progress import progress_bar
     from twoface.train.detector import train_detector
@@ -151,7 +151,7 @@ def experiments(work: Path, steps: int, people: int) -> None:
     each evaluated on the test split into ``<run>/test_metrics.json``. Folders already
     holding a result are kept (so an interrupted run can be started again)."""
     from twoface.data.detect_dataset import DatasetOptions, build_dataset
-    from twoface.forensics.detect_eval import evaluate_dataset
+    from twoface.evaluate.detector import evaluate_dataset
     from twoface.progress import progress_bar
     from twoface.train.detector import train_detector
     from twoface.train.loop import TrainOptions
@@ -183,7 +183,6 @@ def throughput(seconds: float = 3.0, device: str = "cpu", batch: int = 32) -> di
     would run it."""
     import contextlib
 
-    import twoface.models.detectors  # noqa: F401
     from twoface.models.detectors import load_detector
     from twoface.models.registry import create, names
 
@@ -352,7 +351,6 @@ def main() -> None:
                 f"{batch}, {where}; `python bench/detect.py throughput"
                 f"{' --device ' + args.device if cuda else ''}`.\n\n"
                 "| detector | input px | crops/s |\n|---|---|---|\n")
-        import twoface.models.detectors  # noqa: F401
         from twoface.models.detectors import load_detector
         from twoface.models.registry import create
 

@@ -240,7 +240,7 @@ def train(steps: int, jobs: int, size: int) -> None:
 
 
 def evaluate(size: int) -> None:
-    from twoface.forensics.detect_eval import evaluate_dataset, evaluate_media
+    from twoface.evaluate.detector import evaluate_dataset, evaluate_media
 
     d = models_dir(size)
     for run in sorted(d.iterdir()):

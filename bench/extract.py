@@ -20,11 +20,11 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _report import SHARED, machine, write_section
+from twoface.data.extract import ExtractOptions, extract
 from twoface.data.faceset import Faceset, validate
 from twoface.faces.align import align_face, warp_back
 from twoface.faces.detect import detect, landmarks
 from twoface.faces.dlib_models import DlibModels
-from twoface.faces.extract import ExtractOptions, extract
 from twoface.faces.mask import face_mask
 from twoface.faces.track import FaceTracker, smooth_landmarks
 from twoface.media import iter_frames, probe
@@ -96,7 +96,7 @@ def throughput_720p(path: Path, models: DlibModels, limit: int) -> dict:
 
 
 def synthetic(models: DlibModels, n: int) -> dict:
-    from twoface.data.synthetic import Expression, Identity, render
+    from twoface.synth import Expression, Identity, render
     from twoface.types import Pose
 
     rng = np.random.default_rng(7)
@@ -127,7 +127,7 @@ def synthetic(models: DlibModels, n: int) -> dict:
 
 def synthetic_lag(models: DlibModels) -> dict:
     """Error against ground truth on a synthetic fast head turn: raw vs smoothed landmarks."""
-    from twoface.data.synthetic import Identity, render_sequence
+    from twoface.synth import Identity, render_sequence
 
     renders = render_sequence(Identity.random(5), 75, fps=25, size=256, seed=5,
                               yaw_amplitude=30)

@@ -10,7 +10,7 @@ backward passes and AdamW steps, lazy R1 on its schedule) on random images resid
 device; bf16 autocast and channels_last on CUDA, as in the training loop. ``quality`` draws
 ``n`` faces from each model and measures them against the real facesets (Fréchet distance and
 KID on dlib identity embeddings, dlib detection rate, nearest training neighbours; see
-:mod:`twoface.metrics.gan`). Each sub-command writes its own section of BENCHMARKS.md.
+:mod:`twoface.evaluate.gan`). Each sub-command writes its own section of BENCHMARKS.md.
 """
 
 from __future__ import annotations
@@ -27,9 +27,8 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _report import machine, write_section
 from _timing import train_rate
+from twoface.device import pick_device
 from twoface.models import create, names
-from twoface.models import gan as _gan  # noqa: F401  (registers the gan models)
-from twoface.train.loop import pick_device
 
 BATCH = {32: 32, 64: 16, 128: 8, 256: 4}
 
@@ -76,7 +75,7 @@ def _log_stats(run: Path) -> dict[str, float]:
 def quality(args: argparse.Namespace) -> None:
     import json
 
-    from twoface.metrics.gan import evaluate_gan, real_features
+    from twoface.evaluate.gan import evaluate_gan, real_features
     from twoface.models.registry import read_config
 
     runs = dict(item.split("=", 1) for item in args.run)

@@ -22,19 +22,17 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import twoface.models.motion as motion_models
 from _report import machine, write_section
 from _timing import sync, train_rate
+from twoface.device import pick_device
 from twoface.models import create, names
-from twoface.train.loop import pick_device
-
-assert motion_models  # imported for its registrations
+from twoface.nn.warp import random_warp_params
 
 
 def _batch(size: int, batch: int, device: torch.device) -> dict[str, torch.Tensor]:
     g = torch.Generator().manual_seed(0)
     img = torch.rand(batch + 1, 3, size, size, generator=g)
-    warp = motion_models.random_warp_params(batch, g, 0.05, 0.005)
+    warp = random_warp_params(batch, g, 0.05, 0.005)
     return {k: v.to(device) for k, v in
             {"source": img[:-1], "driving": img[1:], **warp}.items()}
 
@@ -139,7 +137,7 @@ def _training_summary(run: Path, batch: int) -> str:
 
 
 def quality(args: argparse.Namespace) -> None:
-    from twoface.metrics.motion import evaluate_motion
+    from twoface.evaluate.motion import evaluate_motion
 
     result = evaluate_motion(args.clips, args.model, every=args.every, device=args.device,
                              output=args.output, progress=True)

@@ -18,10 +18,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from twoface.data.synthetic import Identity, render_sequence
 from twoface.forensics.index import add_videos, search
 from twoface.forensics.shallow import Finding, inspect_video
 from twoface.media import iter_frames, probe, write_video
+from twoface.synth import Identity, render_sequence
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _report import SHARED, machine, write_section

@@ -29,8 +29,8 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _report import machine, write_section
 from _timing import sync, train_rate
+from twoface.device import pick_device
 from twoface.models import create, names
-from twoface.train.loop import pick_device
 
 
 def random_batch(size: int, batch: int, device: torch.device) -> dict[str, torch.Tensor]:
@@ -183,7 +183,7 @@ def convert(args: argparse.Namespace) -> None:
 
 def quality(args: argparse.Namespace) -> None:
     from twoface.apply.swap import SwapOptions, SwapPipeline
-    from twoface.metrics.swap import evaluate_swap, write_report
+    from twoface.evaluate.swap import evaluate_swap, write_report
 
     run = Path(args.model)
     log = (run / "log.csv").read_text().splitlines()

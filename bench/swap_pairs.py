@@ -38,7 +38,6 @@ MODEL, SIZE = "light", 64
 def pack(facesets: list[Path], out: Path, max_faces: int) -> None:
     from collections import Counter
 
-    import twoface.models  # noqa: F401  (registers the swap models)
     from twoface.data.faceset import Faceset
     from twoface.data.swap_batches import face_stack
     from twoface.models.registry import create
@@ -62,8 +61,9 @@ def train_one(stacks: Path, a: str, b: str, run: Path, gan: bool, minutes: float
     import torch
 
     from twoface.data.swap_batches import SwapBatches
+    from twoface.device import pick_device
     from twoface.train.checkpoint import new_or_resumed
-    from twoface.train.loop import TrainOptions, fit, pick_device
+    from twoface.train.loop import TrainOptions, fit
 
     net = new_or_resumed("swap", run, model=MODEL, default=MODEL,
                          config={"size": SIZE, "gan": gan}, resume=False)

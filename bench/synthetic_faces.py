@@ -21,7 +21,7 @@ from pathlib import Path
 import dlib
 import numpy as np
 
-from twoface.data.synthetic import Expression, Identity, render
+from twoface.synth import Expression, Identity, render
 from twoface.types import Pose
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))

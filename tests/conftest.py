@@ -36,7 +36,7 @@ def models():
 @pytest.fixture(scope="session")
 def synthetic_face():
     """One frontal synthetic render (image + exact landmarks)."""
-    from twoface.data.synthetic import Identity, render
+    from twoface.synth import Identity, render
     from twoface.types import Pose
 
     return render(Identity.random(3), Pose(5.0, -3.0, 2.0), size=256, seed=3)
@@ -50,7 +50,7 @@ def face_image(synthetic_face):
 @pytest.fixture(scope="session")
 def talking_video(tmp_path_factory) -> Path:
     """A 1.6 s synthetic video of one person talking and turning the head."""
-    from twoface.data.synthetic import Identity, write_talking_video
+    from twoface.synth import Identity, write_talking_video
 
     path = tmp_path_factory.mktemp("video") / "talking.mp4"
     write_talking_video(path, Identity.random(4), seconds=1.6, fps=25, size=192, seed=4)
@@ -63,7 +63,7 @@ def rotated_talking_video(tmp_path_factory) -> Path:
     import av
     import numpy as np
 
-    from twoface.data.synthetic import Identity, render_sequence
+    from twoface.synth import Identity, render_sequence
 
     renders = render_sequence(Identity.random(6), 30, fps=25, size=192, seed=6)
     path = tmp_path_factory.mktemp("video") / "rotated.mp4"

@@ -93,8 +93,8 @@ def test_smoothing_short_tracks_passes_through(n: int) -> None:
 
 
 def test_head_pose_signs_follow_the_renderer() -> None:
-    from twoface.data.synthetic import Identity, render
     from twoface.faces.quality import head_pose
+    from twoface.synth import Identity, render
     from twoface.types import Pose
 
     ident = Identity.random(2)

@@ -31,8 +31,8 @@ def _pasted_fake(a_frames: list, b_frames: list) -> list[np.ndarray]:
 @pytest.fixture(scope="module")
 def detect_media(tmp_path_factory) -> dict[str, Path]:
     """Three real talking-head videos (people 11, 12, 13) and one pasted-face fake of 11←12."""
-    from twoface.data.synthetic import Identity, render_sequence
     from twoface.media import write_video
+    from twoface.synth import Identity, render_sequence
 
     root = tmp_path_factory.mktemp("detect_media")
     renders = {k: render_sequence(Identity.random(k), FRAMES, size=SIZE, seed=7)
@@ -180,9 +180,9 @@ def test_train_cnn_and_selfblend_then_fusion(dataset: Path, tmp_path: Path) -> N
 
 def test_selfblend_batches_are_a_function_of_seed_and_step(dataset: Path) -> None:
     from twoface.data.detect_dataset import Manifest
-    from twoface.train.detector import DetectorBatches, _load_split
+    from twoface.data.detector_batches import DetectorBatches, load_split
 
-    images, labels, marks = _load_split(Manifest.load(dataset), "train", 32, True)
+    images, labels, marks = load_split(Manifest.load(dataset), "train", 32, True)
     assert labels.sum() == 0 and marks is not None
     data = DetectorBatches(images, labels, marks, 6, 0, torch.device("cpu"), True)
     a, b, c = data.batch_at(3), data.batch_at(3), data.batch_at(4)
@@ -280,10 +280,10 @@ def test_a_run_saved_before_rerendering_resumes_without_it(dataset: Path,
 
 def test_fake_recipe_without_rerendering_keeps_the_paired_batches(dataset: Path) -> None:
     from twoface.data.detect_dataset import Manifest
+    from twoface.data.detector_batches import DetectorBatches, FakeRecipe, load_split
     from twoface.data.selfblend import augment_face, jpeg, self_blend
-    from twoface.train.detector import DetectorBatches, FakeRecipe, _load_split
 
-    images, labels, marks = _load_split(Manifest.load(dataset), "train", 32, True)
+    images, labels, marks = load_split(Manifest.load(dataset), "train", 32, True)
     assert marks is not None
     data = DetectorBatches(images, labels, marks, 6, 0, torch.device("cpu"), True, pairs=True,
                            fakes=FakeRecipe({}, None, rerender=0.5, soft=0.0))
@@ -304,7 +304,7 @@ def test_fake_recipe_uses_the_renderer_when_asked(dataset: Path) -> None:
     from types import SimpleNamespace
 
     from twoface.data.detect_dataset import Manifest
-    from twoface.train.detector import FakeRecipe, _load_split
+    from twoface.data.detector_batches import FakeRecipe, load_split
 
     class Grey(torch.nn.Module):  # "re-draws" every face as flat mid-grey, at 16 px
         config = SimpleNamespace(size=16)
@@ -317,7 +317,7 @@ def test_fake_recipe_uses_the_renderer_when_asked(dataset: Path) -> None:
             assert x.shape[-1] == 16  # faces reach it at its own size
             return torch.full_like(x, 0.5) + 0 * self.w
 
-    images, _, marks = _load_split(Manifest.load(dataset), "train", 32, True)
+    images, _, marks = load_split(Manifest.load(dataset), "train", 32, True)
     assert marks is not None
     bases = list(zip(images[:4], marks[:4], strict=True))
     whole = FakeRecipe({}, Grey(), rerender=1.0, whole=1.0).fakes(bases, np.random.default_rng(0))
@@ -336,9 +336,9 @@ def test_fake_recipe_uses_the_renderer_when_asked(dataset: Path) -> None:
 def test_supervised_batches_augment_both_classes_alike(dataset: Path, monkeypatch) -> None:
     import twoface.data.selfblend as sb
     from twoface.data.detect_dataset import Manifest
-    from twoface.train.detector import DetectorBatches, _load_split
+    from twoface.data.detector_batches import DetectorBatches, load_split
 
-    images, labels, _ = _load_split(Manifest.load(dataset), "train", 32, False)
+    images, labels, _ = load_split(Manifest.load(dataset), "train", 32, False)
     seen: list[int] = []
     real_augment = sb.augment_face
     monkeypatch.setattr(sb, "augment_face", lambda im, lm, rng: (seen.append(1),
@@ -356,9 +356,8 @@ def test_supervised_batches_augment_both_classes_alike(dataset: Path, monkeypatc
 
 def test_eval_media_runs_the_detect_pipeline(detect_media, tmp_path: Path) -> None:
     """Every video through `detect` (provenance off): counts, per-method rows, FPR."""
-    import twoface.models.detectors  # noqa: F401
+    from twoface.evaluate.detector import evaluate_media
     from twoface.forensics.detect import DetectOptions
-    from twoface.forensics.detect_eval import evaluate_media
     from twoface.models.registry import create, save_pretrained
 
     model = create("detector", "cnn_tiny", size=32)
@@ -377,7 +376,7 @@ def test_eval_media_runs_the_detect_pipeline(detect_media, tmp_path: Path) -> No
 
 def test_a_faceset_is_one_input_encoded_like_the_rest(detect_media, tmp_path: Path) -> None:
     from twoface.data.detect_dataset import DatasetOptions, Manifest, build_dataset
-    from twoface.faces.extract import ExtractOptions, extract
+    from twoface.data.extract import ExtractOptions, extract
 
     fs = tmp_path / "fs13"
     extract([detect_media["real13"]], fs, ExtractOptions(size=96, every=3))
@@ -423,8 +422,8 @@ def test_cross_method_trains_without_each_method_and_scores_it_unseen(detect_med
     import cv2
 
     from twoface.data.detect_dataset import DatasetOptions, Manifest, build_dataset
-    from twoface.data.synthetic import Identity, render_sequence
     from twoface.media import iter_frames, write_video
+    from twoface.synth import Identity, render_sequence
 
     lowres = [write_video(tmp_path / f"person{k}_lowres.mp4", [
         cv2.resize(cv2.resize(f.image, (64, 64), interpolation=cv2.INTER_AREA), (128, 128))

@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 import torch
 
-import twoface.models.detectors  # noqa: F401  (registers the detectors)
 from twoface.errors import TwofaceError
 from twoface.models.detectors.base import fit_logistic, fit_platt
 from twoface.models.registry import create, from_pretrained, names, save_pretrained
@@ -203,7 +202,6 @@ def test_misshape_moves_features_by_a_bounded_amount() -> None:
 
 
 def test_rerenderer_trains_and_round_trips(tmp_path) -> None:
-    import twoface.models.rerender  # noqa: F401  (registers it)
 
     assert names("rerender") == ["ae"]
     torch.manual_seed(0)

@@ -10,7 +10,6 @@ import numpy as np
 import pytest
 import torch
 
-import twoface.models.detectors  # noqa: F401
 from test_extract import assert_one_line_error
 from test_media import write_tone
 from twoface.models.registry import create, save_pretrained
@@ -63,8 +62,8 @@ def says_real(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def short_video(tmp_path_factory) -> Path:
     """Ten frames of a synthetic person talking (cheaper than the shared 1.6 s fixture)."""
-    from twoface.data.synthetic import Identity, render_sequence
     from twoface.media import write_video
+    from twoface.synth import Identity, render_sequence
 
     frames = render_sequence(Identity.random(21), 10, size=144, seed=2)
     return write_video(tmp_path_factory.mktemp("vid") / "talk.mp4", [f.image for f in frames])

@@ -61,7 +61,7 @@ def test_faces_command_summarises_and_draws_a_montage(talking_video: Path, tmp_p
 
 
 def test_faceset_filter_dedupe_sort(talking_video: Path, tmp_path: Path) -> None:
-    from twoface.faces.extract import ExtractOptions, extract
+    from twoface.data.extract import ExtractOptions, extract
 
     out = tmp_path / "fs"
     extract([talking_video], out, ExtractOptions(size=64))
@@ -171,7 +171,7 @@ def test_sources_whose_names_clean_alike_keep_separate_crops(talking_video: Path
                                                               tmp_path: Path) -> None:
     import shutil
 
-    from twoface.faces.extract import ExtractOptions, extract
+    from twoface.data.extract import ExtractOptions, extract
 
     a, b = tmp_path / "a b.mp4", tmp_path / "a_b.mp4"
     shutil.copy(talking_video, a)

@@ -35,8 +35,8 @@ def test_a_failed_write_leaves_the_old_file_and_no_temp(tmp_path: Path) -> None:
 
 
 def test_bad_device_is_a_user_error() -> None:
+    from twoface.device import pick_device
     from twoface.errors import TwofaceError
-    from twoface.train.loop import pick_device
 
     assert pick_device("cpu").type == "cpu"
     with pytest.raises(TwofaceError, match="not a device name"):

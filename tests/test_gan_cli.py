@@ -47,9 +47,9 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> dict:
     """A faceset of 20 synthetic faces (5 people) and a tiny 32 px GAN trained 4 steps."""
     import os
 
-    from twoface.data.synthetic import Identity, render
-    from twoface.faces.extract import ExtractOptions, extract
+    from twoface.data.extract import ExtractOptions, extract
     from twoface.media import write_image
+    from twoface.synth import Identity, render
     from twoface.types import Pose
 
     root = tmp_path_factory.mktemp("gan")

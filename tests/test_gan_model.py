@@ -11,12 +11,11 @@ import numpy as np
 import pytest
 import torch
 
+from twoface.data.gan_batches import GanBatches
 from twoface.errors import TwofaceError
-from twoface.metrics.gan import frechet_distance, kid, nearest
+from twoface.evaluate.gan import frechet_distance, kid, nearest
 from twoface.models import create, from_pretrained, names, save_pretrained
-from twoface.models import gan as _gan  # noqa: F401  (registers the gan models)
 from twoface.nn.diffaug import OPS, cutout, diff_augment, translation
-from twoface.train.gan import GanBatches
 from twoface.train.loop import TrainOptions, fit
 
 TINY = {"size": 32, "g_channels": 4, "d_channels": 4, "max_channels": 16, "z_dim": 16}
@@ -225,5 +224,5 @@ def test_nearest_neighbours() -> None:
 def test_models_and_train_import_without_dlib_and_av() -> None:
     code = ("import sys; sys.modules['dlib'] = None; sys.modules['av'] = None\n"
             "import twoface.models.gan, twoface.train.gan, twoface.nn.diffaug\n"
-            "import twoface.metrics.gan, twoface.apply.generate")
+            "import twoface.evaluate.gan, twoface.apply.generate")
     subprocess.run([sys.executable, "-c", code], check=True)

@@ -38,7 +38,7 @@ def _write(path: Path, frames: list[np.ndarray], fps: float = FPS, crf: int = 18
 @pytest.fixture(scope="session")
 def library(tmp_path_factory) -> dict[str, Path]:
     """Three talking heads and two noise clips, plus one head kept out of the index."""
-    from twoface.data.synthetic import Identity, render_sequence
+    from twoface.synth import Identity, render_sequence
 
     folder = tmp_path_factory.mktemp("index_lib")
     n = int(SECONDS * FPS)

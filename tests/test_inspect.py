@@ -26,7 +26,7 @@ def _write(path: Path, images: list[np.ndarray]) -> Path:
 @pytest.fixture(scope="module")
 def clips(tmp_path_factory) -> dict[str, Path]:
     """Every test clip, written once: rendering is the slow part."""
-    from twoface.data.synthetic import Identity, render_sequence
+    from twoface.synth import Identity, render_sequence
 
     folder = tmp_path_factory.mktemp("inspect")
     a = [r.image for r in render_sequence(Identity.random(1), 48, size=128, seed=1)]
@@ -185,8 +185,8 @@ def test_strong_recompression_reported_from_the_encoder_record(clips, tmp_path):
 
 
 def test_variable_frame_rate_clip_is_inspected(tmp_path):
-    from twoface.data.synthetic import Identity, render_sequence
     from twoface.media import VideoWriter
+    from twoface.synth import Identity, render_sequence
 
     renders = render_sequence(Identity.random(3), 40, size=96, seed=3)
     # A phone-style variable rate: intervals alternate between 30 and 50 ms.
@@ -204,7 +204,7 @@ def test_variable_frame_rate_clip_is_inspected(tmp_path):
 
 @pytest.fixture(scope="module")
 def long_head() -> list[np.ndarray]:
-    from twoface.data.synthetic import Identity, render_sequence
+    from twoface.synth import Identity, render_sequence
 
     return [r.image for r in render_sequence(Identity.random(5), 96, size=96, seed=5)]
 

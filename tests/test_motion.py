@@ -10,7 +10,7 @@ import torch
 from twoface.data.clips import ClipBatches, stable_box
 from twoface.errors import TwofaceError
 from twoface.models import create, registry
-from twoface.models import motion as mm
+from twoface.nn import warp
 from twoface.train.loop import TrainOptions, fit
 from twoface.train.motion import TINY
 
@@ -74,17 +74,17 @@ def test_keypoints_start_rigid_and_follow_a_shift() -> None:
 
 def test_warp_jacobian_matches_autograd_and_identity_is_identity() -> None:
     gen = torch.Generator().manual_seed(1)
-    w = mm.random_warp_params(2, gen, 0.1, 0.01)
+    w = warp.random_warp_params(2, gen, 0.1, 0.01)
     pts = torch.rand(2, 4, 2) * 2 - 1
-    exact = mm.warp_jacobian(w["warp_theta"], w["warp_tps"], pts)
+    exact = warp.warp_jacobian(w["warp_theta"], w["warp_tps"], pts)
     auto = torch.autograd.functional.jacobian(
-        lambda q: mm.warp_points(w["warp_theta"], w["warp_tps"], q), pts)
+        lambda q: warp.warp_points(w["warp_theta"], w["warp_tps"], q), pts)
     auto = torch.stack([torch.stack([auto[b, n, :, b, n, :] for n in range(4)])
                         for b in range(2)])
     assert torch.allclose(exact, auto, atol=1e-5)
-    ident = mm.random_warp_params(2, gen, 0.0, 0.0)
+    ident = warp.random_warp_params(2, gen, 0.0, 0.0)
     img = torch.rand(2, 3, 16, 16)
-    assert torch.allclose(mm.warp_image(ident["warp_theta"], ident["warp_tps"], img), img,
+    assert torch.allclose(warp.warp_image(ident["warp_theta"], ident["warp_tps"], img), img,
                           atol=1e-5)
 
 
@@ -93,12 +93,12 @@ def test_equivariance_loss_is_zero_for_the_identity_warp() -> None:
     model = create("motion", "small", **TINY).eval()
     x = torch.rand(2, 3, 64, 64)
     gen = torch.Generator().manual_seed(0)
-    ident = mm.random_warp_params(2, gen, 0.0, 0.0)
-    warp = mm.random_warp_params(2, gen, 0.1, 0.01)
+    ident = warp.random_warp_params(2, gen, 0.0, 0.0)
+    moving = warp.random_warp_params(2, gen, 0.1, 0.01)
     with torch.no_grad():
         kp = model.keypoints(x)
         same = model.equivariance_losses(x, kp, ident["warp_theta"], ident["warp_tps"])
-        moved = model.equivariance_losses(x, kp, warp["warp_theta"], warp["warp_tps"])
+        moved = model.equivariance_losses(x, kp, moving["warp_theta"], moving["warp_tps"])
     assert float(same[0]) < 1e-5 and float(same[1]) < 1e-5
     assert float(moved[0]) > 1e-3  # an untrained detector is not equivariant
 

@@ -24,8 +24,8 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> dict:
     import os
 
     from twoface.data.clips import make_clips
-    from twoface.data.synthetic import Identity, render, render_sequence
     from twoface.media import VideoWriter, write_image
+    from twoface.synth import Identity, render, render_sequence
     from twoface.train.loop import TrainOptions
     from twoface.train.motion import train_motion
 
@@ -97,7 +97,7 @@ def test_animation_keeps_frames_fps_audio_and_is_marked(world: dict) -> None:
 
 
 def test_evaluation_reports_the_fomm_metrics(world: dict) -> None:
-    from twoface.metrics.motion import evaluate_motion
+    from twoface.evaluate.motion import evaluate_motion
 
     result = evaluate_motion([world["clips"]], world["model"], every=5,
                              output=world["root"] / "eval")
@@ -140,7 +140,7 @@ def test_cli_bad_inputs_give_one_line_errors(world: dict) -> None:
 
 def test_mismatched_sizes_and_missing_clips_are_clear_errors(world: dict) -> None:
     from twoface.errors import TwofaceError
-    from twoface.metrics.motion import evaluate_motion
+    from twoface.evaluate.motion import evaluate_motion
     from twoface.train.loop import TrainOptions
     from twoface.train.motion import train_motion
 

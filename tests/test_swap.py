@@ -22,9 +22,9 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> dict:
     """Two synthetic people (A with audio), their facesets and a tiny model trained 4 steps."""
     import os
 
-    from twoface.data.synthetic import Identity, render_sequence
-    from twoface.faces.extract import ExtractOptions, extract
+    from twoface.data.extract import ExtractOptions, extract
     from twoface.media import VideoWriter
+    from twoface.synth import Identity, render_sequence
     from twoface.train.loop import TrainOptions
     from twoface.train.swap import train_swap
 
@@ -160,7 +160,7 @@ def test_image_conversion_and_alignments(world: dict) -> None:
 
 def test_metrics_on_an_untouched_video(world: dict) -> None:
     """Known case: the "swap" is the source itself, so nothing moved and nobody changed."""
-    from twoface.metrics.swap import evaluate_swap, write_report
+    from twoface.evaluate.swap import evaluate_swap, write_report
 
     result = evaluate_swap(world["a"], world["a"], world["fs_b"], every=4, n_synthetic=2)
     s = result["summary"]
@@ -204,8 +204,8 @@ def test_model_of_another_kind_and_corrupt_weights(world: dict, tmp_path: Path) 
 
 def test_video_with_only_small_faces(world: dict, tmp_path: Path) -> None:
     from twoface.apply.swap import SwapOptions, SwapPipeline
-    from twoface.data.synthetic import Identity, render_sequence
     from twoface.media import VideoWriter
+    from twoface.synth import Identity, render_sequence
 
     small = tmp_path / "small.mp4"
     with VideoWriter(small, 25) as w:

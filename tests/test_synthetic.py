@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from twoface.data.synthetic import (
+from twoface.synth import (
     Expression,
     Identity,
     Light,

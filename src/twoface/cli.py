@@ -56,8 +56,8 @@ def extract(
     quiet: Annotated[bool, typer.Option("-q", "--quiet")] = False,
 ) -> None:
     """Find, track and align every face into a faceset (re-running skips inputs done)."""
-    from twoface.faces.extract import ExtractOptions
-    from twoface.faces.extract import extract as run_extract
+    from twoface.data.extract import ExtractOptions
+    from twoface.data.extract import extract as run_extract
     from twoface.progress import progress_bar
 
     if detector not in ("hog", "cnn"):

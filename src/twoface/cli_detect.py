@@ -3,7 +3,7 @@
 
 ``twoface.cli`` calls :func:`register` with its app and its ``train`` and ``eval`` groups. The
 work is done in :mod:`twoface.data.detect_dataset`, :mod:`twoface.train.detector`,
-:mod:`twoface.forensics.detect` and :mod:`twoface.forensics.detect_eval`.
+:mod:`twoface.forensics.detect` and :mod:`twoface.evaluate.detector`.
 """
 
 from __future__ import annotations
@@ -196,8 +196,8 @@ def register(app: typer.Typer, train_app: typer.Typer, eval_app: typer.Typer) ->
     ) -> None:
         """AUC, AP, EER and TPR@1%FPR with bootstrap intervals, frame and video level."""
         from twoface.data.detect_dataset import parse_fake
+        from twoface.evaluate.detector import evaluate_dataset, evaluate_media
         from twoface.fileio import atomic_write_json
-        from twoface.forensics.detect_eval import evaluate_dataset, evaluate_media
         from twoface.progress import progress_bar
 
         with progress_bar(enabled=not quiet and not as_json) as bar:
@@ -237,8 +237,8 @@ def register(app: typer.Typer, train_app: typer.Typer, eval_app: typer.Typer) ->
     ) -> None:
         """Leave-one-method-out table: per method, a model trained without it, scored on
         its fakes (reuses finished models in -o, resumes an interrupted one)."""
+        from twoface.evaluate.detector import cross_method
         from twoface.fileio import atomic_write_json
-        from twoface.forensics.detect_eval import cross_method
 
         opts = train_options(steps=steps, minutes=minutes, save_every=500, preview_every=0,
                              device=device, compile_=False, resume=False,

@@ -138,7 +138,7 @@ def register(app: typer.Typer, train_app: typer.Typer, eval_app: typer.Typer) ->
         """Measure a GAN: Fréchet distance and KID on dlib identity embeddings (our own
         metric, not comparable to published FID), dlib detection rate, and nearest training
         neighbours (is it copying?)."""
-        from twoface.metrics.gan import evaluate_gan
+        from twoface.evaluate.gan import evaluate_gan
 
         for fs in real:
             if not (fs / "alignments.json").is_file():

@@ -167,7 +167,7 @@ def register(app: typer.Typer, train_app: typer.Typer, eval_app: typer.Typer) ->
     ) -> None:
         """FOMM's protocol on held-out clips: reconstruction L1, AKD, AED (dlib), and identity
         preservation when animating one clip's first frame with another clip."""
-        from twoface.metrics.motion import evaluate_motion
+        from twoface.evaluate.motion import evaluate_motion
 
         result = evaluate_motion(list(clips_dirs), model, every=every, device=device,
                                  output=output, progress=not quiet and not as_json)

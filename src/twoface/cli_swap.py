@@ -131,7 +131,7 @@ def register(app: typer.Typer, train_app: typer.Typer, eval_app: typer.Typer) ->
     ) -> None:
         """Measure a swap: identity retrieval and similarity, pose and expression error,
         background PSNR, temporal flicker."""
-        from twoface.metrics.swap import evaluate_swap, write_report
+        from twoface.evaluate.swap import evaluate_swap, write_report
 
         result = evaluate_swap(swapped, source, target, distractors=list(distractors or []),
                                every=every)

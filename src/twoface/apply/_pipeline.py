@@ -24,8 +24,8 @@ class Pipeline:
     def from_pretrained(cls, folder: str | Path, device: str | None = None) -> Self:
         """The model saved in ``folder`` (``config.json`` + ``model.safetensors``) on
         ``device`` (default: CUDA when present). A folder of another kind is refused."""
+        from twoface.device import pick_device
         from twoface.models import from_pretrained  # importing the package registers every model
-        from twoface.train.loop import pick_device
 
         dev = pick_device(device)
         return cls(from_pretrained(folder, cls.kind, device=dev), Path(folder), dev)

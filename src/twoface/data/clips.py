@@ -169,11 +169,11 @@ def make_clips(videos: list[str | Path], out: str | Path, *, size: int = 256, ev
 
 def write_synthetic_clips(out: str | Path, *, people: int = 3, frames: int = 48,
                           size: int = 64, seed: int = 0) -> list[Path]:
-    """Clips of synthetic talking heads (:mod:`twoface.data.synthetic`), rendered straight at
+    """Clips of synthetic talking heads (:mod:`twoface.synth`), rendered straight at
     ``size``: the renderer already frames the head loosely and steadily, so no tracking is
     needed, and rendering small keeps a demo's data to seconds. One clip folder per person."""
-    from twoface.data.synthetic import Identity, render_sequence
     from twoface.fileio import atomic_write_json
+    from twoface.synth import Identity, render_sequence
 
     folders = []
     for p in range(people):
@@ -294,7 +294,7 @@ class ClipBatches:
         """``source``, ``driving`` ``(B, 3, S, S)`` float in [0, 1]; ``warp_theta``
         ``(B, 2, 3)`` and ``warp_tps`` ``(B, P², 2)``."""
         from twoface.data.augment import seed_for
-        from twoface.models.motion import random_warp_params
+        from twoface.nn.warp import random_warp_params
 
         gen = torch.Generator().manual_seed(seed_for(self.seed, self.rank, step))
         which = torch.randint(len(self.clips), (self.batch_size,), generator=gen).tolist()

@@ -251,9 +251,9 @@ def build_dataset(real: list[str | Path], fake: list[tuple[str, str | Path]], ou
 def _one_source(s: Source, index: int, root: Path, work: Path, opts: DatasetOptions,
                 models: object, progress: Progress | None) -> list[dict[str, object]]:
     """Track the faces of one source, then cut its crops at every CRF."""
+    from twoface.data.extract import ExtractOptions, extract
     from twoface.data.faceset import Faceset
     from twoface.faces.align import align_face, transform_points
-    from twoface.faces.extract import ExtractOptions, extract
     from twoface.media import iter_frames, media_kind, probe, read_image
     from twoface.media.writer import VideoWriter
 

@@ -7,8 +7,8 @@ from twoface.demo._common import IDENTITIES, DemoContext, img, link
 
 def stage_render(ctx: DemoContext) -> None:
     """Render each synthetic identity talking and turning its head (marked: twoface made it)."""
-    from twoface.data.synthetic import Identity, render_sequence
     from twoface.provenance import MarkedVideoWriter, Provenance
+    from twoface.synth import Identity, render_sequence
 
     rows = []
     for name, seed in IDENTITIES.items():
@@ -30,9 +30,9 @@ def stage_render(ctx: DemoContext) -> None:
 
 def stage_extract(ctx: DemoContext) -> None:
     """Extract each video into its own faceset and show montages and statistics."""
+    from twoface.data.extract import extract
     from twoface.data.faceset import Faceset
     from twoface.faces.dlib_models import DlibModels
-    from twoface.faces.extract import extract
     from twoface.progress import progress_bar
 
     models = DlibModels()
@@ -70,8 +70,8 @@ def stage_swap(ctx: DemoContext) -> None:
     import numpy as np
 
     from twoface.apply.swap import SwapOptions, SwapPipeline
-    from twoface.metrics.report import png_data_uri, summary_table
-    from twoface.metrics.swap import evaluate_swap
+    from twoface.evaluate.swap import evaluate_swap
+    from twoface.report import png_data_uri, summary_table
     from twoface.train.loop import TrainOptions
     from twoface.train.swap import train_swap
 
@@ -117,7 +117,7 @@ def stage_animate(ctx: DemoContext) -> None:
     from twoface.apply.animate import AnimateOptions, AnimatePipeline
     from twoface.data.clips import make_clips
     from twoface.media import read_frame, write_image
-    from twoface.metrics.report import png_data_uri
+    from twoface.report import png_data_uri
     from twoface.train.loop import TrainOptions
     from twoface.train.motion import DEMO, train_motion
 
@@ -149,8 +149,8 @@ def stage_generate(ctx: DemoContext) -> None:
     """A GAN trained for seconds on the two people's faces: a grid of new faces, a latent
     walk video, and the generation metrics (all outputs marked)."""
     from twoface.apply.generate import GanPipeline
-    from twoface.metrics.gan import evaluate_gan
-    from twoface.metrics.report import summary_table
+    from twoface.evaluate.gan import evaluate_gan
+    from twoface.report import summary_table
     from twoface.train.gan import DEMO_CONFIG, DEMO_STEPS, train_gan
     from twoface.train.loop import TrainOptions
 

@@ -75,7 +75,7 @@ def timeline_svg(track: dict[str, Any], duration: float, thresholds: tuple[float
 
 
 def render_html(report: dict[str, Any]) -> str:
-    from twoface.metrics.report import png_data_uri
+    from twoface.report import png_data_uri
 
     e = html.escape
     verdict = report["verdict"] or "?"

@@ -66,7 +66,7 @@ def write_html(report: Report, folder: str | Path, *, min_confidence: float = 0.
                stills: int = 6) -> Path:
     """``folder/report.html``: timeline, stills at the most confident findings, evidence."""
     from twoface.media import read_frame
-    from twoface.metrics.report import png_data_uri
+    from twoface.report import png_data_uri
 
     folder = Path(folder)
     shown = [f for f in report.findings if f.confidence >= min_confidence]

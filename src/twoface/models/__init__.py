@@ -1,14 +1,12 @@
-"""Models, one file each, registered by kind and name (see :mod:`twoface.models.registry`).
-
-Importing this package imports every model file, explicitly, so that ``create`` knows them.
+"""Models, one file each, registered by kind and name (see :mod:`twoface.models.registry`):
+``swap`` (:mod:`~twoface.models.swap_ae`), ``gan`` (:mod:`~twoface.models.gan`), ``motion``
+(:mod:`~twoface.models.motion`), ``detector`` (:mod:`~twoface.models.detectors`) and
+``rerender`` (:mod:`~twoface.models.rerender`). Every one is a
+:class:`~twoface.models.base.TrainableModel`; ``create`` and ``names`` load the model files.
 """
 
-from twoface.models import (
-    detectors,  # noqa: F401  (registers the detector kinds)
-    gan,  # noqa: F401  (registers gan/fastgan and gan/dcgan)
-    motion,  # noqa: F401  (registers motion/small and motion/fomm)
-    swap_ae,  # noqa: F401  (registers swap/light and swap/full)
-)
-from twoface.models.registry import create, from_pretrained, names, register, save_pretrained
+from twoface.models.base import TrainableModel
+from twoface.models.registry import create, from_pretrained, kinds, names, register, save_pretrained
 
-__all__ = ["create", "from_pretrained", "names", "register", "save_pretrained"]
+__all__ = ["TrainableModel", "create", "from_pretrained", "kinds", "names", "register",
+           "save_pretrained"]

@@ -15,16 +15,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from twoface.nn.warp import coordinate_grid
+
 Keypoints = dict[str, torch.Tensor]
-
-
-def coordinate_grid(h: int, w: int, device: torch.device | None = None,
-                    dtype: torch.dtype = torch.float32) -> torch.Tensor:
-    """``(h, w, 2)`` grid of ``(x, y)`` in ``[-1, 1]``."""
-    ys = torch.linspace(-1, 1, h, device=device, dtype=dtype)
-    xs = torch.linspace(-1, 1, w, device=device, dtype=dtype)
-    gy, gx = torch.meshgrid(ys, xs, indexing="ij")
-    return torch.stack([gx, gy], dim=-1)
 
 
 def gaussians(kp: torch.Tensor, h: int, w: int, variance: float) -> torch.Tensor:

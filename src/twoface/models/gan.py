@@ -34,6 +34,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from twoface.models.base import OptimGroups, TrainableModel
 from twoface.models.gan_dcgan import DCDiscriminator, DCGenerator, has_bn, recalibrate_bn
 from twoface.models.registry import register
 from twoface.nn.diffaug import blur_down, check_policy, diff_augment
@@ -256,7 +257,7 @@ class FastDiscriminator(nn.Module):
 
 
 # --------------------------------------------------------------------------- the model
-class GAN(nn.Module):
+class GAN(TrainableModel):
     """G, D and (with ``ema_decay > 0``) ``g_ema``; the losses of both players per step."""
 
     def __init__(self, config: GanConfig) -> None:
@@ -286,7 +287,7 @@ class GAN(nn.Module):
         return self.generator(z, truncation)
 
     # ------------------------------------------------------------------ training
-    def optim_groups(self) -> dict[str, tuple[list[nn.Parameter], float]]:
+    def optim_groups(self) -> OptimGroups:
         """G first: its loss backpropagates through D, which must not have stepped yet."""
         return {"loss": (list(self.g.parameters()), self.config.lr_g),
                 "loss_d": (list(self.d.parameters()), self.config.lr_d)}

@@ -11,6 +11,7 @@ import json
 from collections.abc import Callable
 from dataclasses import asdict, fields
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import torch
@@ -18,10 +19,11 @@ from torch import nn
 
 from twoface.errors import TwofaceError
 from twoface.fileio import atomic_path, atomic_write_json
+from twoface.models.base import TrainableModel
 
-Factory = Callable[..., nn.Module]
-# Filled once at import time by the @register decorators of the model files (timm's habit);
-# read-only afterwards.
+Factory = Callable[..., TrainableModel]
+# Filled once, when model_files() first imports the model files, by their @register
+# decorators (timm's habit); read-only afterwards.
 _FACTORIES: dict[tuple[str, str], Factory] = {}
 
 
@@ -37,16 +39,33 @@ def register(kind: str, name: str) -> Callable[[Factory], Factory]:
     return wrap
 
 
+def model_files() -> tuple[ModuleType, ...]:
+    """Every model file, imported: each registers its models as it loads, so :func:`names`
+    and :func:`create` call this first (an explicit list: no plugin loading by name)."""
+    from twoface.models import gan, motion, rerender, swap_ae
+    from twoface.models.detectors import cnn, fusion, spectral
+
+    return (cnn, fusion, gan, motion, rerender, spectral, swap_ae)
+
+
 def names(kind: str) -> list[str]:
     """The registered model names of one kind, sorted."""
+    model_files()
     return sorted(n for k, n in _FACTORIES if k == kind)
 
 
-def create(kind: str, name: str, **cfg: Any) -> nn.Module:
+def kinds() -> list[str]:
+    """Every kind some model is registered as, sorted."""
+    model_files()
+    return sorted({k for k, _ in _FACTORIES})
+
+
+def create(kind: str, name: str, **cfg: Any) -> TrainableModel:
     """A new model ``kind/name``; ``cfg`` overrides fields of its config dataclass.
 
     The returned module has ``.config`` (a dataclass), ``.kind`` and ``.name``.
     """
+    model_files()
     if (kind, name) not in _FACTORIES:
         raise TwofaceError(None, f"unknown {kind} model {name!r}; choose one of "
                            f"{', '.join(names(kind)) or '(none)'}")
@@ -110,7 +129,7 @@ def trained_config(model: nn.Module, saved: dict[str, Any]) -> dict[str, Any]:
     return {**{k: v for k, v in legacy.items() if k not in saved}, **saved}
 
 
-def with_legacy(model: nn.Module, saved: dict[str, Any]) -> nn.Module:
+def with_legacy(model: TrainableModel, saved: dict[str, Any]) -> TrainableModel:
     """``model`` rebuilt from a ``saved`` config, with :func:`trained_config`'s legacy values
     rather than today's defaults, so that resuming it keeps its recipe."""
     for key, value in trained_config(model, saved).items():
@@ -120,7 +139,7 @@ def with_legacy(model: nn.Module, saved: dict[str, Any]) -> nn.Module:
 
 
 def from_pretrained(folder: str | Path, kind: str, *,
-                    device: str | torch.device = "cpu") -> nn.Module:
+                    device: str | torch.device = "cpu") -> TrainableModel:
     """Rebuild the model saved in ``folder`` (which must hold a ``kind`` model)."""
     doc = read_config(folder, kind)
     try:

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from twoface.models.base import OptimGroups, TrainableModel
 from twoface.models.registry import register
 
 
@@ -46,7 +47,7 @@ def _act() -> nn.Module:
     return nn.LeakyReLU(0.2)
 
 
-class Rerenderer(nn.Module):
+class Rerenderer(TrainableModel):
     """``(B, 3, S, S)`` in [0, 1] → the same faces re-drawn, ``(B, 3, S, S)`` in [0, 1]."""
 
     adam_betas = (0.9, 0.999)  # a plain reconstruction: the usual Adam momentum (loop.py)
@@ -69,7 +70,7 @@ class Rerenderer(nn.Module):
     def forward(self, faces: torch.Tensor) -> torch.Tensor:
         return torch.sigmoid(self.decoder(self.encoder(faces)))
 
-    def optim_groups(self) -> dict[str, tuple[list[nn.Parameter], float]]:
+    def optim_groups(self) -> OptimGroups:
         return {"loss": (list(self.parameters()), self.config.lr)}
 
     def training_step(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:

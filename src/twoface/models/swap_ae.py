@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from twoface.models.base import OptimGroups, TrainableModel
 from twoface.models.registry import register
 from twoface.nn.blocks import Down, PatchDiscriminator, Residual, Up
 from twoface.nn.losses import gan_d_loss, gan_g_loss, mask_loss, weighted_l1_ssim
@@ -51,7 +52,7 @@ class SwapConfig:
             raise ValueError(f"size must be one of {SIZES}, got {self.size}")
 
 
-class SwapAE(nn.Module):
+class SwapAE(TrainableModel):
     """Shared encoder, decoders ``a`` and ``b`` (each RGB + mask logit), optional critic."""
 
     def __init__(self, config: SwapConfig) -> None:
@@ -97,7 +98,7 @@ class SwapAE(nn.Module):
         return self.decode(self.encode(x), who)
 
     # ------------------------------------------------------------------ training
-    def optim_groups(self) -> dict[str, tuple[list[nn.Parameter], float]]:
+    def optim_groups(self) -> OptimGroups:
         """Loss key → (parameters that key's backward pass steps, learning rate)."""
         gen = [p for n, p in self.named_parameters() if not n.startswith("critic.")]
         groups = {"loss": (gen, self.config.lr)}

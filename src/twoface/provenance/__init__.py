@@ -25,8 +25,9 @@ from twoface.provenance.mark import (
     write_marked_image,
 )
 from twoface.provenance.payload import WatermarkPayload
+from twoface.provenance.scheme import Detection
 from twoface.provenance.verify import detect_file, verify_file
-from twoface.provenance.watermark import Detection, get_scheme, register, scheme_names
+from twoface.provenance.watermark import get_scheme, scheme_names
 
 __all__ = [
     "NO_MARK_WARNING",
@@ -47,7 +48,6 @@ __all__ = [
     "mark_image",
     "mark_video_file",
     "read_manifest",
-    "register",
     "scheme_names",
     "sha256_file",
     "sign_file",

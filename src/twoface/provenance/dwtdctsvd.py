@@ -21,7 +21,7 @@ import pywt
 
 from twoface.provenance import bch
 from twoface.provenance.payload import CODE_BITS, WatermarkPayload, decode_payload, encode_payload
-from twoface.provenance.watermark import Detection, luminance, register
+from twoface.provenance.scheme import Detection, luminance
 from twoface.types import Image
 
 WORK = 256  # working shorter side (pixels); LL is half that
@@ -109,5 +109,3 @@ class DwtDctSvdScheme:
             return Detection(False, frames=0)
         return self._decode(np.mean(softs, axis=0), len(softs))
 
-
-register(DwtDctSvdScheme())

@@ -36,7 +36,7 @@ METHOD_CODES: dict[str, int] = {
     "gan": 3,  # GAN generation
     "animate": 4,  # first-order motion animation
     "demo": 5,
-    "synthetic": 6,  # procedurally rendered people (twoface.data.synthetic)
+    "synthetic": 6,  # procedurally rendered people (twoface.synth)
 }
 METHOD_NAMES = {code: name for name, code in METHOD_CODES.items()}
 

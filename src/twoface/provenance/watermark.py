@@ -38,20 +38,20 @@ unmarked frames.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from functools import cache
-from typing import Protocol
 
 import cv2
 import numpy as np
 
 from twoface.provenance import bch
+from twoface.provenance.dwtdctsvd import DwtDctSvdScheme
 from twoface.provenance.payload import (
     CODE_BITS,
     WatermarkPayload,
     decode_payload,
     encode_payload,
 )
+from twoface.provenance.scheme import Detection, WatermarkScheme, check_image, luminance
 from twoface.types import Image
 
 GRID = 96  # chips along the shorter side
@@ -68,76 +68,6 @@ HP_SIGMA = 2.0  # decoder high-pass, in decoder samples (1 chip)
 LOCAL_SIGMA = 4.0  # window of the local-contrast normalisation
 LOCAL_FLOOR = 1.5  # keeps near-flat regions from being amplified into noise
 _UP = 2  # decoder samples per chip: half-chip shift resolution
-
-
-@dataclass
-class Detection:
-    """A watermark decoder's answer for one image or one video."""
-
-    detected: bool
-    payload: WatermarkPayload | None = None
-    confidence: float = 0.0
-    bit_errors: int | None = None
-    sync: float = 0.0  # carrier-energy peak over all shifts, in standard deviations
-    scale: float = 1.0
-    frames: int = 1
-    extra: dict = field(default_factory=dict)
-
-    def to_dict(self) -> dict:
-        return {"detected": self.detected,
-                "payload": self.payload.to_dict() if self.payload else None,
-                "confidence": round(self.confidence, 3),
-                "bit_errors": self.bit_errors, "sync": round(self.sync, 2),
-                "scale": round(self.scale, 3), "frames": self.frames}
-
-
-class WatermarkScheme(Protocol):
-    """What every watermark scheme offers; register instances with :func:`register`."""
-
-    name: str
-
-    def embed(self, img: Image, payload: WatermarkPayload, state: dict | None = None) -> Image:
-        """``img`` (H×W×3 uint8 RGB) with the payload embedded, same shape and dtype; video
-        writers pass one ``state`` dict for all frames of a video (schemes may keep temporal
-        state there)."""
-        ...
-
-    def detect(self, img: Image) -> Detection:
-        """Look for a payload in one image."""
-        ...
-
-    def detect_frames(self, frames: Iterable[Image]) -> Detection:
-        """Look for one payload carried by every frame of a video (a vote across frames)."""
-        ...
-
-
-_REGISTRY: dict[str, WatermarkScheme] = {}
-
-
-def register(scheme: WatermarkScheme) -> WatermarkScheme:
-    _REGISTRY[scheme.name] = scheme
-    return scheme
-
-
-def get_scheme(name: str = "tiled") -> WatermarkScheme:
-    if name not in _REGISTRY:
-        raise KeyError(f"unknown watermark scheme {name!r}; known: {sorted(_REGISTRY)}")
-    return _REGISTRY[name]
-
-
-def scheme_names() -> list[str]:
-    return sorted(_REGISTRY)
-
-
-def luminance(img: Image) -> np.ndarray:
-    """BT.601 luma of an RGB uint8 image as float32."""
-    rgb = img.astype(np.float32)
-    return rgb[..., 0] * 0.299 + rgb[..., 1] * 0.587 + rgb[..., 2] * 0.114
-
-
-def _check_image(img: Image) -> None:
-    if img.ndim != 3 or img.shape[2] != 3 or img.dtype != np.uint8:
-        raise ValueError(f"expected H×W×3 uint8 RGB, got {img.shape} {img.dtype}")
 
 
 def _upsample_tile(tile: np.ndarray, up: int) -> np.ndarray:
@@ -217,7 +147,7 @@ class TiledScheme:
         """Mark one image, or one video frame when ``state`` (one dict per video) is given: the
         per-bit amplitudes are then smoothed over time, because a mark that flickers from frame
         to frame is what inter-frame coding throws away first."""
-        _check_image(img)
+        check_image(img)
         h, w = img.shape[:2]
         signs = np.where(encode_payload(payload) > 0, 1.0, -1.0)
         y = luminance(img)
@@ -273,7 +203,7 @@ class TiledScheme:
     # ---- decoding ------------------------------------------------------------------------------
     def residual(self, img: Image) -> np.ndarray:
         """The whitened luminance resampled to ``_UP`` samples per chip (scale 1)."""
-        _check_image(img)
+        check_image(img)
         h, w = img.shape[:2]
         f = _UP * self.grid / min(h, w)
         size = (max(1, round(w * f)), max(1, round(h * f)))
@@ -356,7 +286,16 @@ def _decoder_templates(scheme: TiledScheme) -> tuple[np.ndarray, np.ndarray]:
     return carriers.reshape(CODE_BITS, -1), np.conj(np.fft.rfft2(carriers))
 
 
-register(TiledScheme())
+_SCHEMES: dict[str, WatermarkScheme] = {s.name: s for s in (TiledScheme(), DwtDctSvdScheme())}
+"""Every built-in scheme by name: the default crop-tolerant ``tiled`` and the classic
+``dwtdctsvd`` baseline (kept for the robustness benchmark)."""
 
-# The classic baseline registers itself; imported last because it builds on this module.
-from twoface.provenance import dwtdctsvd  # noqa: E402, F401
+
+def get_scheme(name: str = "tiled") -> WatermarkScheme:
+    if name not in _SCHEMES:
+        raise KeyError(f"unknown watermark scheme {name!r}; known: {sorted(_SCHEMES)}")
+    return _SCHEMES[name]
+
+
+def scheme_names() -> list[str]:
+    return sorted(_SCHEMES)

@@ -1,9 +1,10 @@
 """One training loop for every model.
 
-The model supplies ``optim_groups()`` (loss key → parameters, learning rate),
-``training_step(batch) -> dict[str, Tensor]`` (its losses, one per optimizer key plus any
-to log), optionally ``preview(batch) -> (3, H, W)`` in [0, 1] and ``after_step(step)``
-(updates that follow the optimizers, e.g. a GAN's EMA of its generator). The loop supplies devices,
+The model is a :class:`~twoface.models.base.TrainableModel`: it supplies ``optim_groups()``
+(loss key → parameters, learning rate), ``training_step(batch) -> dict[str, Tensor]`` (its
+losses, one per optimizer key plus any to log), and may override ``adam_betas``,
+``preview(batch) -> (3, H, W)`` in [0, 1] and ``after_step(step)`` (updates that follow the
+optimizers, e.g. a GAN's EMA of its generator). The loop supplies devices,
 AMP, ``torch.compile``, data parallelism over ``torchrun`` processes, logging, previews and
 atomic checkpoints with exact resume.
 """
@@ -23,8 +24,10 @@ import numpy as np
 import torch
 from torch import nn
 
+from twoface.device import pick_device
 from twoface.errors import TwofaceError
 from twoface.fileio import atomic_path, atomic_write_text
+from twoface.models.base import TrainableModel
 from twoface.train.checkpoint import checkpoint_step, load_checkpoint, save_checkpoint
 
 Batches = Callable[[int], dict[str, torch.Tensor]]
@@ -52,20 +55,6 @@ class TrainResult:
     seconds: float
     examples_per_s: float
     last: dict[str, float]
-
-
-def pick_device(name: str | None) -> torch.device:
-    """The device called ``name`` (``cpu``, ``cuda``, ``cuda:1``), else CUDA when present."""
-    if not name:
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        device = torch.device(name)
-    except RuntimeError:
-        raise TwofaceError(None, f"--device {name!r}: not a device name (cpu, cuda, cuda:N)"
-                           ) from None
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise TwofaceError(None, f"--device {name!r}: this torch build sees no CUDA GPU")
-    return device
 
 
 def _dist() -> tuple[int, int, bool]:
@@ -124,7 +113,7 @@ def refuse_finished(run_dir: str | Path, resume: bool) -> int | None:
     return existing
 
 
-def fit(model: nn.Module, batches: Batches, run_dir: str | Path,
+def fit(model: TrainableModel, batches: Batches, run_dir: str | Path,
         opts: TrainOptions) -> TrainResult:
     """Train ``model`` in ``run_dir`` with ``batches(step)`` until ``opts.steps``.
 
@@ -143,9 +132,7 @@ def fit(model: nn.Module, batches: Batches, run_dir: str | Path,
     if cuda:
         model.to(memory_format=torch.channels_last)
         torch.backends.cudnn.benchmark = True
-    # β1 = 0.5 suits adversarial training (every GAN here); a model may ask for others.
-    betas = getattr(model, "adam_betas", (0.5, 0.999))
-    optims = {key: torch.optim.AdamW(params, lr=lr, betas=betas, weight_decay=0.0)
+    optims = {key: torch.optim.AdamW(params, lr=lr, betas=model.adam_betas, weight_decay=0.0)
               for key, (params, lr) in model.optim_groups().items()}
     start = load_checkpoint(run_dir, model, optims) if existing is not None else 0
     if world > 1:  # every process starts from rank 0's weights (fresh inits differ)
@@ -188,8 +175,7 @@ def fit(model: nn.Module, batches: Batches, run_dir: str | Path,
                                           world)
                     opt.step()
                 step += 1
-                if hasattr(model, "after_step"):  # model-owned updates, e.g. a GAN's EMA of G
-                    model.after_step(step)
+                model.after_step(step)  # model-owned updates, e.g. a GAN's EMA of G
                 seen += count_examples(batch) * world
                 last = {k: float(v.detach()) for k, v in losses.items()}
                 if not all(math.isfinite(v) for v in last.values()):
@@ -262,14 +248,16 @@ def _trim_log(path: Path, step: int) -> None:
     atomic_write_text(path, "".join(keep))
 
 
-def _preview(model: nn.Module, batch: dict[str, torch.Tensor], run_dir: Path, step: int) -> None:
-    if not hasattr(model, "preview"):
-        return
+def _preview(model: TrainableModel, batch: dict[str, torch.Tensor], run_dir: Path,
+             step: int) -> None:
     import cv2
 
     model.eval()
     with torch.no_grad():
-        grid = model.preview(batch).float().clamp(0, 1)
+        shown = model.preview(batch)
+    if shown is None:
+        return
+    grid = shown.float().clamp(0, 1)
     img = (grid.permute(1, 2, 0).cpu().numpy() * 255).round().astype(np.uint8)
     for name in (f"step_{step:07d}.png", "latest.png"):
         with atomic_path(run_dir / "samples" / name) as tmp:

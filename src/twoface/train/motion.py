@@ -6,8 +6,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from twoface.device import pick_device
 from twoface.train.checkpoint import new_or_resumed
-from twoface.train.loop import TrainOptions, TrainResult, fit, pick_device
+from twoface.train.loop import TrainOptions, TrainResult, fit
 
 TINY = {"size": 64, "keypoints": 5, "motion_side": 32, "kp_width": 8, "kp_max": 32,
         "kp_blocks": 3, "dense_width": 8, "dense_max": 32, "dense_blocks": 3, "gen_width": 8,
@@ -30,7 +31,6 @@ def train_motion(clips: list[str | Path], run_dir: str | Path, *, model: str | N
     than a silent choice. Clips larger than the model are shrunk (said in ``notes``), smaller
     ones refused.
     """
-    import twoface.models.motion  # noqa: F401  (registers the motion models)
     from twoface.data.clips import ClipBatches, check_sizes, find_clips
 
     opts = options or TrainOptions()

@@ -5,8 +5,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from twoface.device import pick_device
 from twoface.train.checkpoint import new_or_resumed
-from twoface.train.loop import TrainOptions, TrainResult, fit, pick_device
+from twoface.train.loop import TrainOptions, TrainResult, fit
 
 
 def train_swap(a: str | Path, b: str | Path, run_dir: str | Path, *, model: str | None = None,

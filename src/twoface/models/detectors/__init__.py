@@ -1,14 +1,13 @@
 """Face-forgery detectors, registered as kind ``detector``.
 
-Importing this package imports every detector file so that ``create("detector", name)`` and
-``from_pretrained(dir, "detector")`` know them: ``cnn``/``cnn_tiny`` (supervised CNN),
-``selfblend``/``selfblend_tiny`` (the same CNN trained on self-blended reals), ``spectral``
-(frequency statistics + MLP) and ``fusion`` (calibrated stack of the others).
+The detector files (listed in :func:`twoface.models.registry.model_files`):
+``cnn``/``cnn_tiny`` (supervised CNN), ``selfblend``/``selfblend_tiny`` (the same CNN
+trained on self-blended reals), ``spectral`` (frequency statistics + MLP) and ``fusion``
+(calibrated stack of the others).
 """
 
 from pathlib import Path
 
-from twoface.models.detectors import cnn, fusion, spectral  # noqa: F401  (registers them)
 from twoface.models.detectors.base import Detector, fit_logistic, fit_platt
 
 DEFAULT_DIR = Path(__file__).resolve().parent / "default"

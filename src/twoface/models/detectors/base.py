@@ -12,10 +12,11 @@ from __future__ import annotations
 import numpy as np
 import torch
 import torch.nn.functional as F
-from torch import nn
+
+from twoface.models.base import OptimGroups, TrainableModel
 
 
-class Detector(nn.Module):
+class Detector(TrainableModel):
     """Base class; subclasses set ``self.config`` (with ``size`` and ``lr``) and ``logits``."""
 
     config: object
@@ -54,7 +55,7 @@ class Detector(nn.Module):
         self.train(was)
         return torch.cat(out) if out else torch.zeros(0)
 
-    def optim_groups(self) -> dict[str, tuple[list[nn.Parameter], float]]:
+    def optim_groups(self) -> OptimGroups:
         return {"loss": (list(self.parameters()), self.config.lr)}  # type: ignore[attr-defined]
 
     def training_step(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:

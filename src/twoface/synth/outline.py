@@ -13,8 +13,8 @@ from collections.abc import Callable
 import cv2
 import numpy as np
 
-from twoface.data._head import DTH, DY, FACE, texel_points
-from twoface.data._raycast import mat3, sample
+from twoface.synth.head import DTH, DY, FACE, texel_points
+from twoface.synth.raycast import mat3, sample
 
 # How far a jaw search line may turn away from the camera before it counts as the outline
 # (cosine between the surface normal and the outward direction), per search line: the sides

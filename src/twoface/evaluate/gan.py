@@ -134,7 +134,7 @@ def real_features(facesets: Sequence[str | Path], size: int, *, limit: int = 200
     """The reference set: faces of ``facesets`` at the model's ``size`` (at most ``limit``,
     drawn at random), their embeddings, detections and pixels."""
     from twoface.data.faceset import Faceset
-    from twoface.train.gan import load_faces
+    from twoface.data.gan_batches import load_faces
 
     faces = load_faces(facesets, size, progress=progress).permute(0, 2, 3, 1).numpy()
     if len(faces) > limit:

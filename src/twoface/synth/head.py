@@ -1,4 +1,4 @@
-"""Geometry of the synthetic head (private to :mod:`twoface.data.synthetic`).
+"""Geometry of the synthetic head (private to :mod:`twoface.synth`).
 
 The head is a *radial height field*: around a vertical axis through the middle of the skull,
 the surface lies at distance ``R(θ, y)`` from the axis. ``θ`` is the azimuth (0 straight ahead,
@@ -23,7 +23,7 @@ import cv2
 import numpy as np
 
 if TYPE_CHECKING:
-    from twoface.data.synthetic import Identity
+    from twoface.synth.identity import Identity
 
 # The texel grid: azimuth θ (columns) and height y (rows). 0.36° is 0.6 mm on a 95 mm radius,
 # about one pixel of the 2× supersampled 256 render; beyond ±160° (the back of the head) is

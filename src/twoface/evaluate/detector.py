@@ -141,9 +141,10 @@ def cross_method(dataset: str | Path, out_dir: str | Path, *, model: str = "cnn"
     from dataclasses import replace
 
     from twoface.data.detect_dataset import REAL, Manifest
+    from twoface.data.detector_batches import is_selfblend
     from twoface.models.detectors import load_detector
     from twoface.train.checkpoint import STATE
-    from twoface.train.detector import is_selfblend, member_overrides, train_detector
+    from twoface.train.detector import member_overrides, train_detector
     from twoface.train.loop import TrainOptions
 
     man = Manifest.load(dataset)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from twoface.data._head import DTH, DY, FACE, NT, THETA, Y0, YS, Design, smoothstep
+from twoface.synth.head import DTH, DY, FACE, NT, THETA, Y0, YS, Design, smoothstep
 
 # The part of the grid that expressions touch: the front of the head, forehead to throat.
 ROWS = slice(int((-95 - Y0) / DY), int((215 - Y0) / DY))

@@ -1,6 +1,6 @@
 """Paint for the synthetic head: skin, hair, brows, lips, eyes, clothes and backgrounds.
 
-Private to :mod:`twoface.data.synthetic`. Colours are sRGB in 0..1 (the renderer linearises
+Private to :mod:`twoface.synth`. Colours are sRGB in 0..1 (the renderer linearises
 them before lighting). Features are drawn with OpenCV on frontal-millimetre canvases at the
 designed landmark positions and carried onto the texel grid (see :mod:`._head`).
 """
@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import cv2
 import numpy as np
 
-from twoface.data._head import (
+from twoface.synth.head import (
     CH,
     CLOTH,
     CRES,
@@ -34,7 +34,7 @@ from twoface.data._head import (
 )
 
 if TYPE_CHECKING:
-    from twoface.data.synthetic import Identity
+    from twoface.synth.identity import Identity
 
 
 def _to_canvas(pts: np.ndarray, origin: tuple[float, float], res: float) -> np.ndarray:

@@ -36,8 +36,8 @@ N_SYNTHETIC = 8  # synthetic distractor identities rendered on the fly
 def synthetic_identities(models: Any, n: int = N_SYNTHETIC, seed: int = 1000
                          ) -> list[tuple[str, np.ndarray]]:
     """``n`` distractor identities: synthetic people, each embedded from three poses."""
-    from twoface.data.synthetic import Identity, render
     from twoface.faces.detect import embedding
+    from twoface.synth import Identity, render
     from twoface.types import Pose
 
     out = []
@@ -196,6 +196,6 @@ def _summarise(rows: list[dict[str, Any]], frames: int, gallery: int) -> dict[st
 
 def write_report(result: dict[str, Any], folder: str | Path) -> Path:
     """``folder/metrics.json`` (summary and per-frame rows) and ``folder/report.html``."""
-    from twoface.metrics.report import write_swap_report
+    from twoface.report import write_swap_report
 
     return write_swap_report(result, Path(folder))

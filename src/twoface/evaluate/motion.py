@@ -84,12 +84,11 @@ def evaluate_motion(clip_dirs: list[str | Path], model_dir: str | Path, *, every
                     progress: bool = False) -> dict[str, Any]:
     """Reconstruction metrics per held-out clip and overall, plus cross-identity identity
     distances when there are two clips or more. Returns ``{"summary", "clips", "cross"}``."""
-    import twoface.models.motion  # noqa: F401  (registers the motion models)
     from twoface.data.clips import find_clips
+    from twoface.device import pick_device
     from twoface.faces.dlib_models import DlibModels
     from twoface.models import from_pretrained
     from twoface.progress import progress_bar
-    from twoface.train.loop import pick_device
 
     dev = pick_device(device)
     model = from_pretrained(model_dir, "motion", device=dev)

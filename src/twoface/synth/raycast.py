@@ -12,7 +12,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from twoface.data._head import DTH, DY, HAIR, NY, TH0, Y0
+from twoface.synth.head import DTH, DY, HAIR, NY, TH0, Y0
 
 H_MIN = 1.2  # mm
 STEP_MAX = 12.0  # mm
