@@ -21,6 +21,7 @@ architecture and check the layer sequence read here against it.
 
 from __future__ import annotations
 
+import importlib.util
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -312,3 +313,20 @@ def read_dat(path: str | Path) -> DlibNet:
         raise TwofaceError(path, f"not a dlib network file this reader knows: {e} "
                                  f"(while reading {what})") from None
     return DlibNet(path, loss, loss_options, input_name, input_options, layers, wrappers)
+
+
+def weights_path(name: str, path: str | Path | None = None) -> Path:
+    """Where a dlib network file is: ``path`` itself, ``path/name`` when ``path`` is a folder,
+    or by default ``name`` in the ``face_recognition_models`` package.
+
+    The package is located without being imported: importing it pulls in the deprecated
+    ``pkg_resources`` only to compute this same path.
+    """
+    if path is not None:
+        path = Path(path)
+        return path / name if path.is_dir() else path
+    spec = importlib.util.find_spec("face_recognition_models")
+    if spec is None or not spec.submodule_search_locations:
+        raise TwofaceError("face_recognition_models", "package not installed, so dlib's "
+                           f"{name} is not here; pass path= (the file or its folder)")
+    return Path(next(iter(spec.submodule_search_locations))) / "models" / name
