@@ -1,4 +1,5 @@
-"""Losses shared by the models: SSIM, masked L1/SSIM, least-squares GAN losses.
+"""Losses shared by the models: SSIM, masked L1/SSIM, least-squares GAN losses, and the
+identity and face-feature losses through dlib's face network (:mod:`twoface.faces.nets`).
 
 Images are ``(B, C, H, W)`` float in [0, 1]; weights/masks are ``(B, 1, H, W)``.
 """
@@ -7,6 +8,9 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
+
+from twoface.faces.nets.chips import crops_to_chips
+from twoface.faces.nets.embedder import FaceEmbedder
 
 
 def _gauss(size: int, sigma: float, device: torch.device, dtype: torch.dtype) -> torch.Tensor:
@@ -81,3 +85,35 @@ def gan_d_loss(real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
 def gan_g_loss(fake: torch.Tensor) -> torch.Tensor:
     """Least-squares GAN generator loss: push the critic's fake scores towards 1."""
     return ((fake.float() - 1) ** 2).mean()
+
+
+# ------------------------------------------------------- losses through dlib's face network
+def face_embeddings(embedder: FaceEmbedder, faces: torch.Tensor, coverage: float
+                    ) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    """dlib identity embeddings ``(B, 128)`` and stage activations of aligned crops ``faces``
+    ``(B, 3, S, S)`` in [0, 1] whose template spans ``coverage`` (differentiable in ``faces``;
+    the embedder itself is frozen)."""
+    chips = crops_to_chips(faces.float(), coverage)
+    emb, feats = embedder(embedder.normalize(chips), return_features=True)
+    return emb, feats
+
+
+def identity_loss(embedder: FaceEmbedder, faces: torch.Tensor, target: torch.Tensor,
+                  coverage: float) -> torch.Tensor:
+    """Cosine distance between the identity of ``faces`` (aligned crops, see
+    :func:`face_embeddings`) and ``target`` embeddings ``(B, 128)`` or ``(128,)``, averaged:
+    0 for the same direction, 1 for orthogonal."""
+    emb, _ = face_embeddings(embedder, faces, coverage)
+    return (1 - F.cosine_similarity(emb, target.detach().expand_as(emb), dim=1)).mean()
+
+
+def face_feature_loss(embedder: FaceEmbedder, pred: torch.Tensor, target: torch.Tensor,
+                      coverage: float) -> torch.Tensor:
+    """L1 between the embedder's stage activations of ``pred`` and ``target`` (aligned crops),
+    each stage scaled by the target's mean magnitude so that every stage counts alike: a
+    perceptual loss trained on faces, from weights that ship with dlib."""
+    _, fp = face_embeddings(embedder, pred, coverage)
+    with torch.no_grad():
+        _, ft = face_embeddings(embedder, target, coverage)
+    terms = [(p - t).abs().mean() / (t.abs().mean() + 1e-6) for p, t in zip(fp, ft, strict=True)]
+    return torch.stack(terms).mean()
