@@ -298,7 +298,7 @@ def variants(run_dirs: list[Path]) -> None:
     Self-blend variants were compared on the first two; BENCHMARKS.md lists them."""
     import numpy as np
 
-    from twoface.data.detect_dataset import Manifest
+    from twoface.data.detect_manifest import Manifest
     from twoface.metrics.detection import roc_auc
 
     man = Manifest.load(WORK / "dataset")
@@ -428,7 +428,7 @@ def unseen_tables(size: int) -> str:
     import numpy as np
     import torch
 
-    from twoface.data.detect_dataset import Manifest
+    from twoface.data.detect_manifest import Manifest
     from twoface.metrics.detection import roc_auc
 
     ext = WORK / "stylegan"
@@ -551,7 +551,7 @@ def seeds(size: int) -> str:
     import numpy as np
     import torch
 
-    from twoface.data.detect_dataset import Manifest
+    from twoface.data.detect_manifest import Manifest
 
     d, work = models_dir(size), WORK / "seeds"
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
@@ -637,7 +637,7 @@ def sb_seeds(size: int) -> str:
     `train detector --seed N`, or by bench/gpu_checks.sh and unpacked there)."""
     import numpy as np
 
-    from twoface.data.detect_dataset import Manifest
+    from twoface.data.detect_manifest import Manifest
     from twoface.metrics.detection import roc_auc
 
     d = models_dir(size)

@@ -30,7 +30,7 @@ LAYERS: list[set[str]] = [
     {"forensics"},
     {"evaluate"},
     {"demo"},
-    {"cli", "cli_common", "cli_detect", "cli_forensics", "cli_gan", "cli_motion", "cli_provenance", "cli_swap"},
+    {"cli"},
 ]
 RANK = {name: i for i, names in enumerate(LAYERS) for name in names}
 MAX_LINES = 400

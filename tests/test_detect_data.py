@@ -59,7 +59,7 @@ def dataset(detect_media, tmp_path_factory) -> Path:
 
 
 def test_dataset_manifest_splits_by_group_and_encodes_every_class_alike(dataset: Path) -> None:
-    from twoface.data.detect_dataset import MANIFEST_COLUMNS, Manifest
+    from twoface.data.detect_manifest import MANIFEST_COLUMNS, Manifest
 
     with open(dataset / "manifest.csv", newline="") as fh:
         rows = list(csv.DictReader(fh))
@@ -179,7 +179,7 @@ def test_train_cnn_and_selfblend_then_fusion(dataset: Path, tmp_path: Path) -> N
 
 
 def test_selfblend_batches_are_a_function_of_seed_and_step(dataset: Path) -> None:
-    from twoface.data.detect_dataset import Manifest
+    from twoface.data.detect_manifest import Manifest
     from twoface.data.detector_batches import DetectorBatches, load_split
 
     images, labels, marks = load_split(Manifest.load(dataset), "train", 32, True)
@@ -279,7 +279,7 @@ def test_a_run_saved_before_rerendering_resumes_without_it(dataset: Path,
 
 
 def test_fake_recipe_without_rerendering_keeps_the_paired_batches(dataset: Path) -> None:
-    from twoface.data.detect_dataset import Manifest
+    from twoface.data.detect_manifest import Manifest
     from twoface.data.detector_batches import DetectorBatches, FakeRecipe, load_split
     from twoface.data.selfblend import augment_face, jpeg, self_blend
 
@@ -303,7 +303,7 @@ def test_fake_recipe_without_rerendering_keeps_the_paired_batches(dataset: Path)
 def test_fake_recipe_uses_the_renderer_when_asked(dataset: Path) -> None:
     from types import SimpleNamespace
 
-    from twoface.data.detect_dataset import Manifest
+    from twoface.data.detect_manifest import Manifest
     from twoface.data.detector_batches import FakeRecipe, load_split
 
     class Grey(torch.nn.Module):  # "re-draws" every face as flat mid-grey, at 16 px
@@ -335,7 +335,7 @@ def test_fake_recipe_uses_the_renderer_when_asked(dataset: Path) -> None:
 
 def test_supervised_batches_augment_both_classes_alike(dataset: Path, monkeypatch) -> None:
     import twoface.data.selfblend as sb
-    from twoface.data.detect_dataset import Manifest
+    from twoface.data.detect_manifest import Manifest
     from twoface.data.detector_batches import DetectorBatches, load_split
 
     images, labels, _ = load_split(Manifest.load(dataset), "train", 32, False)
@@ -375,7 +375,8 @@ def test_eval_media_runs_the_detect_pipeline(detect_media, tmp_path: Path) -> No
 
 
 def test_a_faceset_is_one_input_encoded_like_the_rest(detect_media, tmp_path: Path) -> None:
-    from twoface.data.detect_dataset import DatasetOptions, Manifest, build_dataset
+    from twoface.data.detect_dataset import DatasetOptions, build_dataset
+    from twoface.data.detect_manifest import Manifest
     from twoface.data.extract import ExtractOptions, extract
 
     fs = tmp_path / "fs13"
@@ -421,7 +422,8 @@ def test_cross_method_trains_without_each_method_and_scores_it_unseen(detect_med
     three. Then the same table for a fusion, whose self-blend member is trained once."""
     import cv2
 
-    from twoface.data.detect_dataset import DatasetOptions, Manifest, build_dataset
+    from twoface.data.detect_dataset import DatasetOptions, build_dataset
+    from twoface.data.detect_manifest import Manifest
     from twoface.media import iter_frames, write_video
     from twoface.synth import Identity, render_sequence
 

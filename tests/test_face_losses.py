@@ -40,7 +40,7 @@ def test_crop_chips_embed_like_dlibs_chips(embedder, models, synthetic_face) -> 
     img, marks = synthetic_face.image, synthetic_face.landmarks
     det = models.dlib.full_object_detection(
         models.dlib.rectangle(*(int(v) for v in (*marks.min(0), *marks.max(0)))),
-        [models.dlib.point(int(round(x)), int(round(y))) for x, y in marks])
+        [models.dlib.point(round(x), round(y)) for x, y in marks])
     ref = embed_chips(models.dlib.get_face_chip(img, det, 150, 0.25)[None], embedder=embedder)[0]
     crop = align_face(img, marks, 128, 0.75).image
     x = torch.from_numpy(crop).permute(2, 0, 1)[None].float() / 255

@@ -139,8 +139,11 @@ def test_bad_inputs_are_one_line_errors(world: dict, tmp_path: Path,
     nothing.mkdir()
     assert_one_line_error(run_cli("train", "gan", nothing, "-o", tmp_path / "m", "-q"),
                           nothing, "not a faceset")
-    assert_one_line_error(cli(capsys, "train", "gan", world["fs"], "-o", tmp_path / "m2",
-                                  "--size", "100", "-q"), Path("size"), "size must be one of")
+    # A size the GAN does not offer is a usage error (exit 2, click's message with the choices).
+    bad_size = cli(capsys, "train", "gan", world["fs"], "-o", tmp_path / "m2", "--size", "100",
+                   "-q")
+    assert bad_size.returncode == 2 and "Traceback" not in bad_size.stderr
+    assert "'--size'" in bad_size.stderr and "'32'" in bad_size.stderr
     assert_one_line_error(cli(capsys, "generate", "-m", nothing, "-o", tmp_path / "o", "-q"),
                           nothing, "not a model folder")
     assert_one_line_error(cli(capsys, "generate", "-m", world["model"], "-o", tmp_path / "o",

@@ -15,7 +15,7 @@ from PIL import Image as PILImage
 from rich.console import Console
 from typer.testing import CliRunner, Result
 
-from twoface.cli_provenance import register
+from twoface.cli import app
 from twoface.errors import TwofaceError
 from twoface.media import read_image, write_image, write_video
 from twoface.provenance import (
@@ -236,8 +236,6 @@ def test_marked_video_writer(tmp_path: Path, home: Path, photo: np.ndarray) -> N
 
 @pytest.fixture(scope="module")
 def cli() -> typer.Typer:
-    app = typer.Typer()
-    register(app)
     return app
 
 

@@ -4,20 +4,25 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import ClassVar, Self, TypeVar
+from typing import TYPE_CHECKING, ClassVar, Self, TypeVar
 
 import torch
+
+if TYPE_CHECKING:
+    from twoface.models.base import TrainableModel
 
 T = TypeVar("T")
 
 
 class Pipeline:
     """A model of registry kind :attr:`kind`, in eval mode on ``device``; subclasses add the
-    tools they need in ``__init__`` and write their loop out in ``__call__``."""
+    tools they need in ``__init__`` and write their loop out in ``__call__`` (and may narrow
+    the type of :attr:`model` to their kind's class)."""
 
     kind: ClassVar[str]
+    model: TrainableModel
 
-    def __init__(self, model: torch.nn.Module, folder: Path, device: torch.device) -> None:
+    def __init__(self, model: TrainableModel, folder: Path, device: torch.device) -> None:
         self.model, self.folder, self.device = model.eval(), folder, device
 
     @classmethod

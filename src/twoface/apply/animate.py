@@ -12,12 +12,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 
 from twoface.apply._pipeline import Pipeline, chunks
 from twoface.errors import TwofaceError
+
+if TYPE_CHECKING:
+    from twoface.media import VideoWriter
+    from twoface.models.base import TrainableModel
+    from twoface.models.motion import MotionModel
+    from twoface.provenance import MarkedVideoWriter
 
 
 @dataclass
@@ -83,8 +90,9 @@ class AnimatePipeline(Pipeline):
     """A trained motion model plus the face tools it needs; ``__call__`` animates one image."""
 
     kind = "motion"
+    model: MotionModel
 
-    def __init__(self, model: torch.nn.Module, folder: Path, device: torch.device) -> None:
+    def __init__(self, model: TrainableModel, folder: Path, device: torch.device) -> None:
         from twoface.faces.dlib_models import DlibModels
 
         super().__init__(model, folder, device)
@@ -143,6 +151,7 @@ class AnimatePipeline(Pipeline):
         # 3. Animate in batches, writing as we go: memory stays flat.
         audio = driving if info.has_audio else None
         fps = info.fps or 25
+        writer: MarkedVideoWriter | VideoWriter
         if opts.mark:
             prov = Provenance.from_files("animate", [source, driving], model=self.folder)
             writer = MarkedVideoWriter(output, fps, prov, crf=opts.crf, audio_from=audio)
@@ -166,7 +175,7 @@ class AnimatePipeline(Pipeline):
                 bar.advance(task, len(chunk))
         report.seconds = time.perf_counter() - t0
         report.fps = report.frames / max(report.seconds, 1e-9)
-        if opts.mark:
+        if isinstance(writer, MarkedVideoWriter):  # opts.mark
             report.manifest = writer.manifest_path
         if size < opts.out_size and not opts.paste_back:
             report.notes.append(f"the model draws {size} px faces; the output is upscaled to "

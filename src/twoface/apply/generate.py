@@ -14,12 +14,18 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 
 from twoface.apply._pipeline import Pipeline
 from twoface.errors import TwofaceError
+
+if TYPE_CHECKING:
+    from twoface.models.base import TrainableModel
+    from twoface.models.gan import GAN
+    from twoface.provenance import Provenance
 
 VIDEO_SIDE = 256  # latent walks are drawn up to this side: video codecs smear 64 px frames
 MARK_SIDE = 64  # the watermark needs about this many pixels: smaller faces are written upscaled
@@ -52,10 +58,11 @@ class GanPipeline(Pipeline):
     """A trained ``gan`` model folder, ready to draw."""
 
     kind = "gan"
+    model: GAN
 
-    def __init__(self, model: torch.nn.Module, folder: Path, device: torch.device) -> None:
+    def __init__(self, model: TrainableModel, folder: Path, device: torch.device) -> None:
         super().__init__(model, folder, device)
-        model.recalibrate()  # batch-norm statistics of the final generator (DCGAN); else no-op
+        self.model.recalibrate()  # batch-norm statistics of the final generator (DCGAN); else no-op
 
     @property
     def size(self) -> int:
@@ -77,7 +84,7 @@ class GanPipeline(Pipeline):
             raise TwofaceError(None, f"-n must be at least 1, got {n}")
         return self.draw(self.model.latents(n, seed), truncation)
 
-    def _provenance(self, label: str | None = None):  # type: ignore[no-untyped-def]
+    def _provenance(self, label: str | None = None) -> Provenance:
         from twoface.provenance import Provenance
 
         return Provenance.from_files("gan", [], model=self.folder, label=label)

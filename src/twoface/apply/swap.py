@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import torch
@@ -21,6 +21,12 @@ from twoface.apply._pipeline import Pipeline, chunks
 from twoface.apply.blend import feather, hist_match, lab_stats, paste, rct
 from twoface.errors import TwofaceError
 from twoface.types import BlendName, ColorMatchName
+
+if TYPE_CHECKING:
+    from twoface.media import VideoWriter
+    from twoface.models.base import TrainableModel
+    from twoface.models.swap_ae import SwapAE
+    from twoface.provenance import MarkedVideoWriter
 
 Direction = Literal["a2b", "b2a"]
 
@@ -53,8 +59,9 @@ class SwapPipeline(Pipeline):
     """A trained swap model plus the face tools it needs; ``__call__`` converts one file."""
 
     kind = "swap"
+    model: SwapAE
 
-    def __init__(self, model: torch.nn.Module, folder: Path, device: torch.device) -> None:
+    def __init__(self, model: TrainableModel, folder: Path, device: torch.device) -> None:
         from twoface.faces.dlib_models import DlibModels
 
         super().__init__(model, folder, device)
@@ -84,6 +91,7 @@ class SwapPipeline(Pipeline):
         report = SwapReport(output, tracks=len({t for fs in per_frame.values() for t, _ in fs}))
         # 2. Convert frame by frame (in batches), writing as we go: memory stays flat.
         audio = source if info.has_audio else None
+        writer: MarkedVideoWriter | VideoWriter
         if opts.mark:
             prov = Provenance.from_files("swap", [source], model=self.folder)
             writer = MarkedVideoWriter(output, info.fps or 25, prov, crf=opts.crf,
@@ -104,7 +112,7 @@ class SwapPipeline(Pipeline):
                 report.frames += len(chunk)
                 report.faces += len(faces)
                 bar.advance(task, len(chunk))
-        if opts.mark:
+        if isinstance(writer, MarkedVideoWriter):  # opts.mark
             report.manifest = writer.manifest_path
         return report
 
@@ -123,6 +131,7 @@ class SwapPipeline(Pipeline):
             task = bar.add_task(f"track {source.name}", total=total, unit="frames")
             for fr in iter_frames(source):
                 for face in tracker.update(fr.image, fr.index, fr.time):
+                    assert face.landmarks is not None  # the tracker fits them to every face
                     tracks[face.track_id].append((fr.index, fr.time, face.landmarks))
                 bar.advance(task)
         per_frame: dict[int, list[tuple[int, np.ndarray]]] = defaultdict(list)

@@ -21,31 +21,34 @@ made by twoface joins the group of the real video it was made from when its sign
 lists that file's SHA-256 among its inputs, and groups linked that way merge (a swap of A
 with B's face puts A, B and the fake in one group); ``links`` merge more by file stem. No
 person or video then appears in two splits. Groups with fakes are split per method: each
-method with three or more groups gets at least one test and one val group.
+method with three or more groups gets at least one test and one val group. The manifest's
+columns and its reader (:class:`Manifest`) are :mod:`twoface.data.detect_manifest`.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import shutil
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
+from twoface.data.detect_manifest import MANIFEST_COLUMNS, REAL, Manifest, write_manifest
 from twoface.errors import TwofaceError
-from twoface.fileio import atomic_path, atomic_write_json, atomic_write_text
+from twoface.fileio import atomic_path, atomic_write_json
 
 if TYPE_CHECKING:
     from rich.progress import Progress
 
-MANIFEST_COLUMNS = ("path", "label", "method", "identity", "video", "frame", "track", "crf",
-                    "split", "landmarks")
-REAL = "real"
+    from twoface.faces.dlib_models import DlibModels
+
+# The manifest's format and reader live in detect_manifest; imported from here as well.
+__all__ = ["MANIFEST_COLUMNS", "REAL", "DatasetOptions", "DatasetReport", "Manifest", "Source",
+           "assign_splits", "build_dataset", "parse_fake", "write_manifest"]
+
 
 
 @dataclass
@@ -155,9 +158,9 @@ def assign_splits(groups: Iterable[str], val: float, test: float, seed: int,
     return {g: split[g] for g in order}
 
 
-def build_dataset(real: list[str | Path], fake: list[tuple[str, str | Path]], out: str | Path,
-                  options: DatasetOptions | None = None, *, progress: Progress | None = None
-                  ) -> DatasetReport:
+def build_dataset(real: Sequence[str | Path], fake: Sequence[tuple[str, str | Path]],
+                  out: str | Path, options: DatasetOptions | None = None, *,
+                  progress: Progress | None = None) -> DatasetReport:
     """Build the dataset at ``out`` (a new or empty folder) from real and fake media."""
     from twoface.data.faceset import Faceset
     from twoface.faces.dlib_models import DlibModels
@@ -249,7 +252,7 @@ def build_dataset(real: list[str | Path], fake: list[tuple[str, str | Path]], ou
 
 
 def _one_source(s: Source, index: int, root: Path, work: Path, opts: DatasetOptions,
-                models: object, progress: Progress | None) -> list[dict[str, object]]:
+                models: DlibModels, progress: Progress | None) -> list[dict[str, object]]:
     """Track the faces of one source, then cut its crops at every CRF."""
     from twoface.data.extract import ExtractOptions, extract
     from twoface.data.faceset import Faceset
@@ -265,7 +268,7 @@ def _one_source(s: Source, index: int, root: Path, work: Path, opts: DatasetOpti
     extract([s.path], fs_dir, ExtractOptions(size=32, coverage=opts.coverage, every=every,
                                              min_face=opts.min_face,
                                              detect_every=opts.detect_every),
-            models=models, progress=progress)  # type: ignore[arg-type]
+            models=models, progress=progress)
     faces = Faceset.load(fs_dir).faces
     if not faces:
         s.note = "no faces found"
@@ -385,64 +388,3 @@ def _write_png(path: Path, rgb: np.ndarray) -> None:
         if not cv2.imwrite(str(tmp), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR),
                            [cv2.IMWRITE_PNG_COMPRESSION, 1]):
             raise TwofaceError(path, "could not write face crop")
-
-
-def write_manifest(path: Path, rows: list[dict[str, object]]) -> None:
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=list(MANIFEST_COLUMNS), lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
-    atomic_write_text(path, buf.getvalue())
-
-
-@dataclass
-class Manifest:
-    """A dataset's manifest in memory, with its crops loaded on demand."""
-
-    root: Path
-    rows: list[dict[str, str]]
-
-    @classmethod
-    def load(cls, root: str | Path) -> Manifest:
-        root = Path(root)
-        path = root / "manifest.csv"
-        if not path.is_file():
-            raise TwofaceError(root, "not a detection dataset (no manifest.csv)")
-        try:
-            with open(path, newline="", encoding="utf-8") as fh:
-                reader = csv.DictReader(fh)
-                missing = set(MANIFEST_COLUMNS) - set(reader.fieldnames or [])
-                rows = list(reader)
-        except (OSError, UnicodeDecodeError, csv.Error) as exc:
-            raise TwofaceError(path, f"unreadable manifest ({exc})") from None
-        if missing:
-            raise TwofaceError(path, f"manifest lacks columns {sorted(missing)}")
-        return cls(root, rows)
-
-    def select(self, *, split: str | None = None, label: int | None = None,
-               crf: int | None = None, method: str | None = None) -> list[dict[str, str]]:
-        return [r for r in self.rows
-                if (split is None or r["split"] == split)
-                and (label is None or int(r["label"]) == label)
-                and (crf is None or int(r["crf"]) == crf)
-                and (method is None or r["method"] == method)]
-
-    def images(self, rows: list[dict[str, str]], size: int) -> np.ndarray:
-        """``(N, size, size, 3)`` uint8 crops of ``rows`` (resized when stored otherwise)."""
-        import cv2
-
-        out = np.empty((len(rows), size, size, 3), np.uint8)
-        for i, r in enumerate(rows):
-            bgr = cv2.imread(str(self.root / r["path"]), cv2.IMREAD_COLOR)
-            if bgr is None:
-                raise TwofaceError(self.root / r["path"], "missing or unreadable face crop")
-            if bgr.shape[0] != size:
-                bgr = cv2.resize(bgr, (size, size), interpolation=cv2.INTER_AREA)
-            out[i] = bgr[:, :, ::-1]
-        return out
-
-    @staticmethod
-    def landmarks(rows: list[dict[str, str]], scale: float = 1.0) -> np.ndarray:
-        """``(N, 68, 2)`` crop landmarks of ``rows``, times ``scale`` (for resized crops)."""
-        return np.array([np.array(r["landmarks"].split(), np.float32).reshape(68, 2) * scale
-                         for r in rows], np.float32).reshape(len(rows), 68, 2)

@@ -7,12 +7,26 @@ one would have.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterator
+from typing import Any, Protocol
 
 import numpy as np
 import torch
 
 from twoface.errors import TwofaceError
+
+
+class Renderer(Protocol):
+    """What a :class:`FakeRecipe` uses of its re-renderer (a model of kind ``rerender``):
+    ``(N, 3, S, S)`` faces in [0, 1] in, the same out, at ``config.size``."""
+
+    config: Any
+
+    def parameters(self, recurse: bool = True) -> Iterator[torch.nn.Parameter]: ...
+
+    def eval(self) -> Any: ...
+
+    def __call__(self, faces: torch.Tensor) -> torch.Tensor: ...
 
 
 def is_selfblend(name: str) -> bool:
@@ -25,7 +39,7 @@ class FakeRecipe:
     the whole crop) by its re-rendering through ``renderer``; ``soft`` of the real faces are
     first softened, so that both classes hold soft faces."""
 
-    def __init__(self, blend: dict[str, float], renderer: torch.nn.Module | None = None,
+    def __init__(self, blend: dict[str, float], renderer: Renderer | None = None,
                  rerender: float = 0.0, whole: float = 0.33, soft: float = 0.0) -> None:
         self.blend, self.renderer = blend, renderer
         self.rerender = rerender if renderer is not None else 0.0

@@ -115,9 +115,9 @@ class Faceset:
         except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
             problem = f"unreadable alignments file ({exc.__class__.__name__})"
             raise TwofaceError(path, problem) from None
-        problem = validate(doc)
-        if problem:
-            raise TwofaceError(path, f"does not match the faceset schema: {problem}")
+        invalid = validate(doc)
+        if invalid:
+            raise TwofaceError(path, f"does not match the faceset schema: {invalid}")
         return cls(root=root, size=doc["size"], coverage=doc["coverage"],
                    sources=[SourceRecord(**s) for s in doc["sources"]],
                    faces=[FaceRecord(**f) for f in doc["faces"]])

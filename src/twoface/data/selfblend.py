@@ -49,13 +49,13 @@ def blend_mask(landmarks: np.ndarray, shape: tuple[int, int], rng: np.random.Gen
     face = float(np.ptp(pts, axis=0).max())
     hull = cv2.convexHull(pts.astype(np.float32)).reshape(-1, 2).astype(np.float64)
     hull += rng.normal(0.0, 0.02 * face, hull.shape)  # a less regular outline
-    mask = np.zeros((h, w), np.uint8)
+    mask: np.ndarray = np.zeros((h, w), np.uint8)
     cv2.fillPoly(mask, [np.round(hull).astype(np.int32)], 255, lineType=cv2.LINE_AA)
     k = int(rng.integers(0, max(2, round(0.06 * face))))
     if k > 0:
         kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * k + 1, 2 * k + 1))
         mask = (cv2.erode if rng.random() < 0.5 else cv2.dilate)(mask, kernel)
-    soft = mask.astype(np.float32) / 255.0
+    soft: np.ndarray = mask.astype(np.float32) / 255.0
     sigma = float(rng.uniform(0.02, 0.12)) * face
     soft = cv2.GaussianBlur(soft, (0, 0), sigmaX=max(sigma, 0.5))
     peak = float(soft.max())
@@ -92,7 +92,7 @@ def jitter_source(image: np.ndarray, rng: np.random.Generator, *, min_scale: flo
     (a 64 px decoder pasted into a large face) as well as subtle seams. ``warp`` is the chance
     of a smooth local displacement of up to ``warp_max`` × the side."""
     h, w = image.shape[:2]
-    x = image.astype(np.float32)
+    x: np.ndarray = image.astype(np.float32)
     # Colour: per-channel gain and offset, contrast about the mean, saturation.
     x = x * rng.uniform(0.85, 1.15, 3).astype(np.float32) + rng.uniform(-20, 20, 3).astype(
         np.float32)
@@ -222,7 +222,11 @@ def jpeg(image: np.ndarray, rng: np.random.Generator, chance: float = 0.7,
         return image
     ok, buf = cv2.imencode(".jpg", image[:, :, ::-1],
                            [cv2.IMWRITE_JPEG_QUALITY, int(rng.integers(*quality))])
-    return cv2.imdecode(buf, cv2.IMREAD_COLOR)[:, :, ::-1].copy() if ok else image
+    if not ok:
+        return image
+    decoded = cv2.imdecode(buf, cv2.IMREAD_COLOR)
+    assert decoded is not None  # the JPEG just encoded
+    return decoded[:, :, ::-1].copy()
 
 
 def self_blend_batch(images: np.ndarray, landmarks: np.ndarray, rng: np.random.Generator

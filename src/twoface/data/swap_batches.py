@@ -10,6 +10,7 @@ GPU because there is no loader.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -44,7 +45,7 @@ def face_stack(image: np.ndarray, fs_matrix: np.ndarray, marks: np.ndarray, size
                          borderMode=cv2.BORDER_REFLECT101)
     pts = transform_points(marks, m_model)
     mask = face_mask(pts, (size, size))
-    feats = np.zeros((size, size), np.uint8)
+    feats: np.ndarray = np.zeros((size, size), np.uint8)
     for part in (EYE_R, EYE_L, MOUTH_OUTER):
         hull = cv2.convexHull(pts[part].astype(np.float32)).astype(np.int32)
         cv2.fillConvexPoly(feats, hull, 255, lineType=cv2.LINE_AA)
@@ -88,9 +89,9 @@ class SwapBatches:
 
     @classmethod
     def from_facesets(cls, a: str | Path, b: str | Path, size: int, coverage: float,
-                      batch_size: int, **kw: object) -> SwapBatches:
+                      batch_size: int, **kw: Any) -> SwapBatches:
         return cls(load_stacks(a, size, coverage), load_stacks(b, size, coverage), batch_size,
-                   **kw)  # type: ignore[arg-type]
+                   **kw)
 
     def _side(self, data: torch.Tensor, gen: torch.Generator) -> dict[str, torch.Tensor]:
         idx = torch.randint(len(data), (self.batch_size,), generator=gen)

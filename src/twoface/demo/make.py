@@ -2,7 +2,23 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from twoface.demo._common import IDENTITIES, DemoContext, img, link
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    import numpy as np
+
+
+def _training_preview(run: Path) -> np.ndarray:
+    """The RGB preview image a training run saved last."""
+    import cv2
+
+    image = cv2.imread(str(run / "samples" / "latest.png"))
+    assert image is not None  # fit() writes one at its last step
+    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
 
 
 def stage_render(ctx: DemoContext) -> None:
@@ -66,7 +82,6 @@ def stage_swap(ctx: DemoContext) -> None:
     A CPU-sized run (a few hundred faces a side, under two minutes): enough to show the
     pipeline and its numbers end to end, not a convincing swap.
     """
-    import cv2
     import numpy as np
 
     from twoface.apply.swap import SwapOptions, SwapPipeline
@@ -90,7 +105,7 @@ def stage_swap(ctx: DemoContext) -> None:
                                                progress=ctx.progress)
     metrics = evaluate_swap(out, ctx.videos["alice"], ctx.facesets["bob"], every=5,
                             n_synthetic=4, examples=2)
-    preview = cv2.cvtColor(cv2.imread(str(run / "samples" / "latest.png")), cv2.COLOR_BGR2RGB)
+    preview = _training_preview(run)
     shots = "".join(f"<img alt='frame {i}' src='{png_data_uri(np.hstack([a, b]), 512)}'>"
                     for i, a, b in metrics["examples"])
     ctx.sections.append(
@@ -112,7 +127,6 @@ def stage_animate(ctx: DemoContext) -> None:
 
     Seconds of CPU training at 64 px: the motion is visible, the faces are blurry.
     """
-    import cv2
 
     from twoface.apply.animate import AnimateOptions, AnimatePipeline
     from twoface.data.clips import make_clips
@@ -136,7 +150,7 @@ def stage_animate(ctx: DemoContext) -> None:
                                                   AnimateOptions(out_size=128))
     ctx.generated.append(out)
     ctx.fakes["animate"] = out
-    preview = cv2.cvtColor(cv2.imread(str(run / "samples" / "latest.png")), cv2.COLOR_BGR2RGB)
+    preview = _training_preview(run)
     ctx.sections.append(
         f"<h2>4. Animation (first-order motion)</h2><p>A tiny motion model trained "
         f"{result.step} steps on 64 px clips of both people; a still of alice moved by bob's "
@@ -167,6 +181,7 @@ def stage_generate(ctx: DemoContext) -> None:
     walk = pipe.interpolate(ctx.root / "videos" / "gan_walk.mp4", seed=0, keyframes=3,
                             frames_between=12, progress=ctx.progress)
     ctx.generated += [made.files[0], walk]
+    assert made.grid is not None  # asked for above
     ctx.fakes["gan"] = walk
     summary = evaluate_gan(run, list(ctx.facesets.values()), n=32)["summary"]
     ctx.sections.append(

@@ -49,7 +49,7 @@ def evaluate_dataset(dataset: str | Path, detector: str | Path | None = None, *,
                      split: str = "test", n_boot: int = 500, seed: int = 0,
                      progress: Any = None) -> dict[str, Any]:
     """Metrics of ``detector`` on one split of a detection dataset."""
-    from twoface.data.detect_dataset import REAL, Manifest
+    from twoface.data.detect_manifest import REAL, Manifest
     from twoface.models.detectors import load_detector
 
     man = Manifest.load(dataset)
@@ -140,7 +140,7 @@ def cross_method(dataset: str | Path, out_dir: str | Path, *, model: str = "cnn"
     was."""
     from dataclasses import replace
 
-    from twoface.data.detect_dataset import REAL, Manifest
+    from twoface.data.detect_manifest import REAL, Manifest
     from twoface.data.detector_batches import is_selfblend
     from twoface.models.detectors import load_detector
     from twoface.train.checkpoint import STATE

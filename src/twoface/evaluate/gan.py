@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 import numpy as np
 
@@ -129,8 +129,17 @@ def identity_features(faces: np.ndarray, coverage: float, *, progress: bool = Fa
     return emb, found
 
 
+class RealFeatures(TypedDict):
+    """What :func:`real_features` computes once for a reference set."""
+
+    faces: np.ndarray  # (N, S, S, 3) uint8
+    emb: np.ndarray  # (N, 128) dlib embeddings
+    found: np.ndarray  # (N,) whether dlib found a face
+    coverage: np.float64  # the facesets' crop coverage
+
+
 def real_features(facesets: Sequence[str | Path], size: int, *, limit: int = 2000,
-                  seed: int = 0, progress: bool = False) -> dict[str, np.ndarray]:
+                  seed: int = 0, progress: bool = False) -> RealFeatures:
     """The reference set: faces of ``facesets`` at the model's ``size`` (at most ``limit``,
     drawn at random), their embeddings, detections and pixels."""
     from twoface.data.faceset import Faceset
@@ -144,7 +153,7 @@ def real_features(facesets: Sequence[str | Path], size: int, *, limit: int = 200
     return {"faces": faces, "emb": emb, "found": found, "coverage": np.float64(coverage)}
 
 
-def compare(fake: np.ndarray, real: dict[str, np.ndarray], *, kid_subsets: int = 100,
+def compare(fake: np.ndarray, real: RealFeatures, *, kid_subsets: int = 100,
             kid_subset_size: int = 1000, progress: bool = False) -> dict[str, Any]:
     """Every metric of this module for generated faces ``fake (N, S, S, 3)`` uint8 against
     :func:`real_features` output; returns a flat summary and per-face nearest neighbours."""
@@ -189,7 +198,7 @@ def nearest_sheet(fake: np.ndarray, real_faces: np.ndarray, dist: np.ndarray,
     return np.concatenate([top, bottom], axis=0)
 
 
-def evaluate_gan(model_dir: str | Path, real: Sequence[str | Path] | dict[str, np.ndarray], *,
+def evaluate_gan(model_dir: str | Path, real: Sequence[str | Path] | RealFeatures, *,
                  n: int = 500, seed: int = 12345, truncation: float = 1.0,
                  device: str | None = None, output: str | Path | None = None,
                  progress: bool = False) -> dict[str, Any]:

@@ -23,10 +23,13 @@ of B's own frames to it (what copying the driver would score).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
+
+if TYPE_CHECKING:
+    from twoface.models.motion import MotionModel
 
 METRIC_SIDE = 256  # AKD is in pixels at this side, as in the paper
 
@@ -55,7 +58,7 @@ def _to_side(frames: np.ndarray, side: int) -> np.ndarray:
 class _Runner:
     """The model on a device, fed uint8 frames ``(N, H, W, 3)`` at the model's size."""
 
-    def __init__(self, model: torch.nn.Module, device: torch.device, batch: int = 16) -> None:
+    def __init__(self, model: MotionModel, device: torch.device, batch: int = 16) -> None:
         self.model, self.device, self.batch = model.eval(), device, batch
 
     def tensor(self, frames: np.ndarray) -> torch.Tensor:
@@ -88,10 +91,12 @@ def evaluate_motion(clip_dirs: list[str | Path], model_dir: str | Path, *, every
     from twoface.device import pick_device
     from twoface.faces.dlib_models import DlibModels
     from twoface.models import from_pretrained
+    from twoface.models.motion import MotionModel
     from twoface.progress import progress_bar
 
     dev = pick_device(device)
     model = from_pretrained(model_dir, "motion", device=dev)
+    assert isinstance(model, MotionModel)  # the one registered kind of motion model
     size = model.config.size
     runner, faces = _Runner(model, dev), DlibModels()
     clips = find_clips(list(clip_dirs))

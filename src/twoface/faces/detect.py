@@ -5,6 +5,8 @@ All functions take RGB uint8 images (``H×W×3``) and a :class:`DlibModels` inst
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from twoface.faces.dlib_models import DlibModels
@@ -49,10 +51,11 @@ def detect(
     return _drop_overlaps(found)
 
 
-def _to_bbox(rect: object, scale: float) -> BBox:
+def _to_bbox(rect: Any, scale: float) -> BBox:
+    """A dlib ``rectangle`` (inclusive corners) at ``1 / scale`` of the image, as a BBox."""
     r = rect
-    return BBox(r.left() / scale, r.top() / scale, (r.right() + 1) / scale,  # type: ignore[attr-defined]
-                (r.bottom() + 1) / scale)  # type: ignore[attr-defined]
+    return BBox(r.left() / scale, r.top() / scale, (r.right() + 1) / scale,
+                (r.bottom() + 1) / scale)
 
 
 def _drop_overlaps(found: list[tuple[BBox, float]], iou: float = 0.4) -> list[tuple[BBox, float]]:

@@ -36,7 +36,7 @@ def frame_hashes(image: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
     small = cv2.resize(grey, (_SIDE, _SIDE), interpolation=cv2.INTER_AREA).astype(np.float32)
     if float(small.std()) < _MIN_CONTRAST:
         return None
-    block = cv2.dct(small)[:_LOW, :_LOW]
+    block: np.ndarray = cv2.dct(small)[:_LOW, :_LOW]
     mirror = block.copy()
     mirror[:, 1::2] *= -1.0  # odd horizontal frequencies change sign under a left-right flip
     return _bits(block), _bits(mirror)

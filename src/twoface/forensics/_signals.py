@@ -199,7 +199,8 @@ def _colour_hist(rgb: np.ndarray) -> np.ndarray:
 
 def _flow_magnitude(a: np.ndarray, b: np.ndarray) -> float:
     """Mean Farneback optical-flow magnitude from ``a`` to ``b`` (pixels, uint8 greys)."""
-    f = cv2.calcOpticalFlowFarneback(a, b, None, 0.5, 3, 9, 3, 5, 1.1, 0)
+    # OpenCV's stubs want a flow array; None (allocate one) is what its docs allow.
+    f = cv2.calcOpticalFlowFarneback(a, b, None, 0.5, 3, 9, 3, 5, 1.1, 0)  # type: ignore[call-overload]
     return float(np.linalg.norm(f, axis=2).mean())
 
 

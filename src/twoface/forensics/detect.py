@@ -32,12 +32,15 @@ from __future__ import annotations
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
 
 from twoface.errors import MediaError
+
+if TYPE_CHECKING:
+    from twoface.models.detectors import Detector
 
 RULE = ("track logit = mean of the top half of its faces' calibrated logits; video logit = "
         "max over tracks with >= min_track_faces faces (all tracks if none); p = sigmoid")
@@ -72,7 +75,7 @@ class FaceScore:
 class Scanner:
     """A detector plus the face tools; :meth:`scan` judges one file."""
 
-    def __init__(self, detector: torch.nn.Module, options: DetectOptions | None = None,
+    def __init__(self, detector: Detector, options: DetectOptions | None = None,
                  *, detector_path: str | Path | None = None, models: Any = None) -> None:
         from twoface.faces.dlib_models import DlibModels
 
@@ -261,7 +264,7 @@ def _sigmoid(z: float) -> float:
 
 
 @torch.no_grad()
-def occlusion_map(detector: torch.nn.Module, crop: np.ndarray, grid: int = 8) -> np.ndarray:
+def occlusion_map(detector: Detector, crop: np.ndarray, grid: int = 8) -> np.ndarray:
     """``(grid, grid)`` drop of the fake logit when each cell of ``crop`` is blurred out.
 
     Blurring (not greying) a cell removes its fine detail, which is where blending seams and

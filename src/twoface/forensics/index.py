@@ -107,9 +107,9 @@ def sample_hashes(path: Path, fps: float = SAMPLE_FPS, zooms: tuple[float, ...] 
             continue
         next_time = frame.time + 1.0 / fps
         hashes = [frame_hashes(centre_crop(frame.image, z)) for z in zooms]
-        if all(h is not None for h in hashes):
-            yield (frame.time, np.stack([h[0] for h in hashes]),  # type: ignore[index]
-                   np.stack([h[1] for h in hashes]))  # type: ignore[index]
+        found = [h for h in hashes if h is not None]
+        if len(found) == len(hashes):
+            yield (frame.time, np.stack([h[0] for h in found]), np.stack([h[1] for h in found]))
 
 
 def connect(index: Path, *, create: bool) -> sqlite3.Connection:
@@ -164,13 +164,13 @@ def add_videos(paths: Iterable[str | Path], index: Path, *, progress: Any = None
     """
     from twoface.media import probe
 
-    paths = [Path(p) for p in paths]
+    files = [Path(p) for p in paths]
     report = AddReport()
     db = connect(index, create=True)
-    task = None if progress is None else progress.add_task("indexing", total=len(paths),
+    task = None if progress is None else progress.add_task("indexing", total=len(files),
                                                            unit="video")
     try:
-        for path in paths:
+        for path in files:
             if progress is not None:
                 progress.update(task, description=f"indexing {path.name}")
             report_one = _add_one(db, path, probe)

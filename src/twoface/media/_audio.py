@@ -99,6 +99,7 @@ class AudioPassthrough:
     def _copy(self) -> Iterator[tuple[float, av.Packet]]:
         """The source's packets, shifted so that the output's time 0 is the source's origin."""
         tb = self._in.time_base
+        assert tb is not None  # a demuxed stream always has one
         shift = round(Fraction(self._origin) / tb)
         for packet in self._input.demux(self._in):
             if not packet.size or packet.dts is None:
@@ -118,7 +119,8 @@ class AudioPassthrough:
         for frame in _then_none(decoded):
             for chunk in resampler.resample(frame):
                 samples = chunk.to_ndarray()  # (channels, n) float32
-                at = written if chunk.pts is None else round(chunk.time * rate) - origin
+                t = chunk.time  # None exactly when chunk.pts is
+                at = written if t is None else round(t * rate) - origin
                 if at - written > _JITTER * rate:
                     # A hole in the source (or audio that starts after the video): silence,
                     # so that later sound stays at its time.
@@ -132,7 +134,7 @@ class AudioPassthrough:
                     yield from self._encode_samples(samples, written)
                     written += samples.shape[1]
         for packet in self._out.encode(None):
-            yield float(packet.pts * packet.time_base), packet
+            yield _start(packet), packet
 
     def _encode_samples(self, samples: np.ndarray, at: int) -> Iterator[tuple[float, av.Packet]]:
         """Encode ``(channels, n)`` float32 samples placed at sample ``at``."""
@@ -142,7 +144,13 @@ class AudioPassthrough:
         frame.time_base = Fraction(1, self._rate)
         frame.pts = at
         for packet in self._out.encode(frame):
-            yield float(packet.pts * packet.time_base), packet
+            yield _start(packet), packet
+
+
+def _start(packet: av.Packet) -> float:
+    """An encoded packet's start in seconds (an encoder stamps both pts and time base)."""
+    assert packet.pts is not None and packet.time_base is not None
+    return float(packet.pts * packet.time_base)
 
 
 def open_passthrough(output: av.container.OutputContainer, source: Path,

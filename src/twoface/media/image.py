@@ -49,8 +49,7 @@ def read_image(path: str | Path) -> np.ndarray:
             # open() only reads the header; load() decodes it all, so a truncated file
             # fails here rather than handing back a half-grey picture.
             img.load()
-            img = _upright(img)
-            rgb = _to_rgb(img)
+            rgb = _to_rgb(_upright(img))
     except UnidentifiedImageError as exc:
         raise MediaError(path, "not an image file (or a format Pillow cannot read)") from exc
     except Image.DecompressionBombError as exc:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -221,13 +221,15 @@ def _open_video(
         yield container, streams[0]
 
 
-def _decode(path: Path, seek: float) -> Iterator[tuple[int, float, av.VideoFrame, int]]:
+def _decode(path: Path, seek: float
+            ) -> Generator[tuple[int, float, av.VideoFrame, int], None, None]:
     """Decode from the keyframe before ``seek`` seconds on: ``(index, time, frame, rotation)``.
 
     Frames are left in PyAV's form so that the ones a caller drops cost no RGB conversion.
     """
     with _open_video(path) as (container, stream):
         tb = stream.time_base
+        assert tb is not None  # a demuxed stream always has one
         origin = stream.start_time or 0
         rate = stream.average_rate or stream.guessed_rate
         # Frame threads decode several frames at once: the speed-up that matters on long videos.
@@ -260,6 +262,7 @@ def _seek(
 ) -> tuple[Iterator[av.VideoFrame], av.VideoFrame | None]:
     """Position the decoder at or before ``seek`` seconds: (remaining frames, first frame)."""
     tb = stream.time_base
+    assert tb is not None  # a demuxed stream always has one
     origin = stream.start_time or 0
     frames = container.decode(stream)
     if seek <= 0:
@@ -359,7 +362,7 @@ def _is_vfr(pts: list[int], complete: bool) -> bool:
 
 def _rotation(frame: av.VideoFrame, stream: av.video.stream.VideoStream) -> int:
     """Counter-clockwise rotation to display the frame upright: 0, 90, 180 or 270."""
-    degrees = frame.rotation
+    degrees: float = frame.rotation
     if not degrees:
         tag = stream.metadata.get("rotate")
         with contextlib.suppress(ValueError):
@@ -370,7 +373,7 @@ def _rotation(frame: av.VideoFrame, stream: av.video.stream.VideoStream) -> int:
 
 def _to_rgb(frame: av.VideoFrame, rotation: int) -> np.ndarray:
     """``H×W×3`` uint8 RGB of ``frame``, turned ``rotation`` degrees counter-clockwise."""
-    image = frame.to_ndarray(format="rgb24")
+    image: np.ndarray = frame.to_ndarray(format="rgb24")
     if rotation:
         image = np.ascontiguousarray(np.rot90(image, rotation // 90))
     return image

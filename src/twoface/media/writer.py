@@ -152,13 +152,14 @@ class VideoWriter:
             self._closed = True
             raise MediaError(self.path, "no frames were written")
         assert self._stream is not None and self._stack is not None
+        errors: tuple[type[BaseException], ...] = (*AV_ERRORS, MediaError)
         try:
             for packet in self._stream.encode(None):  # drain the encoder's look-ahead
                 self._container.mux(packet)
             if self._audio is not None:
                 self._audio.pump(None)
             self._container.close()
-        except (*AV_ERRORS, MediaError) as exc:
+        except errors as exc:
             self._abort(exc)
             if isinstance(exc, MediaError):
                 raise
@@ -193,6 +194,7 @@ class VideoWriter:
         try:
             self._container = av.open(str(tmp), "w", options=options)
             stream = self._container.add_stream(self.encoder, rate=self.fps)
+            assert isinstance(stream, av.VideoStream)  # what a video encoder makes
             stream.width, stream.height, stream.pix_fmt = w, h, self.pix_fmt
             stream.time_base = self.time_base
             stream.codec_context.time_base = self.time_base

@@ -109,6 +109,7 @@ class KeypointDetector(nn.Module):
         self.heat = nn.Conv2d(c, keypoints, 7, padding=3)
         self.jac = nn.Conv2d(c, 4 * keypoints, 7, padding=3)
         nn.init.zeros_(self.jac.weight)
+        assert self.jac.bias is not None
         with torch.no_grad():
             self.jac.bias.copy_(torch.tensor([1.0, 0.0, 0.0, 1.0]).repeat(keypoints))
 

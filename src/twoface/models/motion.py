@@ -30,7 +30,7 @@ from twoface.models.base import OptimGroups, TrainableModel
 from twoface.models.registry import register
 from twoface.nn.blocks import PatchDiscriminator
 from twoface.nn.losses import gan_d_loss, gan_g_loss, ssim_map
-from twoface.nn.perceptual import load_vgg, perceptual_loss
+from twoface.nn.perceptual import VGGFeatures, load_vgg, perceptual_loss
 from twoface.nn.warp import warp_image, warp_jacobian, warp_points
 
 SIZES = (64, 128, 256)
@@ -77,6 +77,9 @@ class MotionConfig:
 # ------------------------------------------------------------------------ model
 class MotionModel(TrainableModel):
     """Keypoint detector, dense motion network and generator (and an optional critic)."""
+
+    config: MotionConfig
+    _vgg: VGGFeatures | None  # in __dict__: neither a submodule nor saved
 
     def __init__(self, config: MotionConfig) -> None:
         super().__init__()

@@ -28,7 +28,8 @@ _FACTORIES: dict[tuple[str, str], Factory] = {}
 
 
 def register(kind: str, name: str) -> Callable[[Factory], Factory]:
-    """Register a factory ``(**config_fields) -> nn.Module`` as model ``name`` of ``kind``."""
+    """Register a factory ``(**config_fields) -> TrainableModel`` as model ``name`` of
+    ``kind``."""
 
     def wrap(fn: Factory) -> Factory:
         if (kind, name) in _FACTORIES:
@@ -77,11 +78,11 @@ def create(kind: str, name: str, **cfg: Any) -> TrainableModel:
     return model
 
 
-def config_dict(model: nn.Module) -> dict[str, Any]:
+def config_dict(model: TrainableModel) -> dict[str, Any]:
     return {"kind": model.kind, "name": model.name, "config": asdict(model.config)}
 
 
-def save_pretrained(model: nn.Module, folder: str | Path) -> None:
+def save_pretrained(model: TrainableModel, folder: str | Path) -> None:
     """Write ``config.json`` and ``model.safetensors`` into ``folder``, each atomically."""
     from safetensors.torch import save_file
 
@@ -122,7 +123,7 @@ def load_tensors(path: str | Path, device: str | torch.device = "cpu") -> dict[s
         raise TwofaceError(path, f"corrupt or truncated safetensors file ({exc})") from None
 
 
-def trained_config(model: nn.Module, saved: dict[str, Any]) -> dict[str, Any]:
+def trained_config(model: TrainableModel, saved: dict[str, Any]) -> dict[str, Any]:
     """The ``saved`` config of ``model``, plus the fields its config class gained after it was
     written, at the values in the class's ``LEGACY`` (how such a model was really trained)."""
     legacy = getattr(type(model.config), "LEGACY", {})

@@ -18,6 +18,7 @@ artifacts of generator up-sampling can be simulated without any generated image.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 from torch import nn
@@ -86,6 +87,6 @@ class Rerenderer(TrainableModel):
 
 
 @register("rerender", "ae")
-def ae(**cfg: object) -> Rerenderer:
+def ae(**cfg: Any) -> Rerenderer:
     """The re-rendering autoencoder (about 0.4 M parameters)."""
-    return Rerenderer(RerenderConfig(**cfg))  # type: ignore[arg-type]
+    return Rerenderer(RerenderConfig(**cfg))

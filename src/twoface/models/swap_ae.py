@@ -19,7 +19,7 @@ from twoface.models.base import OptimGroups, TrainableModel
 from twoface.models.registry import register
 from twoface.nn.blocks import Down, PatchDiscriminator, Residual, Up
 from twoface.nn.losses import gan_d_loss, gan_g_loss, mask_loss, weighted_l1_ssim
-from twoface.nn.perceptual import load_vgg, perceptual_loss
+from twoface.nn.perceptual import VGGFeatures, load_vgg, perceptual_loss
 
 SIZES = (64, 128, 256)
 
@@ -54,6 +54,9 @@ class SwapConfig:
 
 class SwapAE(TrainableModel):
     """Shared encoder, decoders ``a`` and ``b`` (each RGB + mask logit), optional critic."""
+
+    config: SwapConfig
+    _vgg: VGGFeatures | None  # in __dict__: neither a submodule nor saved
 
     def __init__(self, config: SwapConfig) -> None:
         super().__init__()

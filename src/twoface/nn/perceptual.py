@@ -39,6 +39,9 @@ def vgg_path() -> Path:
 class VGGFeatures(nn.Module):
     """``(B, 3, H, W)`` in [0, 1] → features at relu1_2, relu2_2, relu3_3 (frozen)."""
 
+    mean: torch.Tensor
+    std: torch.Tensor
+
     def __init__(self) -> None:
         super().__init__()
         mods: list[nn.Module] = []

@@ -202,8 +202,9 @@ class MarkedVideoWriter:
             img = burn_label(img, self.prov.label)
         self._writer.write(self._scheme.embed(img, self._payload, self._state), time)
 
-    def close(self) -> Path:
-        """Finish the video and sign it; returns the file holding the manifest."""
+    def close(self) -> Path | None:
+        """Finish the video and sign it; returns the file holding the manifest (None when
+        an earlier failure already aborted the writing)."""
         if self.manifest_path is None:
             self._writer.close()  # signs the finished temporary file (_sign_tmp) first
             self.manifest_path = self._holder

@@ -10,7 +10,8 @@ image right, ``y`` down, ``z`` toward the camera, so a surface texel is
 Every map the renderer needs (radius, albedo, labels, ...) lives on one ``(y, θ)`` texel grid.
 Features are *designed* in frontal millimetres (what an orthographic frontal camera sees) and
 carried onto the grid through ``xmap`` (each texel's frontal x), so the 68 ground-truth points
-and the painted features share one set of numbers and cannot drift apart.
+and the painted features share one set of numbers and cannot drift apart. The grid itself
+(its constants, the texel labels, the design canvas) is :mod:`twoface.synth.grid`.
 """
 
 from __future__ import annotations
@@ -22,37 +23,28 @@ from typing import TYPE_CHECKING
 import cv2
 import numpy as np
 
+from twoface.synth.grid import (
+    CLOTH,
+    CRES,
+    CX0,
+    CY0,
+    DTH,
+    DY,
+    FACE,
+    HAIR,
+    NY,
+    SKIN,
+    TH0,
+    THETA,
+    Y0,
+    YS,
+    canvas_grid,
+    smoothstep,
+)
+from twoface.synth.hair import add_hair
+
 if TYPE_CHECKING:
     from twoface.synth.identity import Identity
-
-# The texel grid: azimuth θ (columns) and height y (rows). 0.36° is 0.6 mm on a 95 mm radius,
-# about one pixel of the 2× supersampled 256 render; beyond ±160° (the back of the head) is
-# never seen for the poses we render and is clamped.
-NT, NY = 888, 620
-TH0, DTH = math.radians(-160.0), math.radians(320.0) / (NT - 1)
-Y0, DY = -135.0, 0.6
-THETA = (TH0 + DTH * np.arange(NT)).astype(np.float32)
-YS = (Y0 + DY * np.arange(NY)).astype(np.float32)
-
-# The frontal design canvas (features are drawn and bumps shaped here): x from CX0, y from CY0.
-CX0, CY0, CRES = -100.0, -100.0, 0.4
-CW, CH = 500, 600
-
-# Texel labels.
-BACKGROUND, FACE, HAIR, SKIN, CLOTH = 0, 1, 2, 3, 4
-
-
-def smoothstep(e0: float | np.ndarray, e1: float | np.ndarray, x: np.ndarray) -> np.ndarray:
-    """Hermite step from 0 at ``e0`` to 1 at ``e1`` (``e0 > e1`` gives a falling step)."""
-    t = np.clip((x - e0) / (e1 - e0), 0.0, 1.0)
-    return t * t * (3.0 - 2.0 * t)
-
-
-def canvas_grid() -> tuple[np.ndarray, np.ndarray]:
-    """Frontal-mm coordinates ``(X, Y)`` of the design canvas pixels, each ``(CH, CW)``."""
-    xs = (CX0 + CRES * np.arange(CW)).astype(np.float32)
-    ys = (CY0 + CRES * np.arange(CH)).astype(np.float32)
-    return np.meshgrid(xs, ys)
 
 
 @dataclass(frozen=True)
@@ -112,8 +104,8 @@ def design(idn: Identity) -> Design:
 
     # Nose: bridge 27..30 down the midline, nostril base 31..35.
     nl, nw = idn.nose_length * fl, idn.nose_width
-    p[27:31] = [[0, -2], [0, -2 + 13.5 * nl], [0, -2 + 26.5 * nl], [0, -2 + 39 * nl]]
-    base = [[-14 * nw, 46], [-7.5 * nw, 49], [0, 51], [7.5 * nw, 49], [14 * nw, 46]]
+    p[27:31] = [[0.0, -2], [0, -2 + 13.5 * nl], [0, -2 + 26.5 * nl], [0, -2 + 39 * nl]]
+    base = [[-14 * nw, 46], [-7.5 * nw, 49], [0.0, 51], [7.5 * nw, 49], [14 * nw, 46]]
     p[31:36] = [[x, -2 + (y + 2) * nl] for x, y in base]
 
     # Mouth: outer 48..59 clockwise from the image-left corner, inner 60..67.
@@ -300,7 +292,7 @@ def build_shape(idn: Identity, dz: Design, rng: np.random.Generator) -> Shape:
 
     xmap = (radius * s).astype(np.float32)
 
-    radius, hair, strands, clumps = _hair(idn, radius, label, xmap, rng)
+    radius, hair, strands, clumps = add_hair(idn, radius, label, xmap, rng)
     label[hair > 0.5] = HAIR
     # Everything behind the face's side edge is "other skin", never face.
     label[(label == FACE) & (np.abs(th) > math.radians(86)) & (y > -1e9)] = SKIN
@@ -313,66 +305,6 @@ def build_shape(idn: Identity, dz: Design, rng: np.random.Generator) -> Shape:
     return Shape(radius=radius.astype(np.float32), xmap=(radius * s).astype(np.float32),
                  label=label, hair=hair.astype(np.float32), jaw_row=yj.astype(np.float32),
                  ao=ao.astype(np.float32), strands=strands, clumps=clumps)
-
-
-def _hair(idn: Identity, radius: np.ndarray, label: np.ndarray, xmap: np.ndarray,
-          rng: np.random.Generator) -> tuple[np.ndarray, ...]:
-    """Hair coverage and volume: ``(radius with hair, coverage 0..1, strands, clumps)``.
-
-    Hair grows above the frontal hairline; at the sides above the ears, in front of them as
-    sideburns and behind them down to the nape; long hair also falls past the ears. Edges
-    wander like real hairlines; strands are fine ridges running down the head, in clumps.
-    """
-    fw, fl = idn.face_width, idn.face_length
-    th, y = THETA[None, :], YS[:, None]
-    c = np.cos(th)
-    wn = rng.standard_normal((NY, NT)).astype(np.float32)
-    fine = cv2.GaussianBlur(wn, (0, 0), sigmaX=1.0, sigmaY=4.0)
-    jitter = 1.2 * fine / (fine.std() + 1e-6) + 1.5 * _noise(rng, (NY, NT), 25)
-    hl0 = -(60 + 22 * idn.hairline) * (1 + 0.4 * (fl - 1))
-    ax = np.abs(xmap)
-    y_hl = hl0 + 9 * (np.minimum(ax, 45) / 45) ** 2 + 2.3 * np.maximum(ax - 45, 0)  # temples
-    front_hair = smoothstep(y_hl + 4.0, y_hl - 3.0, y + jitter) * (c > 0)
-    ath = np.degrees(np.abs(th)) + 0.6 * jitter
-    sb = 5 * fl + 12 * idn.hair_volume  # sideburn length
-    ear_top = -4 + 6 * idn.hair_volume
-    side = ((ath > 84) & (ath < 90) & (y < sb)) | ((ath >= 88) & (y < ear_top)) | (
-        (ath > 113) & (y < 46 * fl))
-    side_hair = cv2.GaussianBlur(side.astype(np.float32), (0, 0), 1.2)
-    hair = np.maximum(front_hair, side_hair)
-    hair = np.maximum(hair, (y < -60) * (c <= 0))  # crown and back of the skull
-    # Hair lies flat at its edges and gains volume over a couple of centimetres; lumpy.
-    thick = (3 + 16 * idn.hair_volume) * (1 + 0.35 * smoothstep(-40, -110, y))
-    thick = thick * (1 + 0.2 * _noise(rng, (NY, NT), 40))
-    grow = np.clip(cv2.GaussianBlur(hair.astype(np.float32), (0, 0), sigmaX=22, sigmaY=25)
-                   * 2 - 1, 0, 1)
-    radius = radius + thick * grow ** 0.8 * (label != CLOTH)
-
-    # Long hair falls from the widest part of the skull past the ears, rounding toward the
-    # face; its ends are uneven.
-    if idn.hair_length > 0.35:
-        ends = 30 + 160 * (idn.hair_length - 0.35) / 0.65 + 10 * _noise(rng, (1, NT), 12)
-        ends = ends - 25 * (1 - smoothstep(np.radians(75), np.radians(130), np.abs(th)))
-        rc = (74.5 * fw + thick + 3) * (1 - 0.07 * smoothstep(ends - 30, ends, y))
-        wrap = smoothstep(np.radians(68 + 3 * jitter[:1]), np.radians(110), np.abs(th))
-        fall = smoothstep(-45, -25, y) * smoothstep(ends, ends - 12, y)
-        rcur = radius + (rc - radius) * wrap * fall
-        over = rcur > radius + 0.5
-        radius = np.where(over, rcur, radius)
-        hair = np.maximum(hair, over.astype(np.float32))
-    strands = cv2.GaussianBlur(wn, (0, 0), sigmaX=0.8, sigmaY=9)
-    strands /= strands.std() + 1e-6
-    clumps = cv2.GaussianBlur(wn, (0, 0), sigmaX=3.5, sigmaY=25)
-    clumps /= clumps.std() + 1e-6
-    radius = radius + (0.3 * strands + 0.5 * clumps) * np.clip(hair * 2 - 1, 0, 1)
-    return radius, hair, strands, clumps
-
-
-def _noise(rng: np.random.Generator, shape: tuple[int, int], cell: float) -> np.ndarray:
-    """Smooth value noise in about ±1 with features ``cell`` texels across."""
-    h, w = max(2, int(shape[0] / cell) + 2), max(2, int(shape[1] / cell) + 2)
-    small = rng.standard_normal((h, w)).astype(np.float32)
-    return cv2.resize(small, (shape[1], shape[0]), interpolation=cv2.INTER_CUBIC)
 
 
 def frontal_to_texel(xmap: np.ndarray, pts: np.ndarray) -> np.ndarray:

@@ -4,15 +4,22 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
 
 
+def _triple(values: Iterable[float]) -> tuple[float, float, float]:
+    """Three numbers (a colour) as a tuple of plain floats."""
+    r, g, b = (float(v) for v in values)
+    return r, g, b
+
+
 def _rgb(rng: np.random.Generator, palette: list[tuple[float, float, float]],
          jitter: float) -> tuple[float, float, float]:
     base = np.asarray(palette[rng.integers(len(palette))], float)
-    return tuple(float(v) for v in np.clip(base * rng.uniform(1 - jitter, 1 + jitter, 3), 0, 1))
+    return _triple(np.clip(base * rng.uniform(1 - jitter, 1 + jitter, 3), 0, 1))
 
 
 _SKIN = [(0.96, 0.80, 0.70), (0.90, 0.71, 0.58), (0.80, 0.58, 0.44), (0.64, 0.44, 0.31),
@@ -82,16 +89,16 @@ class Identity:
         return Identity(
             seed=seed, face_width=u(0.93, 1.07), face_length=u(0.93, 1.07),
             jaw_width=u(0.88, 1.12), chin_width=u(0.8, 1.2), chin_length=u(0.88, 1.12),
-            skin_color=tuple(float(v) for v in skin),
+            skin_color=_triple(skin),
             eye_size=u(0.9, 1.1), eye_spacing=u(0.95, 1.05), iris_color=_rgb(rng, _IRIS, 0.1),
-            brow_thickness=u(0.65, 1.35), brow_color=tuple(float(v) * u(0.55, 0.9) for v in hair),
+            brow_thickness=u(0.65, 1.35), brow_color=_triple(v * u(0.55, 0.9) for v in hair),
             brow_arch=u(0, 1), nose_length=u(0.9, 1.1), nose_width=u(0.88, 1.18),
             mouth_width=u(0.9, 1.1), lip_thickness=u(0.8, 1.2),
-            lip_color=tuple(float(v) for v in lip), hair_color=hair,
+            lip_color=_triple(lip), hair_color=hair,
             hairline=u(0, 1), hair_volume=u(0.1, 1.0),
             hair_length=u(0.5, 1.0) if long_hair else u(0.0, 0.3),
             stubble=u(0.2, 0.8) if (not long_hair and rng.random() < 0.4) else 0.0,
-            shirt_color=tuple(float(v) for v in u(0.1, 0.8, 3)))
+            shirt_color=_triple(u(0.1, 0.8, 3)))
 
 
 @dataclass(frozen=True)

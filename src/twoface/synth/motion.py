@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import cv2
 import numpy as np
 
-from twoface.synth.head import DTH, DY, FACE, NT, THETA, Y0, YS, Design, smoothstep
+from twoface.synth.grid import DTH, DY, FACE, NT, THETA, Y0, YS, smoothstep
+from twoface.synth.head import Design
 
 # The part of the grid that expressions touch: the front of the head, forehead to throat.
 ROWS = slice(int((-95 - Y0) / DY), int((215 - Y0) / DY))
@@ -172,9 +174,10 @@ def apply(warp: Warp, radius: np.ndarray, alb: np.ndarray, sexp: np.ndarray, lab
     if warp.smile == 0 and warp.brow == 0 and warp.drop == 0:
         return
     sc, sr, gap = warp.source(jaw_row)
-    remap = {"interpolation": cv2.INTER_LINEAR, "borderMode": cv2.BORDER_REPLICATE}
-    rad = cv2.remap(radius, sc, sr, **remap)
-    rgbs = cv2.remap(alb, sc, sr, **remap)
+    remap: dict[str, Any] = {"interpolation": cv2.INTER_LINEAR,
+                             "borderMode": cv2.BORDER_REPLICATE}
+    rad: np.ndarray = cv2.remap(radius, sc, sr, **remap)
+    rgbs: np.ndarray = cv2.remap(alb, sc, sr, **remap)
     sx = cv2.remap(sexp, sc, sr, **remap)
     lab = cv2.remap(label, sc, sr, cv2.INTER_NEAREST, borderMode=cv2.BORDER_REPLICATE)
     dz = warp.dz
@@ -182,8 +185,8 @@ def apply(warp: Warp, radius: np.ndarray, alb: np.ndarray, sexp: np.ndarray, lab
         band = _band(0, 125)
         x = warp.xmap[ROWS, COLS][band]
         y = YS[ROWS][band][:, None]
-        for s in (-1.0, 1.0):  # the cheeks bunch up (deepening the nasolabial folds)
-            rad[band] += 2.5 * warp.smile * np.exp(-((x - s * 39) / 14) ** 2 - ((y - 30) / 12) ** 2)
+        for k in (-1.0, 1.0):  # the cheeks bunch up (deepening the nasolabial folds)
+            rad[band] += 2.5 * warp.smile * np.exp(-((x - k * 39) / 14) ** 2 - ((y - 30) / 12) ** 2)
     if warp.brow > 0:
         band = _band(-80, -20)
         x = warp.xmap[ROWS, COLS][band]
@@ -203,11 +206,12 @@ def apply(warp: Warp, radius: np.ndarray, alb: np.ndarray, sexp: np.ndarray, lab
         depth = 3.5 + 11 * smoothstep(0.22, 0.5, s) * (1 - 0.4 * smoothstep(0.75, 1.0, s))
         rad[m] -= depth
         teeth = (s < 0.3 + 0.04 * np.cos(xm / hw * 2)) & (np.abs(xm) < 0.8 * hw)
-        seams = np.min(np.abs(np.abs(xm)[:, None] - np.float32([[0, 8.5, 15, 21.5]])), axis=1)
+        seams = np.min(np.abs(np.abs(xm)[:, None] - np.array([[0, 8.5, 15, 21.5]], np.float32)),
+                       axis=1)
         gaps = 0.55 + 0.45 * smoothstep(0.0, 0.6, seams)  # dark seams between the teeth
-        tooth = np.float32([0.86, 0.83, 0.76]) * gaps[:, None]
-        inside = np.float32([0.30, 0.10, 0.09]) * (1 - 0.65 * np.sin(np.pi * s))[:, None]
-        tongue = np.float32([0.62, 0.30, 0.30]) * smoothstep(0.6, 0.95, s)[:, None] * 0.6
+        tooth = np.array([0.86, 0.83, 0.76], np.float32) * gaps[:, None]
+        inside = np.array([0.30, 0.10, 0.09], np.float32) * (1 - 0.65 * np.sin(np.pi * s))[:, None]
+        tongue = np.array([0.62, 0.30, 0.30], np.float32) * smoothstep(0.6, 0.95, s)[:, None] * 0.6
         col = np.where(teeth[:, None], tooth, inside + tongue)
         rgbs[m, :3] = col
         rgbs[m, 3] = np.where(teeth, 0.35, 0.12)

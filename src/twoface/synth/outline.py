@@ -13,7 +13,8 @@ from collections.abc import Callable
 import cv2
 import numpy as np
 
-from twoface.synth.head import DTH, DY, FACE, texel_points
+from twoface.synth.grid import DTH, DY, FACE
+from twoface.synth.head import texel_points
 from twoface.synth.raycast import mat3, sample
 
 # How far a jaw search line may turn away from the camera before it counts as the outline
@@ -68,7 +69,7 @@ def jaw_points(starts: np.ndarray, dirs_in: np.ndarray, radius: np.ndarray, labe
     reach = (uv * o3[:, None, :2]).sum(-1)
     reach[np.arange(stop.shape[1])[None, :] > last[:, None]] = -np.inf
     outline = uv[rows, np.argmax(reach, 1)].astype(np.float64)
-    up = (rot @ np.float32([0, 1, 0]))[:2]
+    up = (rot @ np.array([0, 1, 0], np.float32))[:2]
     up /= np.linalg.norm(up)
     chin = len(m) // 2
     out = np.zeros((17, 2), np.float32)

@@ -9,10 +9,12 @@ that, at grazing silhouettes) and bisection then pins the hit to a few microns.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import cv2
 import numpy as np
 
-from twoface.synth.head import DTH, DY, HAIR, NY, TH0, Y0
+from twoface.synth.grid import DTH, DY, HAIR, NY, TH0, Y0
 
 H_MIN = 1.2  # mm
 STEP_MAX = 12.0  # mm
@@ -38,7 +40,7 @@ def texel_of(p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return ((np.arctan2(p[:, 0], p[:, 2]) - TH0) / DTH, (p[:, 1] - Y0) / DY)
 
 
-def dot3(p: np.ndarray, v: np.ndarray) -> np.ndarray:
+def dot3(p: np.ndarray, v: np.ndarray | Sequence[float]) -> np.ndarray:
     """``p @ v`` for ``(N, 3)`` points (column sums: much faster than numpy's matmul here)."""
     return p[:, 0] * float(v[0]) + p[:, 1] * float(v[1]) + p[:, 2] * float(v[2])
 
@@ -260,11 +262,12 @@ def shade(alb: np.ndarray, spec_k: np.ndarray, spec_e: np.ndarray, ao: np.ndarra
     lin = alb ** 2.2
     ndl = dot3(n, ldir)
     skin = (lab != HAIR)[:, None]
-    wrap = np.where(skin, np.float32([0.30, 0.17, 0.12]), np.float32([0.08, 0.08, 0.08]))
+    wrap = np.where(skin, np.array([0.30, 0.17, 0.12], np.float32),
+                    np.array([0.08, 0.08, 0.08], np.float32))
     diff = np.clip((ndl[:, None] + wrap) / (1 + wrap), 0, 1) * vis[:, None]
     key = kelvin(temperature) * (1 - ambient) * 1.05
     amb = ambient * (0.8 - 0.25 * n[:, 1]) * ao  # more light from above than from below
-    h = ldir + np.float32([0, 0, 1])
+    h = ldir + np.array([0, 0, 1], np.float32)
     h /= np.linalg.norm(h)
     ndh = np.maximum(dot3(n, h), 0)
     spec = spec_k * (spec_e + 8) / 30 * ndh ** spec_e * vis * (ndl > 0)

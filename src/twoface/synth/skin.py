@@ -12,8 +12,9 @@ from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
+from numpy.typing import ArrayLike
 
-from twoface.synth.head import (
+from twoface.synth.grid import (
     CH,
     CLOTH,
     CRES,
@@ -25,19 +26,17 @@ from twoface.synth.head import (
     NY,
     THETA,
     YS,
-    Design,
-    Shape,
-    _noise,
     canvas_grid,
-    canvas_to_texels,
     smoothstep,
+    value_noise,
 )
+from twoface.synth.head import Design, Shape, canvas_to_texels
 
 if TYPE_CHECKING:
     from twoface.synth.identity import Identity
 
 
-def _to_canvas(pts: np.ndarray, origin: tuple[float, float], res: float) -> np.ndarray:
+def _to_canvas(pts: ArrayLike, origin: tuple[float, float], res: float) -> np.ndarray:
     """Frontal mm → fixed-point (4 fractional bits) canvas pixels, for anti-aliased drawing."""
     return np.round((np.asarray(pts) - origin) / res * 16).astype(np.int32)
 
@@ -85,12 +84,12 @@ def paint_neutral(idn: Identity, dz: Design, shape: Shape,
     """Albedo with specular strength ``(NY, NT, 4)`` and specular exponent ``(NY, NT)`` of
     the expressionless head; the eyes are painted per render (they blink)."""
     skin = np.asarray(idn.skin_color, np.float32)
-    mottle = _noise(rng, (NY, NT), 30)[..., None] * np.float32([0.035, 0.045, 0.05])
+    mottle = value_noise(rng, (NY, NT), 30)[..., None] * np.array([0.035, 0.045, 0.05], np.float32)
     pores = cv2.GaussianBlur(rng.standard_normal((NY, NT)).astype(np.float32), (0, 0), 0.7)
     alb = skin * (1 + mottle) * (1 + 0.05 * pores[..., None])
     th, y = THETA[None, :], YS[:, None]
     ears = (np.abs(th) > math.radians(88)) * (np.abs(th) < math.radians(110)) * (y > -10) * (y < 60)
-    redden = np.float32([0.0, 0.10, 0.09])
+    redden = np.array([0.0, 0.10, 0.09], np.float32)
     alb *= 1 - redden * 0.8 * ears[..., None]
 
     # Face-only paint, on the front window: tints, stubble, then lips, nostrils and brows.
@@ -103,8 +102,9 @@ def paint_neutral(idn: Identity, dz: Design, shape: Shape,
     tint = 1 - redden * 0.8 * g(0, dz.nose_tip_y, 9, 8)
     for s in (-1.0, 1.0):
         tint *= 1 - redden * g(s * 42, 30, 16, 14)  # cheeks
-        tint *= 1 - np.float32([0.07, 0.10, 0.06]) * g(s * dz.eye_x, 7.5, 11, 4.0)  # under-eye
-        tint *= 1 - np.float32([0.05, 0.08, 0.05]) * g(s * dz.eye_x, -8.5, 12, 3.0)  # lid crease
+        under_eye, lid_crease = g(s * dz.eye_x, 7.5, 11, 4.0), g(s * dz.eye_x, -8.5, 12, 3.0)
+        tint *= 1 - np.array([0.07, 0.10, 0.06], np.float32) * under_eye
+        tint *= 1 - np.array([0.05, 0.08, 0.05], np.float32) * lid_crease
     face = alb[win]
     face *= tint
     if idn.stubble > 0:
@@ -118,7 +118,7 @@ def paint_neutral(idn: Identity, dz: Design, shape: Shape,
         lips = g(0, dz.mouth_y + 1, dz.mouth_half * 1.05, 6.5)[..., 0]
         dots = np.clip(0.55 + 0.6 * pores[win], 0, 1)
         beard = beard * (1 - lips) * dots
-        face *= 1 - idn.stubble * 0.42 * beard[..., None] * np.float32([1.0, 0.95, 0.88])
+        face *= 1 - idn.stubble * 0.42 * beard[..., None] * np.array([1.0, 0.95, 0.88], np.float32)
 
     rgb = np.zeros((CH, CW, 3), np.float32)
     a = np.zeros((CH, CW), np.float32)
@@ -138,7 +138,7 @@ def paint_neutral(idn: Identity, dz: Design, shape: Shape,
     cover = np.clip(shape.hair + 0.45 * edge * strands, 0, 1)[..., None]
     alb = alb * (1 - cover) + hair_rgb * shade * cover
     cloth = (shape.label == CLOTH)[..., None]
-    weave = 1 + 0.06 * _noise(rng, (NY, NT), 3)[..., None]
+    weave = 1 + 0.06 * value_noise(rng, (NY, NT), 3)[..., None]
     alb = np.where(cloth, np.asarray(idn.shirt_color, np.float32) * weave, alb)
 
     out = np.empty((NY, NT, 4), np.float32)
@@ -229,8 +229,8 @@ def _paint_brows(rgb: np.ndarray, a: np.ndarray, idn: Identity, dz: Design,
         off = rng.uniform(-0.95, 0.95, n_hairs)
         root = centre[idx] + norm[idx] * (off * thick[idx])[:, None]
         # Hairs grow up and outward medially and lie along the brow laterally.
-        lateral = np.sign(root[:, 0:1]) * np.float32([[1.0, 0.0]])
-        up = np.float32([[0.0, -1.0]])
+        lateral = np.sign(root[:, 0:1]) * np.array([[1.0, 0.0]], np.float32)
+        up = np.array([[0.0, -1.0]], np.float32)
         w = arc[idx][:, None] ** 2
         direction = (1 - w) * (-tang[idx] * np.sign(tang[idx][:, :1] * lateral[:, :1]))
         direction = direction + w * (0.6 * up + 0.4 * lateral)
@@ -278,8 +278,8 @@ def eye_layers(xmap: np.ndarray, eyes: np.ndarray, idn: Identity, dz: Design,
         a = np.zeros((h, w), np.float32)
         # Sclera, a little darker and pinker toward the corners.
         corner = np.clip(np.abs(X - cx) / (dz.eye_half + 1e-3), 0, 1) ** 2
-        sclera = np.float32([0.92, 0.89, 0.86]) * (1 - 0.22 * corner[..., None])
-        sclera = sclera + corner[..., None] * np.float32([0.04, -0.02, -0.02])
+        sclera = np.array([0.92, 0.89, 0.86], np.float32) * (1 - 0.22 * corner[..., None])
+        sclera = sclera + corner[..., None] * np.array([0.04, -0.02, -0.02], np.float32)
         col = sclera
         # Iris and pupil, centred between the corners, slightly low (the upper lid covers more).
         ix = cx + gaze[0] * dz.eye_half * 0.35
@@ -295,21 +295,22 @@ def eye_layers(xmap: np.ndarray, eyes: np.ndarray, idn: Identity, dz: Design,
         in_iris = smoothstep(dz.iris_r + 0.15, dz.iris_r - 0.15, r)[..., None]
         col = col * (1 - in_iris) + iris * in_iris
         pupil = smoothstep(0.38 * dz.iris_r + 0.12, 0.38 * dz.iris_r - 0.12, r)[..., None]
-        col = col * (1 - pupil) + np.float32([0.02, 0.02, 0.02]) * pupil
+        col = col * (1 - pupil) + np.array([0.02, 0.02, 0.02], np.float32) * pupil
         # The caruncle: pink at the inner corner.
         car = np.exp(-((X - pts[3, 0]) / 2.0) ** 2 - ((Y - pts[3, 1]) / 1.4) ** 2)[..., None]
-        col = col * (1 - 0.8 * car) + 0.8 * car * np.float32([0.80, 0.50, 0.48])
+        col = col * (1 - 0.8 * car) + 0.8 * car * np.array([0.80, 0.50, 0.48], np.float32)
         # The upper lid shades the top of the eyeball.
         top = np.interp(X, upper[::-1, 0] if upper[0, 0] > upper[-1, 0] else upper[:, 0],
                         upper[::-1, 1] if upper[0, 0] > upper[-1, 0] else upper[:, 1])
         col = col * (1 - 0.55 * smoothstep(top + 2.2, top, Y))[..., None]
         _over(rgb, a, col, open_m)
         # Crease above the lid, lashes along the upper margin, a fine lower margin.
-        crease = upper + np.float32([0, -6.5]) * np.sin(np.linspace(0.3, 2.85, len(upper)))[:, None]
+        crease = upper + (np.array([0, -6.5], np.float32)
+                          * np.sin(np.linspace(0.3, 2.85, len(upper)))[:, None])
         cm = np.zeros((h, w), np.uint8)
         cv2.polylines(cm, [_to_canvas(crease, origin, res)], False, 255, int(0.6 / res),
                       cv2.LINE_AA, 4)
-        _over(rgb, a, np.float32(idn.skin_color) * 0.55,
+        _over(rgb, a, np.array(idn.skin_color, np.float32) * 0.55,
               0.35 * cv2.GaussianBlur(cm.astype(np.float32) / 255, (0, 0), 0.8 / res))
         lm = np.zeros((h, w), np.uint8)
         t = np.linspace(0, 1, len(upper))
@@ -325,16 +326,16 @@ def eye_layers(xmap: np.ndarray, eyes: np.ndarray, idn: Identity, dz: Design,
                      max(1, int(width / res)), cv2.LINE_AA, 4)
         for i in range(1, len(outer_first), 2):  # individual lashes flicking up and out
             root = outer_first[i]
-            d = np.float32([np.sign(root[0] - cx) * 0.8, -1.0])
+            d = np.array([np.sign(root[0] - cx) * 0.8, -1.0], np.float32)
             tip = root + d * (1.6 + 0.8 * (1 - t[i]))
             cv2.line(lm, tuple(_to_canvas(root, origin, res)), tuple(_to_canvas(tip, origin, res)),
                      255, max(1, int(0.25 / res)), cv2.LINE_AA, 4)
-        _over(rgb, a, np.float32([0.05, 0.04, 0.04]),
+        _over(rgb, a, np.array([0.05, 0.04, 0.04], np.float32),
               cv2.GaussianBlur(lm.astype(np.float32) / 255, (0, 0), 0.15 / res) * 0.95)
         bm = np.zeros((h, w), np.uint8)
         cv2.polylines(bm, [_to_canvas(lower, origin, res)], False, 255, int(0.35 / res),
                       cv2.LINE_AA, 4)
-        _over(rgb, a, np.float32(idn.skin_color) * 0.45,
+        _over(rgb, a, np.array(idn.skin_color, np.float32) * 0.45,
               0.55 * cv2.GaussianBlur(bm.astype(np.float32) / 255, (0, 0), 0.15 / res))
         # Onto the texel window around this eye.
         cols = _cols_for(xmap, origin[0], origin[0] + w * res)

@@ -13,20 +13,23 @@ still leaves a consistent checkpoint to resume from; each file is replaced atomi
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import torch
 from torch import nn
 
 from twoface.errors import TwofaceError
 from twoface.fileio import atomic_path
+from twoface.models.base import TrainableModel
 from twoface.models.registry import load_tensors, load_weights, save_pretrained
 
 STATE = "state.safetensors"
 
 
-def save_checkpoint(folder: str | Path, model: nn.Module,
-                    optimizers: dict[str, torch.optim.Optimizer], step: int) -> None:
+def save_checkpoint(folder: str | Path, model: TrainableModel,
+                    optimizers: Mapping[str, torch.optim.Optimizer], step: int) -> None:
     """Write ``state.safetensors`` then ``model.safetensors`` and ``config.json``."""
     from safetensors.torch import save_file
 
@@ -53,7 +56,7 @@ def save_checkpoint(folder: str | Path, model: nn.Module,
 
 
 def load_checkpoint(folder: str | Path, model: nn.Module,
-                    optimizers: dict[str, torch.optim.Optimizer]) -> int:
+                    optimizers: Mapping[str, torch.optim.Optimizer]) -> int:
     """Restore weights, optimizer states and RNG states from ``folder``; returns the step."""
     from safetensors import safe_open
 
@@ -105,7 +108,7 @@ def checkpoint_step(folder: str | Path) -> int | None:
 
 
 def new_or_resumed(kind: str, run_dir: str | Path, *, model: str | None, default: str,
-                   config: dict, resume: bool) -> nn.Module:
+                   config: dict[str, Any], resume: bool) -> TrainableModel:
     """The model a training command should train: on ``resume`` with a checkpoint in
     ``run_dir``, the saved model rebuilt from its ``config.json``; otherwise a new ``model``
     (or ``default``) of ``kind`` with ``config``.

@@ -19,6 +19,7 @@ a real manipulation at all. Every batch is a pure function of
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +35,8 @@ from twoface.data.detector_batches import (
 from twoface.device import pick_device
 from twoface.errors import TwofaceError
 from twoface.fileio import atomic_write_json
+from twoface.models.base import TrainableModel
+from twoface.models.detectors import Detector
 from twoface.train.loop import TrainOptions, fit, refuse_finished
 
 
@@ -65,7 +68,7 @@ def _val_set(manifest: Any, size: int, selfblend: bool, seed: int,
     return images, labels
 
 
-def calibrate(model: torch.nn.Module, manifest: Any, device: torch.device, seed: int,
+def calibrate(model: Detector, manifest: Any, device: torch.device, seed: int,
               exclude: tuple[str, ...] = (), recipe: FakeRecipe | None = None
               ) -> dict[str, Any]:
     """Fit the model's Platt calibration on the val split (a self-blend model: val reals
@@ -87,13 +90,14 @@ def calibrate(model: torch.nn.Module, manifest: Any, device: torch.device, seed:
 
 def train_detector(dataset: str | Path, run_dir: str | Path, *, model: str = "cnn",
                    batch: int = 32, seed: int = 0, overrides: dict | None = None,
-                   members: list[str | Path] | None = None, exclude: list[str] | None = None,
+                   members: Sequence[str | Path] | None = None,
+                   exclude: Sequence[str] | None = None,
                    options: TrainOptions | None = None) -> dict[str, Any]:
     """Train detector ``model`` on ``dataset`` into ``run_dir`` and calibrate it.
 
     ``exclude``: manipulation methods left out of training and calibration entirely (for
     leave-one-method-out tables). Returns a summary (also in ``run_dir/calibration.json``)."""
-    from twoface.data.detect_dataset import Manifest
+    from twoface.data.detect_manifest import Manifest
     from twoface.models.registry import save_pretrained
     from twoface.train.checkpoint import new_or_resumed
 
@@ -112,6 +116,7 @@ def train_detector(dataset: str | Path, run_dir: str | Path, *, model: str = "cn
     # On resume the saved model comes back; another model or config value is refused.
     net = new_or_resumed("detector", run_dir, model=model, default="cnn", config=cfg,
                          resume=opts.resume)
+    assert isinstance(net, Detector)  # every registered detector is one
     sb = is_selfblend(net.name)
     skip = tuple(exclude or ())
     images, labels, marks = load_split(manifest, "train", net.config.size, sb, skip)
@@ -145,7 +150,7 @@ def train_detector(dataset: str | Path, run_dir: str | Path, *, model: str = "cn
 
 
 def train_rerenderer(images: np.ndarray, folder: Path, size: int, steps: int, batch: int,
-                     seed: int, opts: TrainOptions) -> torch.nn.Module:
+                     seed: int, opts: TrainOptions) -> TrainableModel:
     """The re-rendering autoencoder (:mod:`twoface.models.rerender`) trained on the augmented
     real crops ``images`` at ``size`` px for ``steps`` steps in ``folder``; a finished one
     there is reused and an interrupted one resumed (so one may also be put there on purpose,
@@ -208,29 +213,31 @@ def _dataset_coverage(root: Path) -> float:
 
 
 def _train_fusion(manifest: Any, run_dir: Path, coverage: float, batch: int, seed: int,
-                  overrides: dict | None, members: list[str | Path] | None,
+                  overrides: dict | None, members: Sequence[str | Path] | None,
                   exclude: tuple[str, ...], opts: TrainOptions) -> dict[str, Any]:
     """Members (given folders, or cnn + selfblend + spectral trained into ``members/``), then
     the stack fitted on the val split."""
     from dataclasses import asdict, replace
 
+    from twoface.models.detectors.fusion import FusionDetector
     from twoface.models.registry import create, from_pretrained, save_pretrained
 
     if (run_dir / "model.safetensors").exists():
         raise TwofaceError(run_dir, "already holds a model; choose another folder")
-    if not members:
-        members = []
+    folders = list(members or ())
+    if not folders:
         for name in ("cnn", "selfblend", "spectral"):
             sub = run_dir / "members" / name
             train_detector(manifest.root, sub, model=name, batch=batch, seed=seed,
                            overrides=member_overrides(overrides, name), exclude=list(exclude),
                            options=replace(opts, description=name))
-            members.append(sub)
-    loaded = {Path(m).name: from_pretrained(m, "detector") for m in members}
-    if len(set(loaded)) != len(members):
+            folders.append(sub)
+    loaded = {Path(m).name: from_pretrained(m, "detector") for m in folders}
+    if len(set(loaded)) != len(folders):
         raise TwofaceError(None, "member folders must have different names")
     spec = {label: {"name": m.name, "config": asdict(m.config)} for label, m in loaded.items()}
     fusion = create("detector", "fusion", members=spec, coverage=coverage)
+    assert isinstance(fusion, FusionDetector)
     for label, m in loaded.items():
         fusion.members[label].load_state_dict(m.state_dict())
     device = pick_device(opts.device)
@@ -247,7 +254,7 @@ def _train_fusion(manifest: Any, run_dir: Path, coverage: float, batch: int, see
             for i in range(0, len(images), 128)])
     fitted = fusion.fit_stack(raw, labels)
     save_pretrained(fusion, run_dir)
-    summary = {"model": "fusion", "members": {k: str(p) for k, p in zip(loaded, members,
+    summary = {"model": "fusion", "members": {k: str(p) for k, p in zip(loaded, folders,
                                                                           strict=True)},
                "val_faces": len(labels), "stack": fitted}
     atomic_write_json(run_dir / "calibration.json", summary)

@@ -14,6 +14,7 @@ import torch
 from twoface.data.gan_batches import GanBatches, load_faces
 from twoface.device import pick_device
 from twoface.errors import TwofaceError
+from twoface.models.base import TrainableModel
 from twoface.train.checkpoint import new_or_resumed
 from twoface.train.loop import TrainOptions, TrainResult, fit
 
@@ -26,7 +27,7 @@ DEMO_STEPS = 400
 
 
 def build_model(run_dir: str | Path, *, model: str | None, size: int | None,
-                overrides: dict | None, resume: bool) -> torch.nn.Module:
+                overrides: dict | None, resume: bool) -> TrainableModel:
     """A new ``gan`` model, or on resume the saved one; a resume that asks for another model
     or config is refused rather than silently ignored."""
     run_dir = Path(run_dir)

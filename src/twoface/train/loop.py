@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
 
 import numpy as np
 import torch
@@ -29,6 +30,9 @@ from twoface.errors import TwofaceError
 from twoface.fileio import atomic_path, atomic_write_text
 from twoface.models.base import TrainableModel
 from twoface.train.checkpoint import checkpoint_step, load_checkpoint, save_checkpoint
+
+if TYPE_CHECKING:
+    from _csv import Writer
 
 Batches = Callable[[int], dict[str, torch.Tensor]]
 
@@ -130,7 +134,8 @@ def fit(model: TrainableModel, batches: Batches, run_dir: str | Path,
     model.to(device)
     cuda = device.type == "cuda"
     if cuda:
-        model.to(memory_format=torch.channels_last)
+        # torch's stubs leave out Module.to's memory_format keyword, which it takes.
+        model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
         torch.backends.cudnn.benchmark = True
     optims = {key: torch.optim.AdamW(params, lr=lr, betas=model.adam_betas, weight_decay=0.0)
               for key, (params, lr) in model.optim_groups().items()}
@@ -154,7 +159,7 @@ def fit(model: TrainableModel, batches: Batches, run_dir: str | Path,
 
     step, t0, seen, last = start, time.perf_counter(), 0, {}
     log_fh = open(run_dir / "log.csv", "a", newline="") if rank == 0 else None  # noqa: SIM115
-    writer: csv.writer | None = None
+    writer: Writer | None = None
     try:
         with progress_bar(enabled=opts.progress and rank == 0) as bar:
             task = bar.add_task(opts.description, total=opts.steps, completed=start,
@@ -190,6 +195,7 @@ def fit(model: TrainableModel, batches: Batches, run_dir: str | Path,
                 if rank != 0:
                     continue
                 if step % opts.log_every == 0 or step == opts.steps:
+                    assert log_fh is not None  # rank 0 opened it
                     writer = _log(log_fh, writer, step, rate, last)
                 if opts.preview_every and (step % opts.preview_every == 0 or step == opts.steps):
                     _preview(model, batch, run_dir, step)
@@ -223,7 +229,8 @@ def count_examples(batch: dict[str, torch.Tensor]) -> int:
     return n or next(iter(batch.values())).shape[0]
 
 
-def _log(fh, writer, step: int, rate: float, losses: dict[str, float]):  # type: ignore[no-untyped-def]
+def _log(fh: TextIO, writer: Writer | None, step: int, rate: float,
+         losses: dict[str, float]) -> Writer:
     if writer is None:
         writer = csv.writer(fh)
         if fh.tell() == 0:

@@ -21,6 +21,7 @@ architecture and check the layer sequence read here against it.
 
 from __future__ import annotations
 
+import builtins
 import importlib.util
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -101,7 +102,7 @@ class _Reader:
         return float(special[exponent]) if exponent in special else float(
             np.ldexp(np.float64(mantissa), exponent))
 
-    def string(self, limit: int = 256) -> str:
+    def string(self, limit: builtins.int = 256) -> str:
         n = self.int()
         if not 0 <= n <= limit:
             raise _Foreign(f"implausible string length {n} at byte {self.pos}")
@@ -129,14 +130,14 @@ class _Reader:
         raw = self._take(4 * count)
         return np.frombuffer(raw, dtype="<f4").astype(np.float32).reshape(shape)
 
-    def alias(self) -> tuple[int, int, int, int]:
+    def alias(self) -> tuple[builtins.int, builtins.int, builtins.int, builtins.int]:
         """An ``alias_tensor``: only its shape (num_samples, k, nr, nc) is stored."""
         if self.int() != 1:
             raise _Foreign("unexpected alias_tensor version")
         n, k, nr, nc = (self.int() for _ in range(4))
         return n, k, nr, nc
 
-    def peek_string(self, prefix: bytes) -> bool:
+    def peek_string(self, prefix: bytes) -> builtins.bool:
         """True when a string starting with ``prefix`` comes next (without moving)."""
         pos = self.pos
         try:

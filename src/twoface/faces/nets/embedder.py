@@ -62,6 +62,9 @@ class Affine(nn.Module):
     through a frozen network, never for training dlib's weights.
     """
 
+    gamma: torch.Tensor
+    beta: torch.Tensor
+
     def __init__(self, gamma: np.ndarray, beta: np.ndarray) -> None:
         super().__init__()
         self.register_buffer("gamma", torch.from_numpy(gamma.copy()).view(1, -1, 1, 1))
@@ -74,11 +77,12 @@ class Affine(nn.Module):
 def conv_from_dlib(layer: DlibLayer) -> nn.Conv2d:
     """An ``nn.Conv2d`` holding a dlib ``con_`` layer's filters (out, in, kh, kw) and biases."""
     w = torch.from_numpy(layer.arrays["weight"].copy())
-    conv = nn.Conv2d(w.shape[1], w.shape[0], tuple(w.shape[2:]),
+    conv = nn.Conv2d(w.shape[1], w.shape[0], (w.shape[2], w.shape[3]),
                      stride=(layer.ints["stride_y"], layer.ints["stride_x"]),
                      padding=(layer.ints["pad_y"], layer.ints["pad_x"]))
     with torch.no_grad():
         conv.weight.copy_(w)
+        assert conv.bias is not None
         conv.bias.copy_(torch.from_numpy(layer.arrays["bias"]))
     return conv
 
@@ -133,6 +137,9 @@ class FaceEmbedder(nn.Module):
     whole path is differentiable, so an identity loss can backpropagate to the image.
     """
 
+    avg_rgb: torch.Tensor
+    levels: nn.ModuleList
+
     def __init__(self, net: DlibNet) -> None:
         super().__init__()
         kinds, wrappers = _architecture()
@@ -175,6 +182,7 @@ class FaceEmbedder(nn.Module):
         x = F.max_pool2d(F.relu(self.stem_affine(self.stem_conv(x))), 3, 2)
         features = [x]
         for blocks in self.levels:
+            assert isinstance(blocks, nn.ModuleList)
             for block in blocks:
                 x = block(x)
             features.append(x)

@@ -159,6 +159,8 @@ class MMODDetector(nn.Module):
     score map. :func:`detect_faces_batch` turns score maps into boxes.
     """
 
+    avg_rgb: torch.Tensor
+
     def __init__(self, net: DlibNet) -> None:
         super().__init__()
         if net.loss != "loss_mmod" or net.input != "input_rgb_image_pyramid":
@@ -189,7 +191,9 @@ class MMODDetector(nn.Module):
         # map_output_to_input (p*stride - padding + size//2) from the top layer down.
         scale, offset = 1, 0
         for conv in reversed([m for m in body if isinstance(m, nn.Conv2d)]):
-            offset = offset * conv.stride[0] + conv.kernel_size[0] // 2 - conv.padding[0]
+            pad = conv.padding[0]
+            assert isinstance(pad, int)  # dlib's convolutions give explicit pads
+            offset = offset * conv.stride[0] + conv.kernel_size[0] // 2 - pad
             scale *= conv.stride[0]
         self.scale, self.offset = scale, offset
 
@@ -257,7 +261,8 @@ def _rect_down(box: Box, levels: int) -> Box:
     for _ in range(levels):
         left, right = left / 2 - 1.25, right / 2 - 1.25
         top, bottom = top / 2 - 0.75, bottom / 2 - 0.75
-    return (*(math.floor(v + 0.5) for v in (left, top, right, bottom)), box[4])
+    x0, y0, x1, y1 = (math.floor(v + 0.5) for v in (left, top, right, bottom))
+    return (x0, y0, x1, y1, box[4])
 
 
 @torch.no_grad()

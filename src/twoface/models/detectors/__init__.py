@@ -24,6 +24,7 @@ def load_detector(folder: str | Path | None = None, device: str = "cpu") -> Dete
         raise TwofaceError(path, "no default detector is installed; train one with "
                            "`make detector` or pass -m MODEL_DIR")
     model = from_pretrained(path, "detector", device=device)
+    assert isinstance(model, Detector)  # every registered detector is one
     return model.eval()
 
 

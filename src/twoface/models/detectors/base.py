@@ -19,14 +19,14 @@ from twoface.models.base import OptimGroups, TrainableModel
 class Detector(TrainableModel):
     """Base class; subclasses set ``self.config`` (with ``size`` and ``lr``) and ``logits``."""
 
-    config: object
+    calibration: torch.Tensor
 
     def _init_calibration(self) -> None:
         self.register_buffer("calibration", torch.tensor([1.0, 0.0]))
 
     def prepare(self, faces: torch.Tensor) -> torch.Tensor:
         """Resize ``(N, 3, H, W)`` crops to the model's side (area-like, antialiased)."""
-        size = self.config.size  # type: ignore[attr-defined]
+        size = self.config.size
         faces = faces.float()
         if faces.shape[-1] != size or faces.shape[-2] != size:
             faces = F.interpolate(faces, size=(size, size), mode="bilinear",
@@ -56,7 +56,7 @@ class Detector(TrainableModel):
         return torch.cat(out) if out else torch.zeros(0)
 
     def optim_groups(self) -> OptimGroups:
-        return {"loss": (list(self.parameters()), self.config.lr)}  # type: ignore[attr-defined]
+        return {"loss": (list(self.parameters()), self.config.lr)}
 
     def training_step(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         """``batch``: ``faces`` ``(B, 3, H, W)`` in [0, 1], ``labels`` ``(B,)`` (1 fake).

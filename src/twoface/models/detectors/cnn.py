@@ -18,7 +18,7 @@ none (nothing is downloaded), so every detector here is trained from its own dat
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import torch
 from torch import nn
@@ -131,24 +131,24 @@ _TINY = {"size": 64, "widths": (16, 32, 64), "blocks": 1}
 
 
 @register("detector", "cnn")
-def cnn(**cfg: object) -> CNNDetector:
+def cnn(**cfg: Any) -> CNNDetector:
     """The CNN detector (about 0.2 M parameters at the default widths)."""
-    return CNNDetector(CNNConfig(**cfg))  # type: ignore[arg-type]
+    return CNNDetector(CNNConfig(**cfg))
 
 
 @register("detector", "cnn_tiny")
-def cnn_tiny(**cfg: object) -> CNNDetector:
+def cnn_tiny(**cfg: Any) -> CNNDetector:
     """A tiny CPU variant: 64 px crops, three one-block stages."""
-    return CNNDetector(CNNConfig(**{**_TINY, **cfg}))  # type: ignore[arg-type]
+    return CNNDetector(CNNConfig(**{**_TINY, **cfg}))
 
 
 @register("detector", "selfblend")
-def selfblend(**cfg: object) -> CNNDetector:
+def selfblend(**cfg: Any) -> CNNDetector:
     """The CNN trained by the self-blended-images recipe (real faces only)."""
-    return CNNDetector(CNNConfig(**cfg))  # type: ignore[arg-type]
+    return CNNDetector(CNNConfig(**cfg))
 
 
 @register("detector", "selfblend_tiny")
-def selfblend_tiny(**cfg: object) -> CNNDetector:
+def selfblend_tiny(**cfg: Any) -> CNNDetector:
     """``selfblend`` at the tiny size."""
-    return CNNDetector(CNNConfig(**{**_TINY, **cfg}))  # type: ignore[arg-type]
+    return CNNDetector(CNNConfig(**{**_TINY, **cfg}))

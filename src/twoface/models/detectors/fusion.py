@@ -57,15 +57,15 @@ class FusionDetector(Detector):
     def __init__(self, config: FusionConfig) -> None:
         super().__init__()
         self.config = cfg = config
-        self.members = nn.ModuleDict({
-            label: create("detector", spec["name"], **dict(spec.get("config", {})))
-            for label, spec in cfg.members.items()})
-        for label, m in self.members.items():
+        built = {label: create("detector", spec["name"], **dict(spec.get("config", {})))
+                 for label, spec in cfg.members.items()}
+        self.members = nn.ModuleDict(built)
+        for label, m in built.items():
             if abs(m.config.coverage - cfg.coverage) > 1e-6:
                 raise ValueError(f"member {label!r} expects crops of coverage "
                                  f"{m.config.coverage}, the fusion {cfg.coverage}")
         if cfg.size == 0:
-            cfg.size = max(m.config.size for m in self.members.values())
+            cfg.size = max(m.config.size for m in built.values())
         k = len(self.members)
         self.platt = nn.Parameter(torch.tensor([[1.0, 0.0]] * k))
         self.stack_w = nn.Parameter(torch.full((k,), 1.0 / k))

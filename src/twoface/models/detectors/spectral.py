@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 from torch import nn
@@ -79,6 +80,9 @@ def spectral_features(grey: torch.Tensor, rings: torch.Tensor, dct: torch.Tensor
 class SpectralDetector(Detector):
     """Spectrum and block-DCT statistics → standardise → MLP → logit."""
 
+    rings: torch.Tensor
+    dct: torch.Tensor
+
     def __init__(self, config: SpectralConfig) -> None:
         super().__init__()
         self.config = cfg = config
@@ -100,6 +104,6 @@ class SpectralDetector(Detector):
 
 
 @register("detector", "spectral")
-def spectral(**cfg: object) -> SpectralDetector:
+def spectral(**cfg: Any) -> SpectralDetector:
     """The frequency detector (about 10 k parameters)."""
-    return SpectralDetector(SpectralConfig(**cfg))  # type: ignore[arg-type]
+    return SpectralDetector(SpectralConfig(**cfg))

@@ -1,0 +1,113 @@
+"""Forensics: ``inspect`` (traces of plain editing) and the near-duplicate ``index``
+(``index add``, ``index search``).
+
+The work is done in :mod:`twoface.forensics.shallow` and :mod:`twoface.forensics.index`; the
+first loads PyAV, so it is imported when ``inspect`` runs, not when the command line starts.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from twoface.cli.console import out
+from twoface.cli.options import Quiet, default_of
+from twoface.forensics.index import search
+
+INDEX_HELP = "Index file (default: $TWOFACE_INDEX, else index.sqlite in the user data folder)."
+Index = Annotated[Path | None, typer.Option("--index", help=INDEX_HELP)]
+
+
+def inspect(
+    video: Annotated[Path, typer.Argument(help="Video to examine.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")
+                       ] = False,
+    output: Annotated[Path | None, typer.Option(
+        "-o", "--output", help="Folder to write report.json and report.html into.")] = None,
+    min_confidence: Annotated[float, typer.Option(
+        min=0.0, max=1.0, help="Hide findings below this confidence in the table.")] = 0.0,
+    max_frames: Annotated[int | None, typer.Option(
+        min=2, help="Examine only the first N frames (long videos).")] = None,
+) -> None:
+    """Look for traces of plain editing: repeated or dropped frames, cuts, black bars,
+    odd metadata, speed changes. Each finding has a time span, a confidence and evidence.
+    """
+    from twoface.fileio import atomic_write_json
+    from twoface.forensics.shallow import inspect_video
+
+    report = inspect_video(video, max_frames=max_frames)
+    data = report.to_dict()
+    if output is not None:
+        from twoface.forensics.shallow_report import write_html
+
+        atomic_write_json(output / "report.json", data)
+        write_html(report, output, min_confidence=min_confidence)
+    if as_json:
+        print(json.dumps(data, indent=1))
+        return
+    shown = [f for f in report.findings if f.confidence >= min_confidence]
+    out.print(f"[bold]{escape(str(video))}[/]: {report.frames} frames, "
+              f"{report.duration:.2f} s, {len(report.findings)} finding(s)")
+    if shown:
+        table = Table(show_lines=False)
+        for col in ("kind", "start", "end", "conf", "evidence"):
+            table.add_column(col)
+        for f in shown:
+            ev = ", ".join(f"{k}={v}" for k, v in f.evidence.items())
+            table.add_row(f.kind, f"{f.start:.2f}", f"{f.end:.2f}", f"{f.confidence:.2f}",
+                          escape(ev), style="bold" if f.confidence >= 0.5 else None)
+        out.print(table)
+    if output is not None:
+        out.print(f"report: [bold]{escape(str(output / 'report.html'))}[/] (and report.json)")
+
+
+def index_add(
+    paths: Annotated[list[Path], typer.Argument(help="Videos or folders to index.")],
+    index: Index = None,
+    quiet: Quiet = False,
+) -> None:
+    """Hash videos into the index (files already indexed and unchanged are skipped)."""
+    from twoface.forensics.index import add_videos, default_index_path
+    from twoface.media import collect_media, media_kind
+    from twoface.progress import progress_bar
+
+    db = index or default_index_path()
+    videos = [p for p in collect_media(paths) if media_kind(p) == "video"]
+    with progress_bar(enabled=not quiet) as bar:
+        report = add_videos(videos, db, progress=bar)
+    if not quiet:
+        out.print(f"[bold]{escape(str(db))}[/]: {len(report.added)} added ({report.frames} "
+                  f"frames), {len(report.skipped)} already indexed")
+
+
+def index_search(
+    video: Annotated[Path, typer.Argument(help="Clip to trace.")],
+    index: Index = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print matches as JSON.")] = False,
+    top: Annotated[int, typer.Option(min=1, help="Show at most this many matches.")
+                   ] = default_of(search, "top"),
+) -> None:
+    """Find the indexed videos this clip was cut from (even sped up, mirrored, cropped)."""
+    from twoface.forensics.index import default_index_path
+
+    matches = search(video, index or default_index_path(), top=top)
+    if as_json:
+        print(json.dumps({"matches": [m.to_dict() for m in matches]}, indent=1))
+        return
+    if not matches:
+        out.print(f"[bold]{escape(str(video))}[/]: no indexed source found")
+        return
+    table = Table(title=f"sources of {escape(str(video))}")
+    table.add_column("file", overflow="fold")
+    for col in ("score", "query s", "source s", "speed", "mirrored"):
+        table.add_column(col)
+    for m in matches:
+        table.add_row(escape(m.file), f"{m.score:.2f}", f"{m.query_start:.2f}-{m.query_end:.2f}",
+                      f"{m.source_start:.2f}-{m.source_end:.2f}", f"{m.speed:.2f}",
+                      "yes" if m.mirrored else "no")
+    out.print(table)

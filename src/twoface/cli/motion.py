@@ -1,0 +1,164 @@
+"""The first-order motion model: ``clips``, ``train motion``, ``animate``, ``eval motion``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+
+from twoface.cli import training
+from twoface.cli.console import err, note, out, print_summary, warn
+from twoface.cli.options import (
+    ANIMATE,
+    SIZE_HELP,
+    Device,
+    MotionModel,
+    MotionSize,
+    NoMark,
+    Quiet,
+    default_of,
+    model_help,
+)
+from twoface.cli.training import (
+    Compile,
+    Minutes,
+    PreviewEvery,
+    Resume,
+    SaveEvery,
+    Seed,
+    SetFields,
+    Steps,
+)
+from twoface.data.clips import make_clips
+from twoface.errors import TwofaceError
+from twoface.evaluate.motion import evaluate_motion
+from twoface.train.motion import train_motion
+
+
+def clips(
+    videos: Annotated[list[Path], typer.Argument(help="Videos (or folders of them).")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="Clips folder.")],
+    size: Annotated[int, typer.Option(min=32, help="Side of the square frames (px).")
+                    ] = default_of(make_clips, "size"),
+    every: Annotated[int, typer.Option(min=1, help="Keep every Nth frame.")
+                     ] = default_of(make_clips, "every"),
+    quiet: Quiet = False,
+) -> None:
+    """Cut stable, loosely cropped square face clips (one per video) for motion training
+    (re-running keeps clips already made)."""
+    from twoface.progress import progress_bar
+
+    with progress_bar(enabled=not quiet) as bar:
+        results = make_clips(list(videos), output, size=size, every=every, progress=bar)
+    for folder, doc, why in results:
+        if doc is None:
+            warn(f"{folder.name}: {why} (skipped)")
+        elif not quiet:
+            out.print(f"  {escape(folder.name):20s} {doc['frames']:5d} frames  {escape(why)}")
+    if not any(doc is not None for _, doc, _ in results):
+        raise TwofaceError(output, "no clip made: no face found in any video")
+
+
+def train(
+    clips_dirs: Annotated[list[Path], typer.Argument(help="Clip folders (or their parents).")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="Model folder.")],
+    model: Annotated[MotionModel | None, typer.Option(help=model_help("motion model"))
+                     ] = None,
+    size: Annotated[MotionSize | None, typer.Option(help=SIZE_HELP)] = None,
+    batch: Annotated[int, typer.Option(min=1, help="Frame pairs per step.")
+                     ] = default_of(train_motion, "batch"),
+    steps: Steps = 20000,
+    minutes: Minutes = None,
+    gan: Annotated[bool, typer.Option("--gan", help="Add a PatchGAN loss (sharper).")] = False,
+    resume: Resume = False,
+    save_every: SaveEvery = training.SAVE_EVERY,
+    preview_every: PreviewEvery = training.PREVIEW_EVERY,
+    device: Device = None,
+    compile_: Compile = False,
+    seed: Seed = 0,
+    set_: SetFields = None,
+    quiet: Quiet = False,
+) -> None:
+    """Train a first-order motion model on face clips (Ctrl-C saves; --resume)."""
+    how = training.Run(output=output, steps=steps, minutes=minutes, resume=resume,
+                       save_every=save_every, preview_every=preview_every, device=device,
+                       compile=compile_, seed=seed, set=set_, quiet=quiet)
+    notes: list[str] = []  # clips the trainer shrank to the model's size
+    training.run(how, "train motion", lambda opts, cfg: train_motion(
+        list(clips_dirs), output, model=model, size=size, batch=batch, gan=gan, seed=seed,
+        overrides=cfg, options=opts, notes=notes))
+    for n in notes:
+        note(n)
+
+
+def animate(
+    source: Annotated[Path, typer.Argument(help="Still image of the face to animate.")],
+    driving: Annotated[Path, typer.Option("--driving", help="Video whose motion to copy.")],
+    model: Annotated[Path, typer.Option("-m", "--model", help="Trained motion model.")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="Output video.")],
+    relative: Annotated[bool, typer.Option(
+        "--relative/--absolute", help="Transfer the driver's change of pose (keeps the "
+        "source's face shape) or its absolute keypoints.")] = ANIMATE.relative,
+    adapt_scale: Annotated[bool, typer.Option(
+        "--adapt-scale", help="Scale the motion by the faces' size ratio.")
+                           ] = ANIMATE.adapt_scale,
+    find_best_frame: Annotated[bool, typer.Option(
+        "--find-best-frame", help="Measure motion from the driving frame whose pose is "
+        "closest to the source's (else the first).")] = ANIMATE.find_best_frame,
+    no_crop: Annotated[bool, typer.Option(
+        "--no-crop", help="Animate the whole (centre square of the) image, face or not.")
+                       ] = not ANIMATE.crop,
+    paste_back: Annotated[bool, typer.Option(
+        "--paste-back", help="Blend the animated face back into the whole source image.")
+                          ] = ANIMATE.paste_back,
+    out_size: Annotated[int, typer.Option(min=32, help="Side of the output crop (px).")
+                        ] = ANIMATE.out_size,
+    batch: Annotated[int, typer.Option(min=1, help="Frames per model call.")] = ANIMATE.batch,
+    device: Device = None,
+    no_mark: NoMark = False,
+    quiet: Quiet = False,
+) -> None:
+    """Animate a still face with the motion of a driving video (output marked)."""
+    from twoface.apply.animate import AnimateOptions, AnimatePipeline
+
+    if no_mark:
+        from twoface.provenance import warn_no_mark
+
+        warn_no_mark(err)
+    opts = AnimateOptions(relative=relative, adapt_scale=adapt_scale,
+                          find_best_frame=find_best_frame, crop=not no_crop,
+                          paste_back=paste_back, out_size=out_size, batch=batch,
+                          mark=not no_mark)
+    pipe = AnimatePipeline.from_pretrained(model, device)
+    report = pipe(source, driving, output, opts, progress=not quiet)
+    for n in report.notes:
+        note(n)
+    if not quiet:
+        out.print(f"{report.frames} frames ({report.fps:.1f} frames/s, reference frame "
+                  f"{report.reference_frame}) → [bold]{escape(str(report.output))}[/]"
+                  + (f" (manifest: {escape(str(report.manifest))})" if report.manifest else ""))
+
+
+def evaluate(
+    clips_dirs: Annotated[list[Path], typer.Argument(help="Held-out clip folders.")],
+    model: Annotated[Path, typer.Option("-m", "--model", help="Trained motion model.")],
+    every: Annotated[int, typer.Option(min=1, help="Use every Nth frame.")
+                     ] = default_of(evaluate_motion, "every"),
+    output: Annotated[Path | None, typer.Option(
+        "-o", "--output", help="Write metrics.json (and sample strips) here.")] = None,
+    device: Device = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")
+                       ] = False,
+    quiet: Quiet = False,
+) -> None:
+    """FOMM's protocol on held-out clips: reconstruction L1, AKD, AED (dlib), and identity
+    preservation when animating one clip's first frame with another clip."""
+    result = evaluate_motion(list(clips_dirs), model, every=every, device=device,
+                             output=output, progress=not quiet and not as_json)
+    if as_json:
+        print(json.dumps(result["summary"], indent=1))
+        return
+    print_summary(result["summary"], width=30)

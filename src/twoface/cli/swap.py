@@ -1,0 +1,134 @@
+"""The autoencoder face swap: ``train swap``, ``swap``, ``eval swap``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+
+from twoface.apply.swap import Direction
+from twoface.cli import training
+from twoface.cli.console import err, out, print_summary
+from twoface.cli.options import (
+    SIZE_HELP,
+    SWAP,
+    Device,
+    NoMark,
+    Quiet,
+    SwapModel,
+    SwapSize,
+    default_of,
+    model_help,
+)
+from twoface.cli.training import (
+    Compile,
+    Minutes,
+    PreviewEvery,
+    Resume,
+    SaveEvery,
+    Seed,
+    SetFields,
+    Steps,
+)
+from twoface.evaluate.swap import evaluate_swap
+from twoface.train.swap import train_swap
+from twoface.types import BlendName, ColorMatchName
+
+
+def train(
+    a: Annotated[Path, typer.Option("--a", help="Faceset of identity A (the source).")],
+    b: Annotated[Path, typer.Option("--b", help="Faceset of identity B (the target).")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="Model folder.")],
+    model: Annotated[SwapModel | None, typer.Option(help=model_help("swap model"))] = None,
+    size: Annotated[SwapSize | None, typer.Option(help=SIZE_HELP)] = None,
+    batch: Annotated[int, typer.Option(min=1, help="Faces per identity per step.")
+                     ] = default_of(train_swap, "batch"),
+    steps: Steps = 20000,
+    minutes: Minutes = None,
+    gan: Annotated[bool, typer.Option("--gan", help="Add a PatchGAN loss (sharper).")] = False,
+    resume: Resume = False,
+    save_every: SaveEvery = training.SAVE_EVERY,
+    preview_every: PreviewEvery = training.PREVIEW_EVERY,
+    device: Device = None,
+    compile_: Compile = False,
+    seed: Seed = 0,
+    set_: SetFields = None,
+    quiet: Quiet = False,
+) -> None:
+    """Train an autoencoder face swap between two facesets (Ctrl-C saves; --resume)."""
+    how = training.Run(output=output, steps=steps, minutes=minutes, resume=resume,
+                       save_every=save_every, preview_every=preview_every, device=device,
+                       compile=compile_, seed=seed, set=set_, quiet=quiet)
+    training.run(how, "train swap", lambda opts, cfg: train_swap(
+        a, b, output, model=model, size=size, batch=batch, gan=gan, seed=seed, overrides=cfg,
+        options=opts))
+
+
+def swap(
+    source: Annotated[Path, typer.Argument(help="Video or image to convert.")],
+    model: Annotated[Path, typer.Option("-m", "--model", help="Trained model folder.")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="Output file.")],
+    direction: Annotated[Direction, typer.Option(
+        help="a2b: faces of A become B; b2a: the other way.")] = SWAP.direction,
+    alignments: Annotated[Path | None, typer.Option(
+        help="A faceset (or its alignments.json) extracted from SOURCE.")] = None,
+    blend: Annotated[BlendName, typer.Option(
+        help="How the face is pasted back: feathered mask or Poisson (seamless) cloning.")
+                     ] = SWAP.blend,
+    color: Annotated[ColorMatchName, typer.Option(
+        help="Colour matching of the new face to the frame (rct: Reinhard transfer; hist: "
+        "histogram matching).")] = SWAP.color,
+    batch: Annotated[int, typer.Option(min=1, help="Frames per model call.")] = SWAP.batch,
+    min_face: Annotated[int, typer.Option(help="Leave faces smaller than this (px).")
+                        ] = SWAP.min_face,
+    device: Device = None,
+    no_mark: NoMark = False,
+    quiet: Quiet = False,
+) -> None:
+    """Swap faces in a video or image with a trained model (output marked)."""
+    from twoface.apply.swap import SwapOptions, SwapPipeline
+
+    if no_mark:
+        from twoface.provenance import warn_no_mark
+
+        warn_no_mark(err)
+    opts = SwapOptions(direction=direction, blend=blend, color=color, batch=batch,
+                       min_face=min_face, mark=not no_mark)
+    pipe = SwapPipeline.from_pretrained(model, device)
+    report = pipe(source, output, opts, alignments=alignments, progress=not quiet)
+    if not quiet:
+        out.print(f"{report.frames} frames, {report.faces} faces swapped in "
+                  f"{report.swapped_frames} frames → [bold]{escape(str(report.output))}[/]"
+                  + (f" (manifest: {escape(str(report.manifest))})" if report.manifest else ""))
+
+
+def evaluate(
+    swapped: Annotated[Path, typer.Argument(help="The swapped video or image.")],
+    source: Annotated[Path, typer.Option("--source", help="The original it was made from.")],
+    target: Annotated[Path, typer.Option("--target", help="Faceset of the target (B).")],
+    distractors: Annotated[list[Path] | None, typer.Option(
+        "--distractor", help="Extra facesets of other people (repeatable).")] = None,
+    output: Annotated[Path | None, typer.Option(
+        "-o", "--output", help="Folder for metrics.json and report.html "
+        "(default: SWAPPED's name + _eval).")] = None,
+    every: Annotated[int, typer.Option(min=1, help="Identity/pose on every Nth frame.")
+                     ] = default_of(evaluate_swap, "every"),
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")
+                       ] = False,
+) -> None:
+    """Measure a swap: identity retrieval and similarity, pose and expression error,
+    background PSNR, temporal flicker."""
+    from twoface.evaluate.swap import write_report
+
+    result = evaluate_swap(swapped, source, target, distractors=list(distractors or []),
+                           every=every)
+    folder = output or swapped.with_name(swapped.stem + "_eval")
+    write_report(result, folder)
+    if as_json:
+        print(json.dumps(result["summary"], indent=1))
+        return
+    print_summary(result["summary"])
+    out.print(f"report: [bold]{escape(str(folder / 'report.html'))}[/]")
