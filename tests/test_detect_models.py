@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib.util
+
 import numpy as np
 import pytest
 import torch
@@ -14,6 +16,8 @@ torch.set_num_threads(1)
 SMALL = {"cnn": {"widths": [8, 16], "blocks": 1, "size": 32},
          "selfblend": {"widths": [8, 16], "blocks": 1, "size": 32},
          "cnn_tiny": {"size": 32}, "selfblend_tiny": {"size": 32},
+         "cnn_dlib": {"size": 32, "backbone_levels": 1},
+         "selfblend_dlib": {"size": 32, "backbone_levels": 1},
          "spectral": {"size": 32, "bins": 8, "hidden": 8},
          "fusion": {"members": {"a": {"name": "cnn_tiny", "config": {"size": 32}},
                                 "b": {"name": "spectral", "config": {"size": 32, "bins": 8}}}}}
@@ -21,6 +25,8 @@ SMALL = {"cnn": {"widths": [8, 16], "blocks": 1, "size": 32},
 
 @pytest.mark.parametrize("name", names("detector"))
 def test_every_detector_trains_predicts_and_round_trips(name: str, tmp_path) -> None:
+    if name.endswith("_dlib") and importlib.util.find_spec("face_recognition_models") is None:
+        pytest.skip("face_recognition_models (dlib's weights) not installed")
     torch.manual_seed(0)
     model = create("detector", name, **SMALL[name])
     faces = torch.rand(6, 3, 48, 48)  # any crop size: models resize to their own

@@ -76,3 +76,48 @@ def test_face_feature_loss_is_zero_on_itself_and_grows_with_blur(embedder) -> No
     mild = F.avg_pool2d(F.pad(x, (1, 1, 1, 1), mode="replicate"), 3, 1)
     assert 0 < float(face_feature_loss(embedder, mild, x, 0.75)) < float(
         face_feature_loss(embedder, soft, x, 0.75))
+
+
+# ------------------------------------------- the losses switched on in the swap and motion models
+def _saved_keys(model, folder) -> list[str]:
+    from safetensors import safe_open
+
+    from twoface.models import save_pretrained
+
+    save_pretrained(model, folder)
+    with safe_open(str(folder / "model.safetensors"), "pt") as f:
+        return list(f.keys())
+
+
+def test_swap_model_trains_with_identity_and_face_feature_losses(tmp_path) -> None:
+    from test_model_contract import _swap_batch
+    from twoface.models import create
+
+    torch.manual_seed(0)
+    model = create("swap", "light", size=64, enc_channels=8, max_channels=16, latent=16,
+                   dec_channels=16, identity=0.5, face_features=0.5)
+    model.train()
+    losses = model.training_step(_swap_batch())
+    for key in ("id_ab", "id_ba", "feat_a", "feat_b"):
+        assert losses[key].dim() == 0 and bool(torch.isfinite(losses[key])), key
+    losses["loss"].backward()
+    assert any(p.grad is not None for p in model.decoder_b.parameters())
+    assert all(p.grad is None for p in model._face_net.parameters())
+    keys = _saved_keys(model, tmp_path / "swap")
+    assert keys and not any("stem_conv" in k for k in keys)
+
+
+def test_motion_model_trains_with_identity_and_face_feature_losses(tmp_path) -> None:
+    from test_model_contract import RECIPES, _motion_batch
+    from twoface.models import create
+
+    torch.manual_seed(0)
+    model = create("motion", "small", **RECIPES["motion"][0], identity=0.5, face_features=0.5)
+    model.train()
+    losses = model.training_step(_motion_batch())
+    for key in ("id", "feat"):
+        assert losses[key].dim() == 0 and bool(torch.isfinite(losses[key])), key
+    losses["loss"].backward()
+    assert any(p.grad is not None for p in model.generator.parameters())
+    keys = _saved_keys(model, tmp_path / "motion")
+    assert keys and not any("stem_conv" in k for k in keys)

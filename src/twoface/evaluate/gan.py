@@ -109,14 +109,15 @@ def identity_features(faces: np.ndarray, coverage: float, *, progress: bool = Fa
     import cv2
 
     from twoface.faces.align import template_points
-    from twoface.faces.detect import detect, embedding, landmarks
+    from twoface.faces.detect import detect, face_chip, landmarks
     from twoface.faces.dlib_models import DlibModels
+    from twoface.faces.nets import embed_chips
     from twoface.progress import progress_bar
     from twoface.types import BBox
 
     models = DlibModels()
     box = BBox.from_points(template_points(EMBED_SIDE, coverage))
-    emb = np.zeros((len(faces), 128), np.float32)
+    chips = np.zeros((len(faces), 150, 150, 3), np.uint8)
     found = np.zeros(len(faces), bool)
     with progress_bar(enabled=progress) as bar:
         task = bar.add_task("dlib features", total=len(faces), unit="faces")
@@ -124,9 +125,9 @@ def identity_features(faces: np.ndarray, coverage: float, *, progress: bool = Fa
             img = (face if face.shape[0] == EMBED_SIDE else
                    cv2.resize(face, (EMBED_SIDE, EMBED_SIDE), interpolation=cv2.INTER_CUBIC))
             found[i] = bool(detect(img, models))
-            emb[i] = embedding(img, landmarks(img, box, models), models)
+            chips[i] = face_chip(img, landmarks(img, box, models), models)
             bar.advance(task)
-    return emb, found
+    return embed_chips(chips, embedder=models.net_embedder), found
 
 
 class RealFeatures(TypedDict):

@@ -36,16 +36,17 @@ N_SYNTHETIC = 8  # synthetic distractor identities rendered on the fly
 def synthetic_identities(models: Any, n: int = N_SYNTHETIC, seed: int = 1000
                          ) -> list[tuple[str, np.ndarray]]:
     """``n`` distractor identities: synthetic people, each embedded from three poses."""
-    from twoface.faces.detect import embedding
+    from twoface.faces.detect import embeddings
     from twoface.synth import Identity, render
     from twoface.types import Pose
 
     out = []
     for k in range(n):
         idn = Identity.random(seed + k)
-        embs = [embedding(r.image, r.landmarks, models) for r in
-                (render(idn, Pose(yaw, 0, 0), size=224, seed=seed + k) for yaw in (-15, 0, 15))]
-        out.append((f"synthetic-{seed + k}", np.mean(embs, 0)))
+        embs = embeddings([(r.image, r.landmarks) for r in
+                           (render(idn, Pose(yaw, 0, 0), size=224, seed=seed + k)
+                            for yaw in (-15, 0, 15))], models)
+        out.append((f"synthetic-{seed + k}", embs.mean(0)))
     return out
 
 
@@ -96,8 +97,9 @@ def evaluate_swap(swapped: str | Path, source: str | Path, target: str | Path, *
     Returns ``{"summary": {...}, "frames": [per-frame dicts], "identities": [names],
     "examples": [(index, source image, swapped image)]}``.
     """
-    from twoface.faces.detect import embedding, landmarks
+    from twoface.faces.detect import face_chip, landmarks
     from twoface.faces.dlib_models import DlibModels
+    from twoface.faces.nets import embed_chips
     from twoface.faces.track import FaceTracker, TrackerConfig
 
     models = models or DlibModels()
@@ -114,8 +116,8 @@ def evaluate_swap(swapped: str | Path, source: str | Path, target: str | Path, *
     others += [(Path(d).name, faceset_identity(d)) for d in distractors or []]
     tracker = FaceTracker(models, TrackerConfig(detect_every=5 if n_src > 1 else 1))
     rows: list[dict[str, Any]] = []
-    src_embs: list[np.ndarray] = []
-    sw_embs: list[tuple[int, np.ndarray]] = []
+    src_chips: list[np.ndarray] = []
+    sw_chips: list[tuple[int, np.ndarray]] = []
     prev: tuple[Image, Image, np.ndarray] | None = None
     for i, ((t, src), (_, sw)) in enumerate(zip(src_frames, sw_frames, strict=False)):
         faces = tracker.update(src, i, t)
@@ -144,11 +146,15 @@ def evaluate_swap(swapped: str | Path, source: str | Path, target: str | Path, *
             row.update(yaw_err=abs(pw.yaw - ps.yaw), pitch_err=abs(pw.pitch - ps.pitch),
                        roll_err=abs(pw.roll - ps.roll),
                        expression_err=expression_error(marks, ref))
-            src_embs.append(embedding(src, ref, models))
-            sw_embs.append((len(rows), embedding(sw, marks, models)))
+            # Chips now, one batch through the embedder at the end.
+            src_chips.append(face_chip(src, ref, models))
+            sw_chips.append((len(rows), face_chip(sw, marks, models)))
         rows.append(row)
-    if not rows or not sw_embs:
+    if not rows or not sw_chips:
         raise TwofaceError(source, "no face found in the source; nothing to measure")
+    src_embs = embed_chips(np.stack(src_chips), embedder=models.net_embedder)
+    sw_vecs = embed_chips(np.stack([c for _, c in sw_chips]), embedder=models.net_embedder)
+    sw_embs = [(idx, vec) for (idx, _), vec in zip(sw_chips, sw_vecs, strict=True)]
     # The source identity is the source video's own mean face; compared with the target and
     # the distractors, retrieval asks "who does the swapped face look like now?".
     gallery = [("target", target_vec), ("source", np.mean(src_embs, 0)), *others]

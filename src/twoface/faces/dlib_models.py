@@ -49,7 +49,31 @@ class DlibModels:
 
     @cached_property
     def cnn(self) -> Any:
+        """dlib's own mmod detector (a reference for tests and benchmarks)."""
         return self.dlib.cnn_face_detection_model_v1(self._path("mmod_human_face_detector.dat"))
+
+    @cached_property
+    def encoder(self) -> Any:
+        """dlib's own identity ResNet (a reference for tests and benchmarks)."""
+        path = self._path("dlib_face_recognition_resnet_model_v1.dat")
+        return self.dlib.face_recognition_model_v1(path)
+
+    @cached_property
+    def net_detector(self) -> Any:
+        """dlib's mmod detector ported to PyTorch (:mod:`twoface.faces.nets`): the same boxes
+        as dlib's, 6-8x faster on this CPU, and on the GPU when there is one."""
+        from twoface.device import pick_device
+        from twoface.faces.nets import load_detector
+
+        return load_detector(pick_device(None), path=self.folder)
+
+    @cached_property
+    def net_embedder(self) -> Any:
+        """dlib's identity ResNet ported to PyTorch: dlib's descriptors to ~1e-6, batched."""
+        from twoface.device import pick_device
+        from twoface.faces.nets import load_embedder
+
+        return load_embedder(pick_device(None), path=self.folder)
 
     @cached_property
     def shape68(self) -> Any:
@@ -59,7 +83,3 @@ class DlibModels:
     def shape5(self) -> Any:
         return self.dlib.shape_predictor(self._path("shape_predictor_5_face_landmarks.dat"))
 
-    @cached_property
-    def encoder(self) -> Any:
-        path = self._path("dlib_face_recognition_resnet_model_v1.dat")
-        return self.dlib.face_recognition_model_v1(path)

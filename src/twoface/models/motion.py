@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import torch
 
+from twoface.faces.nets.embedder import FaceEmbedder, load_embedder
 from twoface.models._motion_parts import (
     DenseMotion,
     Generator,
@@ -29,7 +30,14 @@ from twoface.models._motion_parts import (
 from twoface.models.base import OptimGroups, TrainableModel
 from twoface.models.registry import register
 from twoface.nn.blocks import PatchDiscriminator
-from twoface.nn.losses import gan_d_loss, gan_g_loss, ssim_map
+from twoface.nn.losses import (
+    face_embeddings,
+    face_feature_loss,
+    gan_d_loss,
+    gan_g_loss,
+    identity_loss,
+    ssim_map,
+)
 from twoface.nn.perceptual import VGGFeatures, load_vgg, perceptual_loss
 from twoface.nn.warp import warp_image, warp_jacobian, warp_points
 
@@ -62,10 +70,25 @@ class MotionConfig:
     gan_weight: float = 0.1
     disc_channels: int = 64
     lr: float = 2e-4
+    # Losses through dlib's face recognition ResNet (off by default; the network is loaded
+    # only when one is on). ``identity``: cosine distance between the prediction's dlib
+    # embedding and the driving frame's (the same person in self-supervised training), so the
+    # generator keeps who it animates; ``face_features``: L1 between dlib's stage activations
+    # of prediction and driving frame (a perceptual loss trained on faces).
+    identity: float = 0.0
+    face_features: float = 0.0
+    # Clip crops are loose, not aligned: dlib's chip is cut from them as if they were aligned
+    # crops whose landmark template spans this share of the side. Approximate: the face's
+    # size and place in a clip crop vary from clip to clip and frame to frame.
+    face_coverage: float = 0.45
 
     def __post_init__(self) -> None:
         if self.size not in SIZES:
             raise ValueError(f"size must be one of {SIZES}, got {self.size}")
+        if self.identity < 0 or self.face_features < 0:
+            raise ValueError("identity and face_features are loss weights: give values >= 0")
+        if not 0.0 < self.face_coverage <= 1.0:
+            raise ValueError(f"face_coverage must be in (0, 1], got {self.face_coverage}")
         self.motion_side = min(self.motion_side, self.size)
         for name, blocks in (("kp_blocks", self.kp_blocks), ("dense_blocks", self.dense_blocks)):
             if self.motion_side % 2**blocks:
@@ -80,6 +103,7 @@ class MotionModel(TrainableModel):
 
     config: MotionConfig
     _vgg: VGGFeatures | None  # in __dict__: neither a submodule nor saved
+    _face_net: FaceEmbedder | None  # dlib's embedder (frozen), likewise in __dict__
 
     def __init__(self, config: MotionConfig) -> None:
         super().__init__()
@@ -92,6 +116,8 @@ class MotionModel(TrainableModel):
         self.critic = PatchDiscriminator(cfg.disc_channels) if cfg.gan else None
         # Kept out of the module tree: it is not part of the model's weights or state.
         self.__dict__["_vgg"] = load_vgg() if cfg.perceptual > 0 else None
+        use_face_net = cfg.identity > 0 or cfg.face_features > 0
+        self.__dict__["_face_net"] = load_embedder() if use_face_net else None
 
     # ---------------------------------------------------------------- inference
     def keypoints(self, image: torch.Tensor) -> Keypoints:
@@ -171,6 +197,16 @@ class MotionModel(TrainableModel):
             vgg = self._vgg.to(pred.device)
             out["vgg"] = perceptual_loss(vgg, pred.float(), driving.float())
             total = total + cfg.perceptual * out["vgg"]
+        if self._face_net is not None:
+            net, cov = self._face_net.to(pred.device), cfg.face_coverage
+            if cfg.identity > 0:
+                with torch.no_grad():
+                    goal = face_embeddings(net, driving, cov)[0]
+                out["id"] = identity_loss(net, pred, goal, cov)
+                total = total + cfg.identity * out["id"]
+            if cfg.face_features > 0:
+                out["feat"] = face_feature_loss(net, pred, driving, cov)
+                total = total + cfg.face_features * out["feat"]
         if cfg.equivariance > 0:
             out["eq_value"], out["eq_jacobian"] = self.equivariance_losses(
                 driving, kp_d, batch["warp_theta"], batch["warp_tps"])

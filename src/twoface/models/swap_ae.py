@@ -15,10 +15,19 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from twoface.faces.nets.embedder import FaceEmbedder, load_embedder
 from twoface.models.base import OptimGroups, TrainableModel
 from twoface.models.registry import register
 from twoface.nn.blocks import Down, PatchDiscriminator, Residual, Up
-from twoface.nn.losses import gan_d_loss, gan_g_loss, mask_loss, weighted_l1_ssim
+from twoface.nn.losses import (
+    face_embeddings,
+    face_feature_loss,
+    gan_d_loss,
+    gan_g_loss,
+    identity_loss,
+    mask_loss,
+    weighted_l1_ssim,
+)
 from twoface.nn.perceptual import VGGFeatures, load_vgg, perceptual_loss
 
 SIZES = (64, 128, 256)
@@ -46,10 +55,22 @@ class SwapConfig:
     gan_weight: float = 0.1
     disc_channels: int = 64
     lr: float = 2e-4
+    # Losses through dlib's face recognition ResNet (twoface.faces.nets; off by default, and
+    # the network is only loaded when one is on). ``identity``: the swapped faces A→B are
+    # pulled (cosine) toward the mean dlib embedding of the batch's B targets and B→A toward
+    # A's: identity detail the small bottleneck cannot carry must then come from the decoder,
+    # and it is checked on the swap itself, which no reconstruction loss ever sees.
+    # ``face_features``: L1 between dlib's stage activations of each reconstruction and its
+    # target, a perceptual loss trained on faces from weights that ship with dlib (VGG's must
+    # be fetched separately).
+    identity: float = 0.0
+    face_features: float = 0.0
 
     def __post_init__(self) -> None:
         if self.size not in SIZES:
             raise ValueError(f"size must be one of {SIZES}, got {self.size}")
+        if self.identity < 0 or self.face_features < 0:
+            raise ValueError("identity and face_features are loss weights: give values >= 0")
 
 
 class SwapAE(TrainableModel):
@@ -57,6 +78,7 @@ class SwapAE(TrainableModel):
 
     config: SwapConfig
     _vgg: VGGFeatures | None  # in __dict__: neither a submodule nor saved
+    _face_net: FaceEmbedder | None  # dlib's embedder (frozen), likewise in __dict__
 
     def __init__(self, config: SwapConfig) -> None:
         super().__init__()
@@ -73,6 +95,8 @@ class SwapAE(TrainableModel):
         self.critic = PatchDiscriminator(cfg.disc_channels) if cfg.gan else None
         # Kept out of the module tree: it is not part of the model's weights or state.
         self.__dict__["_vgg"] = load_vgg() if cfg.perceptual > 0 else None
+        use_face_net = cfg.identity > 0 or cfg.face_features > 0
+        self.__dict__["_face_net"] = load_embedder() if use_face_net else None
 
     def _decoder(self) -> nn.Sequential:
         cfg = self.config
@@ -132,8 +156,20 @@ class SwapAE(TrainableModel):
                 vgg = self._vgg.to(face.device)
                 out[f"vgg_{s}"] = perceptual_loss(vgg, face.float(), target.float())
                 total = total + cfg.perceptual * out[f"vgg_{s}"]
+            if self._face_net is not None and cfg.face_features > 0:
+                net = self._face_net.to(face.device)
+                out[f"feat_{s}"] = face_feature_loss(net, face, target, cfg.coverage)
+                total = total + cfg.face_features * out[f"feat_{s}"]
             fakes.append(face)
             reals.append(target)
+        if self._face_net is not None and cfg.identity > 0:
+            net = self._face_net.to(total.device)
+            for src, dst in (("a", "b"), ("b", "a")):
+                with torch.no_grad():  # the identity to reach: the mean of dst's targets
+                    goal = face_embeddings(net, batch[f"{dst}_target"], cfg.coverage)[0].mean(0)
+                swapped, _ = self.decode(self.encode(batch[f"{src}_target"]), dst)
+                out[f"id_{src}{dst}"] = identity_loss(net, swapped, goal, cfg.coverage)
+                total = total + cfg.identity * out[f"id_{src}{dst}"]
         if self.critic is not None:
             fake, real = torch.cat(fakes), torch.cat(reals)
             g = gan_g_loss(self.critic(fake))

@@ -11,8 +11,12 @@ as the fake class; see :mod:`twoface.data.selfblend` and :mod:`twoface.train.det
 
 Pretrained ImageNet weights (what FaceForensics++ and DeepfakeBench start from) would give a
 far better starting point on real faces: generic edge/texture filters learnt on a million
-images, so fewer face videos are needed and cross-dataset AUC is usually higher. twoface ships
-none (nothing is downloaded), so every detector here is trained from its own data only.
+images, so fewer face videos are needed and cross-dataset AUC is usually higher. twoface
+downloads none; the one pretrained start it has is dlib's face recognition ResNet, whose
+weights ship with ``face_recognition_models``: ``backbone="dlib_resnet"`` (registered as
+``cnn_dlib`` and ``selfblend_dlib``) replaces the separable stages by its stem and first
+levels (:mod:`twoface.models.detectors.dlib_trunk`), initialised from dlib's weights when the
+model is created and fine-tuned from there.
 """
 
 from __future__ import annotations
@@ -24,7 +28,10 @@ import torch
 from torch import nn
 
 from twoface.models.detectors.base import Detector
+from twoface.models.detectors.dlib_trunk import MAX_LEVELS, DlibTrunk, trunk_channels
 from twoface.models.registry import register
+
+BACKBONES = ("scratch", "dlib_resnet")
 
 
 @dataclass
@@ -65,9 +72,20 @@ class CNNConfig:
     # so that the network cannot lean on one look of the fakes it was shown (the default: it
     # lifted every unseen method on real video, see BENCHMARKS.md; false for the first recipe).
     augment: bool = True
+    # The feature extractor: "scratch" (the separable stages above, randomly initialised) or
+    # "dlib_resnet" (the stem and the first ``backbone_levels`` levels of dlib's face
+    # recognition ResNet, from dlib's weights when the model is created; ``widths`` and
+    # ``blocks`` are then unused). Configs saved before this field describe scratch models.
+    backbone: str = "scratch"
+    backbone_levels: int = 3
 
     def __post_init__(self) -> None:
         self.widths = tuple(int(w) for w in self.widths)  # JSON gives a list back
+        if self.backbone not in BACKBONES:
+            raise ValueError(f"backbone must be one of {BACKBONES}, got {self.backbone!r}")
+        if not 1 <= self.backbone_levels <= MAX_LEVELS:
+            raise ValueError(f"backbone_levels must be from 1 to {MAX_LEVELS}, "
+                             f"got {self.backbone_levels}")
         if self.size < 32 or self.size % 16:
             raise ValueError(f"size must be a multiple of 16 and at least 32, got {self.size}")
         if not self.widths or min(self.widths) < 4 or self.blocks < 1:
@@ -100,27 +118,37 @@ class SeparableBlock(nn.Module):
 
 
 class CNNDetector(Detector):
-    """Stem (3×3, stride 2) → stages of separable blocks → pool → logit."""
+    """Stem (3×3, stride 2) → stages of separable blocks → pool → logit; or, with the
+    ``dlib_resnet`` backbone, dlib's chip → its stem and first levels → pool → logit."""
+
+    trunk: DlibTrunk | None
 
     def __init__(self, config: CNNConfig) -> None:
         super().__init__()
         self.config = cfg = config
-        w0 = cfg.widths[0]
-        self.stem = nn.Sequential(nn.Conv2d(3, w0, 3, 2, 1, bias=False), nn.BatchNorm2d(w0),
-                                  nn.SiLU())
-        stages: list[nn.Module] = []
-        cin = w0
-        for w in cfg.widths:
-            stages.append(SeparableBlock(cin, w, 2))
-            stages += [SeparableBlock(w, w, 1) for _ in range(cfg.blocks - 1)]
-            cin = w
-        self.features = nn.Sequential(*stages)
+        if cfg.backbone == "dlib_resnet":
+            self.trunk = DlibTrunk(cfg.backbone_levels, cfg.coverage)
+            cin = trunk_channels(cfg.backbone_levels)
+        else:
+            self.trunk = None
+            w0 = cfg.widths[0]
+            self.stem = nn.Sequential(nn.Conv2d(3, w0, 3, 2, 1, bias=False),
+                                      nn.BatchNorm2d(w0), nn.SiLU())
+            stages: list[nn.Module] = []
+            cin = w0
+            for w in cfg.widths:
+                stages.append(SeparableBlock(cin, w, 2))
+                stages += [SeparableBlock(w, w, 1) for _ in range(cfg.blocks - 1)]
+                cin = w
+            self.features = nn.Sequential(*stages)
         self.head = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Dropout(cfg.dropout),
                                   nn.Linear(cin, 1))
         self._init_calibration()
 
     def feature_map(self, x: torch.Tensor) -> torch.Tensor:
         """The last stage's ``(B, C, h, w)`` map (for explanations)."""
+        if self.trunk is not None:
+            return self.trunk(x)
         return self.features(self.stem(x * 2 - 1))
 
     def logits(self, x: torch.Tensor) -> torch.Tensor:
@@ -152,3 +180,19 @@ def selfblend(**cfg: Any) -> CNNDetector:
 def selfblend_tiny(**cfg: Any) -> CNNDetector:
     """``selfblend`` at the tiny size."""
     return CNNDetector(CNNConfig(**{**_TINY, **cfg}))
+
+
+_DLIB = {"size": 128, "backbone": "dlib_resnet", "lr": 3e-4}
+
+
+@register("detector", "cnn_dlib")
+def cnn_dlib(**cfg: Any) -> CNNDetector:
+    """The CNN detector on dlib's face ResNet trunk (stem and 3 levels by default, about
+    1.2 M parameters), initialised from dlib's weights; needs ``face_recognition_models``."""
+    return CNNDetector(CNNConfig(**{**_DLIB, **cfg}))
+
+
+@register("detector", "selfblend_dlib")
+def selfblend_dlib(**cfg: Any) -> CNNDetector:
+    """``cnn_dlib`` trained by the self-blended-images recipe (real faces only)."""
+    return CNNDetector(CNNConfig(**{**_DLIB, **cfg}))
