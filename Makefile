@@ -32,10 +32,12 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/extract.py
 
-# Retrain the shipped default detector from twoface's synthetic people only (10-15 min on a
-# 2-core CPU; finished steps are skipped on a rerun). Writes src/twoface/models/detectors/default.
+# Retrain the shipped default detector (needs ../shared): the real people of liveportrait/ and
+# public_domain_portraits/ plus twoface's synthetic people, five leave-identities-out folds
+# that calibrate it per video, then the fairness check (about 90 min on a 2-core CPU; finished
+# steps are skipped on a rerun). Writes src/twoface/models/detectors/default.
 detector: $(STAMP)
-	$(BIN)/python bench/detect.py default
+	$(BIN)/python bench/detect_default.py all
 
 clean:
 	rm -rf $(VENV) demo_out .pytest_cache

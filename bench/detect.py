@@ -1,7 +1,7 @@
-"""Detection benchmarks and the default detector's recipe, all on twoface's synthetic faces.
+"""Detection benchmarks on twoface's synthetic faces (the shipped default's recipe, which
+adds real people, is ``bench/detect_default.py``).
 
     python bench/detect.py data OUT [--people 40]   # synthetic real videos + two fake methods
-    python bench/detect.py default [--work runs/detect/default]  # `make detector`
     python bench/detect.py experiments              # every detector, leave-one-out, fusion
     python bench/detect.py tables --write           # their test numbers → BENCHMARKS.md
     python bench/detect.py throughput [--write]     # face crops/s per detector
@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import sys
 import time
 from pathlib import Path
@@ -98,41 +97,8 @@ def make_data(out: Path, people: int = 40, frames: int = 32, size: int = 160,
     return made
 
 
-def default_recipe(work: Path, steps: int, people: int, install: bool) -> dict:
-    """Data → dataset → train ``selfblend`` (64 px) on synthetic reals → evaluate → install.
-
-    The same steps as ``runs/detect/run_all.sh``'s ``selfblend`` run, through the API."""
-    from twoface.data.detect_dataset import DatasetOptions, build_dataset
-    from twoface.evaluate.detector import evaluate_dataset
-    from twoface.models.detectors import DEFAULT_DIR
-    from twoface.progress import progress_bar
-    from twoface.train.detector import train_detector
-    from twoface.train.loop import TrainOptions
-
-    made = make_data(work / "media", people=people)
-    ds = work / "dataset"
-    if not (ds / "manifest.csv").exists():
-        with progress_bar() as bar:
-            build_dataset(made["real"], [(m, work / "media" / m) for m in METHODS], ds,
-                          DatasetOptions(size=64, every=4, max_frames=8), progress=bar)
-    run = work / "selfblend"
-    summary = train_detector(ds, run, model="selfblend", batch=32, seed=0,
-                             overrides=_SELFBLEND,
-                             options=TrainOptions(steps=steps, save_every=500,
-                                                  preview_every=500,
-                                                  resume=(run / "state.safetensors").exists(),
-                                                  description="selfblend"))
-    metrics = evaluate_dataset(ds, run, split="test", n_boot=500)
-    (work / "metrics.json").write_text(json.dumps(metrics, indent=1))
-    if install:
-        DEFAULT_DIR.mkdir(parents=True, exist_ok=True)
-        for name in ("config.json", "model.safetensors"):
-            shutil.copy2(run / name, DEFAULT_DIR / name)
-    return {"train": summary, "test": metrics}
-
-
-# The shipped default and the self-blend rows keep the paired recipe without re-rendered
-# fakes (they were trained before it; on real video it lifted GAN faces at 128 px).
+# The self-blend rows keep the paired recipe without re-rendered fakes (they were trained
+# before it; on real video it lifted GAN faces at 128 px).
 _SELFBLEND = {"size": 64, "rerender": 0.0, "soft_reals": 0.0}
 # The cnn rows keep the first recipe (no augmentation; the tables were made with it). One
 # augmented run scored 0.886 here against 0.752, but 0.45 against 0.77 on real video at 64 px.
@@ -245,7 +211,7 @@ def _cell(block: dict | None) -> str:
     return f"{block['auc']:.3f} [{ci[0]:.2f}–{ci[1]:.2f}]" if ci else f"{block['auc']:.3f}"
 
 
-def tables(work: Path = ROOT / "runs" / "detect" / "default") -> str:
+def tables(work: Path = ROOT / "runs" / "detect" / "synthetic") -> str:
     """Markdown tables from the ``test_metrics.json`` files that ``runs/detect/run_all.sh``
     (or ``eval detector --dataset ... --json``) left in each model folder."""
     def load(name: str) -> dict | None:
@@ -298,18 +264,13 @@ def main() -> None:
     d = sub.add_parser("data")
     d.add_argument("out", type=Path)
     d.add_argument("--people", type=int, default=40)
-    r = sub.add_parser("default")
-    r.add_argument("--work", type=Path, default=ROOT / "runs" / "detect" / "default")
-    r.add_argument("--steps", type=int, default=1500)
-    r.add_argument("--people", type=int, default=40)
-    r.add_argument("--no-install", action="store_true")
     ex = sub.add_parser("experiments", help="All detectors, leave-one-out, fusion.")
-    ex.add_argument("--work", type=Path, default=ROOT / "runs" / "detect" / "default")
+    ex.add_argument("--work", type=Path, default=ROOT / "runs" / "detect" / "synthetic")
     ex.add_argument("--steps", type=int, default=2000)
     ex.add_argument("--people", type=int, default=40)
     sc = sub.add_parser("scan", help="Time `detect` on a 60 s loop of a video.")
     sc.add_argument("source", type=Path)
-    tb = sub.add_parser("tables", help="Markdown tables from runs/detect/default.")
+    tb = sub.add_parser("tables", help="Markdown tables from runs/detect/synthetic.")
     tb.add_argument("--write", action="store_true", help="Write them to BENCHMARKS.md.")
     t = sub.add_parser("throughput")
     t.add_argument("--write", action="store_true", help="Write the numbers to BENCHMARKS.md.")
@@ -333,11 +294,6 @@ def main() -> None:
             write_section("Detection (synthetic faces)", body)
     elif args.cmd == "scan":
         print(json.dumps(scan_time(args.source)))
-    elif args.cmd == "default":
-        result = default_recipe(args.work, args.steps, args.people, not args.no_install)
-        print(json.dumps(result["train"], indent=1))
-        for level in ("frame", "video"):
-            print(level, json.dumps(result["test"]["all"][level]))
     else:
         from _report import machine, write_section
 

@@ -101,7 +101,8 @@ def test_generate_writes_marked_faces_grid_and_video(world: dict, tmp_path: Path
     assert probe(video).frame_count == 6
     for path in (*pngs, out / "grid.png", video):
         report = verify_file(path)
-        assert report["verdict"].startswith("synthetic: signed"), (path, report["verdict"])
+        assert report["verdict"].startswith("synthetic: made by twoface"), (path, report["verdict"])
+        assert report["status"] == "twoface", path
         assert report["watermark"]["detected"], path
         assert report["manifest"]["claims"]["method"] == "gan"
 

@@ -79,7 +79,9 @@ def test_model_keeps_the_training_contract(kind: str, name: str, tmp_path: Path)
     for key in groups:  # one scalar, finite loss per optimiser
         assert losses[key].dim() == 0 and bool(torch.isfinite(losses[key])), key
     losses["loss"].backward()
-    assert any(p.grad is not None for p in groups["loss"][0])
+    params = [q for g in groups["loss"][0]
+              for q in (g["params"] if isinstance(g, dict) else [g])]
+    assert any(p.grad is not None for p in params)
     model.after_step(1)
     model.eval()
     with torch.no_grad():
@@ -92,3 +94,17 @@ def test_model_keeps_the_training_contract(kind: str, name: str, tmp_path: Path)
     assert mine.keys() == theirs.keys()
     for key in mine:
         torch.testing.assert_close(theirs[key], mine[key])
+
+
+def test_dlib_trunk_learns_slower_than_its_head() -> None:
+    """At the head's rate dlib's trunk (fixed affine layers, no batch norm to re-centre)
+    lost every ReLU within 30 steps; it gets lr × backbone_lr_scale."""
+    if importlib.util.find_spec("face_recognition_models") is None:
+        pytest.skip("face_recognition_models (dlib's weights) not installed")
+    model = create("detector", "selfblend_dlib", size=64)
+    [(groups, lr)] = model.optim_groups().values()
+    trunk, rest = groups
+    assert trunk["lr"] == pytest.approx(lr * model.config.backbone_lr_scale) and "lr" not in rest
+    assert {id(p) for p in trunk["params"]} == {id(p) for p in model.trunk.parameters()}
+    every = {id(p) for p in model.parameters()}
+    assert {id(p) for p in trunk["params"]} | {id(p) for p in rest["params"]} == every

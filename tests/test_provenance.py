@@ -253,17 +253,22 @@ def test_mark_then_verify(cli: typer.Typer, home: Path, tmp_path: Path, photo: n
               "--consent", str(consent), "--label", "synthetic", "-q")
     assert res.exit_code == 0, res.output
     res = run(cli, home, "verify", "--json", str(out), str(src))
-    assert res.exit_code == 0, res.output
+    assert res.exit_code == 1, res.output  # the highest code: the real one carries nothing
     marked_r, real_r = (json.loads(line) for line in res.stdout.strip().splitlines())
     assert marked_r["manifest"]["state"] == "trusted"
     assert marked_r["manifest"]["claims"]["consent_sha256"] == \
         "8a798890fe93817163b10b5f7bd2ca4d25d84c52739a645a889c173eee7d9d3d"
     assert marked_r["watermark"]["detected"] and marked_r["watermark"]["payload"]["method"] == "gan"
-    assert marked_r["verdict"].startswith("synthetic")
+    assert marked_r["verdict"].startswith("synthetic: made by twoface")
+    assert marked_r["status"] == "twoface" and marked_r["exit_code"] == 0
+    assert marked_r["manifest"]["signer"]["key"] == "this install"
+    assert marked_r["manifest"]["signer"]["fingerprint"] == load_keys(home).fingerprint
     assert real_r["manifest"]["state"] == "absent" and not real_r["watermark"]["detected"]
     assert real_r["verdict"].startswith("no provenance")
     res = run(cli, home, "verify", str(out))
+    assert res.exit_code == 0
     assert "trusted" in res.stdout and "consent record" in res.stdout
+    assert load_keys(home).fingerprint in res.stdout
 
 
 def test_verify_tampered_and_stripped(cli: typer.Typer, home: Path, tmp_path: Path,
@@ -281,10 +286,12 @@ def test_verify_tampered_and_stripped(cli: typer.Typer, home: Path, tmp_path: Pa
     stripped = tmp_path / "s.jpg"
     write_image(stripped, _jpeg(read_image(path), 70))  # re-encoded: manifest gone
     res = run(cli, home, "verify", "--json", str(tampered), str(stripped))
-    assert res.exit_code == 0, res.output
+    assert res.exit_code == 3, res.output
     t, s = (json.loads(line) for line in res.stdout.strip().splitlines())
     assert t["manifest"]["state"] == "invalid" and t["verdict"].startswith("tampered")
     assert s["manifest"]["state"] == "absent" and s["watermark"]["detected"]
+    assert (t["status"], t["exit_code"], s["status"], s["exit_code"]) == \
+        ("tampered", 3, "watermark", 0)
 
 
 def test_verify_bad_input(cli: typer.Typer, home: Path, tmp_path: Path, photo: np.ndarray
@@ -310,13 +317,15 @@ def test_verify_bad_input(cli: typer.Typer, home: Path, tmp_path: Path, photo: n
     data[at + 40:at + 80] = bytes(40)
     signed.write_bytes(bytes(data))
     res = run(cli, home, "verify", "--json", str(signed))
-    assert res.exit_code == 0, res.output
+    assert res.exit_code == 3, res.output  # tampered or damaged
     assert json.loads(res.stdout)["manifest"]["state"] == "invalid"
 
 
 def test_keys_init_command(cli: typer.Typer, tmp_path: Path) -> None:
     res = run(cli, tmp_path, "keys", "init")
     assert res.exit_code == 0 and (tmp_path / "keys" / "root.pem").is_file()
+    assert (tmp_path / "keys" / "signer.key").stat().st_mode & 0o777 == 0o600
+    assert (tmp_path / "keys").stat().st_mode & 0o777 == 0o700
     res = run(cli, tmp_path, "keys", "init")
     assert isinstance(res.exception, TwofaceError)
 

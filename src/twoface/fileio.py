@@ -15,24 +15,27 @@ from typing import Any
 
 
 @contextlib.contextmanager
-def atomic_path(path: str | Path) -> Iterator[Path]:
+def atomic_path(path: str | Path, mode: int | None = None) -> Iterator[Path]:
     """Yield a temporary path in the target's folder; on success it replaces ``path``.
 
     The temporary name keeps the target's suffix so that format-sniffing writers
-    (PyAV, OpenCV, Pillow) pick the right container.
+    (PyAV, OpenCV, Pillow) pick the right container. ``mode``: the file's permissions, kept
+    from creation to rename (0600 for a private key); default the usual umask-based mode.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".tmp{path.suffix}",
-                                    dir=path.parent)
+    clean_stale(path)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.stem}.{os.getpid()}.",
+                                    suffix=f".tmp{path.suffix}", dir=path.parent)
     os.close(fd)
     tmp = Path(tmp_name)
     try:
         yield tmp
         with open(tmp, "rb+") as fh:
             os.fsync(fh.fileno())
-        # mkstemp makes the file private (0600); outputs get the usual umask-based mode.
-        os.chmod(tmp, 0o666 & ~_umask())
+        # mkstemp makes the file private (0600) from creation; outputs get the usual
+        # umask-based mode unless asked to stay private.
+        os.chmod(tmp, 0o666 & ~_umask() if mode is None else mode)
         os.replace(tmp, path)
         _fsync_dir(path.parent)
     except BaseException:
@@ -40,8 +43,37 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
         raise
 
 
-def atomic_write_bytes(path: str | Path, data: bytes) -> None:
-    with atomic_path(path) as tmp:
+def clean_stale(path: Path) -> list[Path]:
+    """Remove the temporary files a killed writer of ``path`` left beside it: their names
+    carry the writer's process id, and only those of processes no longer running go."""
+    gone = []
+    for tmp in path.parent.glob(f".{glob_escape(path.stem)}.*.tmp{glob_escape(path.suffix)}"):
+        pid = tmp.name[len(path.stem) + 2:].split(".", 1)[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+                gone.append(tmp)
+    return gone
+
+
+def glob_escape(text: str) -> str:
+    return "".join(f"[{c}]" if c in "*?[]" else c for c in text)
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError, OSError):
+        return True  # someone else's, or cannot tell: leave it
+    return True
+
+
+def atomic_write_bytes(path: str | Path, data: bytes, mode: int | None = None) -> None:
+    with atomic_path(path, mode) as tmp:
         tmp.write_bytes(data)
 
 

@@ -136,12 +136,12 @@ def detect(
                       ] = DETECT.frames,
     extra: Annotated[int, typer.Option(min=0, help="More frames near high scores.")
                      ] = DETECT.extra,
-    fake_threshold: Annotated[float, typer.Option(
-        min=0.0, max=1.0, help="p(fake) from which a file is called fake.")
-                              ] = DETECT.fake_threshold,
-    real_threshold: Annotated[float, typer.Option(
+    fake_threshold: Annotated[float | None, typer.Option(
+        min=0.0, max=1.0, help="p(fake) from which a file is called fake (default: the "
+        "detector card's, set for a measured false-positive rate; else 0.7).")] = None,
+    real_threshold: Annotated[float | None, typer.Option(
         min=0.0, max=1.0, help="p(fake) up to which a file is called real (between the "
-        "two: uncertain).")] = DETECT.real_threshold,
+        "two: uncertain; default: the card's, else 0.3).")] = None,
     no_provenance: Annotated[bool, typer.Option(
         "--no-provenance", help="Skip the manifest/watermark check.")] = False,
     quiet: Quiet = False,
@@ -151,7 +151,8 @@ def detect(
     from twoface.forensics.detect_report import public, write_report
     from twoface.progress import progress_bar
 
-    if real_threshold > fake_threshold:
+    if (real_threshold is not None and fake_threshold is not None
+            and real_threshold > fake_threshold):
         raise TwofaceError(None, "--real-threshold must not exceed --fake-threshold")
     opts = DetectOptions(frames=frames, extra=extra, fake_threshold=fake_threshold,
                          real_threshold=real_threshold, provenance=not no_provenance)
@@ -174,11 +175,22 @@ def detect(
                   + (" — certain, by provenance" if rep["certain"] else "")
                   + f"; {rep['faces']} face(s) in {len(rep['tracks'])} track(s)"
                   + (f"; report {escape(str(page))}" if page else ""))
-    if model is None and not quiet and any(not r["certain"] and r["probability_fake"]
-                                           is not None for r in reports):
-        # The shipped model has only seen synthetic people: say so where the verdict is read.
-        err.print("note: the default detector was trained on synthetic faces only and is "
-                  "not reliable on real footage (see its MODEL_CARD.md); use -m for yours")
+    if not quiet and any(not r["certain"] and r["probability_fake"] is not None
+                         for r in reports):
+        # A detector's verdict is an estimate: say how far it can be trusted, where it is read.
+        err.print(caveat(reports[0]["detector"]["card"]))
+
+
+def caveat(card: dict) -> str:
+    """One line on what a detector-only verdict is worth (from the detector's card)."""
+    if not card.get("card"):
+        return "note: " + card["note"]
+    m = card.get("measured", {})
+    fpr = m.get("video_fpr")
+    said = (f"it called {fpr:.0%} of {m.get('video_reals', '?')} held-out real videos fake"
+            if fpr is not None else "its false-positive rate was not measured")
+    return (f"note: detector verdicts are estimates, not proof ({said}; blind spots and "
+            "training data in its model card)")
 
 
 def evaluate(

@@ -112,7 +112,7 @@ class Faceset:
             raise TwofaceError(root, "not a faceset (no alignments.json)")
         try:
             doc = json.loads(path.read_text("utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
             problem = f"unreadable alignments file ({exc.__class__.__name__})"
             raise TwofaceError(path, problem) from None
         invalid = validate(doc)

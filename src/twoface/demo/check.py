@@ -65,7 +65,9 @@ def stage_detect(ctx: DemoContext) -> None:
     ctx.sections.append(
         "<h2>7. Detection</h2><p><code>twoface detect</code> checks provenance first: a valid "
         "twoface manifest or watermark makes the verdict certain. Without marks the shipped "
-        "default detector decides; it was trained on synthetic faces only (self-blended "
-        "images), so read its column as a demonstration, not as evidence.</p><table><tr>"
+        "default detector decides, and its verdict is an estimate, never proof: each report "
+        "shows what it was trained on, how often it called unseen real videos fake, and its "
+        "blind spots. It is calibrated not to call real people's videos fake, so many of its "
+        "verdicts are <i>uncertain</i>.</p><table><tr>"
         "<th>media</th><th>with its marks</th><th>detector alone</th><th>report</th></tr>"
         + "".join(rows) + "</table>")

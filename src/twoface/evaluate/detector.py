@@ -28,20 +28,18 @@ from twoface.metrics.detection import aggregate, summarize
 
 
 def _levels(labels: np.ndarray, logits: np.ndarray, videos: list[str], n_boot: int,
-            seed: int) -> dict[str, Any]:
-    from twoface.forensics.detect import DetectOptions
-
+            seed: int, threshold: float = 0.7) -> dict[str, Any]:
     frame = summarize(labels, logits, groups=videos, n_boot=n_boot, seed=seed)
     _, vs, vy = aggregate(logits, videos, labels, rule="top_half")
     assert vy is not None
     video = summarize(vy, vs, n_boot=n_boot, seed=seed)
-    # What `detect` would answer: calibrated probability against its default thresholds.
+    # Near what `detect` would answer: the calibrated probability against the detector's
+    # fake threshold (its card's, else 0.7).
     prob = 1 / (1 + np.exp(-vs))
-    opts = DetectOptions()
+    video["threshold"] = threshold
     for name, rows in (("fpr", vy == 0), ("tpr", vy == 1)):
         if rows.any():
-            video[f"{name}_at_default"] = round(float((prob[rows] >= opts.fake_threshold)
-                                                      .mean()), 4)
+            video[f"{name}_at_default"] = round(float((prob[rows] >= threshold).mean()), 4)
     return {"frame": frame, "video": video}
 
 
@@ -50,25 +48,29 @@ def evaluate_dataset(dataset: str | Path, detector: str | Path | None = None, *,
                      progress: Any = None) -> dict[str, Any]:
     """Metrics of ``detector`` on one split of a detection dataset."""
     from twoface.data.detect_manifest import REAL, Manifest
-    from twoface.models.detectors import load_detector
+    from twoface.forensics.detector_card import load_card
+    from twoface.models.detectors import DEFAULT_DIR, load_detector
 
     man = Manifest.load(dataset)
     rows = man.select(split=split)
     if not rows:
         raise TwofaceError(dataset, f"the {split!r} split is empty")
-    logits = _score(load_detector(detector), man, rows, progress)
+    model = load_detector(detector)
+    thr = load_card(detector if detector is not None else DEFAULT_DIR,
+                    model.name).thresholds.fake
+    logits = _score(model, man, rows, progress)
     labels = np.array([int(r["label"]) for r in rows])
     videos = _videos(rows)
     methods = sorted({r["method"] for r in rows} - {REAL})
     crfs = sorted({int(r["crf"]) for r in rows})
     out: dict[str, Any] = {"dataset": str(dataset), "split": split,
                            "detector": str(detector) if detector else "default",
-                           "all": _levels(labels, logits, videos, n_boot, seed),
+                           "all": _levels(labels, logits, videos, n_boot, seed, thr),
                            "per_method": {}, "per_crf": {}, "per_method_crf": {}}
 
     def sub(keep: np.ndarray) -> dict[str, Any]:
         vids = [v for v, k in zip(videos, keep, strict=True) if k]
-        return _levels(labels[keep], logits[keep], vids, n_boot, seed)
+        return _levels(labels[keep], logits[keep], vids, n_boot, seed, thr)
 
     is_real = labels == 0
     meth = np.array([r["method"] for r in rows])

@@ -2,9 +2,12 @@
 
 Per file, top to bottom:
 
-1. **Provenance first.** A valid twoface manifest or a decoded twoface watermark is proof the
-   file was made by twoface: the verdict is ``fake`` with probability 1 and ``certain: true``,
-   and no detector is needed (``provenance=False`` skips this step, for measuring detectors).
+1. **Provenance first.** Twoface's own manifest, intact and signed by a trusted twoface key
+   (this install's or one passed with ``--trust``), is proof the file was made by twoface: the
+   verdict is ``fake`` with probability 1 and ``certain: true``, and no detector is needed
+   (``provenance=False`` skips this step, for measuring detectors). Anything less (a
+   watermark without a manifest, which could have been copied; a twoface claim from an
+   untrusted key; another tool's manifest; a tampered one) is noted and the detector decides.
 2. **Sample frames**: ``frames`` (32) spread evenly over a video; a still is one frame.
 3. **Find and align faces** in each sampled frame (dlib HOG + 68 landmarks, the same canonical
    alignment the training crops had) and link them into tracks by identity embedding (the
@@ -14,17 +17,23 @@ Per file, top to bottom:
    their neighbours are decoded and scored too (``extra``, 16), so a manipulation confined to a
    few seconds is seen by more than one or two samples.
 6. **Aggregate** (the rule is written into every report): a track's logit is the mean of the
-   highest half of its faces' calibrated logits; the video's is the highest track logit among
-   tracks seen in at least ``min_track_faces`` frames (all tracks when none is). A fake face
-   next to a real one makes the video fake.
-7. **Verdict**: ``fake`` when p ≥ ``fake_threshold``, ``real`` when p ≤ ``real_threshold``,
-   else ``uncertain``; ``no-face`` when no face was found (then p is null).
-8. **Explain** the most suspicious faces with occlusion heat maps: each cell of a grid over the
+   highest half of its faces' calibrated logits. Only a track seen in at least
+   ``min_track_faces`` sampled frames may decide a video: the video's logit is the highest
+   such track's (a fake face next to a real one makes the video fake). When no track is that
+   long, the highest track's logit is reported but the verdict can be no more than
+   ``uncertain``: one or two faces are not evidence enough to call a person's video fake.
+7. **Calibrate at video level**: the detector's ``card.json`` (see
+   :mod:`twoface.forensics.detector_card`) maps the video logit to a probability fitted on
+   held-out real and fake *videos*; without a card, p is the sigmoid of the aggregate of
+   per-face probabilities and the report says that it is not calibrated per video.
+8. **Verdict**: ``fake`` when p ≥ ``fake_threshold``, ``real`` when p ≤ ``real_threshold``,
+   else ``uncertain``; ``no-face`` when no face was found (then p is null). The thresholds
+   default to the card's, chosen there for a stated video-level false-positive rate. A
+   detector's verdict is an estimate (``certain: false``, ``basis: "detector estimate"``);
+   only provenance makes a verdict certain.
+9. **Explain** the most suspicious faces with occlusion heat maps: each cell of a grid over the
    crop is blurred out in turn and the drop in the fake logit is the cell's heat (red: the
    region that made the face look fake).
-
-The per-face probabilities are calibrated on held-out faces; the video probability is their
-aggregate and is *not* separately calibrated at video level.
 """
 
 from __future__ import annotations
@@ -37,23 +46,39 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import torch
 
-from twoface.errors import MediaError
+from twoface.errors import MediaError, TwofaceError
 
 if TYPE_CHECKING:
     from twoface.models.detectors import Detector
 
 RULE = ("track logit = mean of the top half of its faces' calibrated logits; video logit = "
-        "max over tracks with >= min_track_faces faces (all tracks if none); p = sigmoid")
+        "max over tracks with >= min_track_faces faces (if none: max over all tracks, and the "
+        "verdict is at most uncertain); p = sigmoid(a * video logit + b), a and b fitted on "
+        "held-out videos (the card's video calibration; a=1, b=0 without one)")
+
+
+# What the detector says beside its verdict when provenance was found but is not proof.
+PROVENANCE_NOTES = {
+    "watermark": "a twoface watermark was read but no signed manifest backs it; a watermark "
+                 "alone can be copied onto other media, so it is not proof and the detector "
+                 "decides (`twoface verify` shows the payload)",
+    "unverified": "the file's manifest claims twoface made it, but its signer is not trusted "
+                  "here: not counted as proof (`twoface verify --trust ROOT.pem`)",
+    "foreign": "the file carries another tool's signed manifest (see `twoface verify`); it is "
+               "not twoface's and does not decide the verdict",
+    "tampered": "the file's manifest does not match it (changed after signing); the detector "
+                "decides",
+}
 
 
 @dataclass
 class DetectOptions:
     frames: int = 32  # evenly spread samples per video
     extra: int = 16  # further frames near the highest scores
-    fake_threshold: float = 0.7
-    real_threshold: float = 0.3
+    fake_threshold: float | None = None  # None: the detector card's (else 0.7)
+    real_threshold: float | None = None  # None: the card's (else 0.3)
     min_face: int = 40  # px; smaller faces are not judged
-    min_track_faces: int = 3
+    min_track_faces: int | None = None  # None: the card's (else 3)
     same_person: float = 0.6  # embedding distance that links faces into one track
     explain: int = 4  # most suspicious faces shown with a heat map
     grid: int = 8  # occlusion cells per side
@@ -78,10 +103,13 @@ class Scanner:
     def __init__(self, detector: Detector, options: DetectOptions | None = None,
                  *, detector_path: str | Path | None = None, models: Any = None) -> None:
         from twoface.faces.dlib_models import DlibModels
+        from twoface.forensics.detector_card import DetectorCard, load_card
 
         self.detector = detector.eval()
-        self.options = options or DetectOptions()
         self.detector_path = None if detector_path is None else str(detector_path)
+        self.card = (load_card(detector_path, detector.name) if detector_path is not None
+                     else DetectorCard(name=detector.name))
+        self.options = _resolved(options or DetectOptions(), self.card)
         self.models = models or DlibModels()  # share one across scanners: loading costs ~1 s
         self.size = int(detector.config.size)
         self.coverage = float(detector.config.coverage)
@@ -110,21 +138,24 @@ class Scanner:
         report: dict[str, Any] = {
             "file": str(path), "kind": kind, "verdict": None, "probability_fake": None,
             "certain": False, "decided_by": "detector", "provenance": None,
+            "basis": "detector estimate",
             "detector": {"name": self.detector.name, "folder": self.detector_path,
-                         "size": self.size, "coverage": self.coverage},
+                         "size": self.size, "coverage": self.coverage,
+                         "card": self.card.summary()},
             "settings": asdict(opts), "rule": RULE, "frames_scored": 0, "faces": 0,
-            "tracks": [], "top_faces": []}
+            "tracks": [], "notes": [], "top_faces": []}
         if opts.provenance:
             from twoface.provenance import verify_file
 
             prov = verify_file(path)
             report["provenance"] = prov
-            marked = prov["watermark"]["detected"]
-            if prov["manifest"]["state"] in ("trusted", "valid") or marked:
+            if prov["status"] == "twoface":  # signed by a trusted twoface key: proof
                 report.update(verdict="fake", probability_fake=1.0, certain=True,
-                              decided_by="provenance")
+                              decided_by="provenance", basis="provenance (proof)")
                 report["seconds"] = round(time.perf_counter() - t0, 2)
                 return report
+            if prov["status"] in PROVENANCE_NOTES:
+                report["notes"].append(PROVENANCE_NOTES[prov["status"]])
         if still is not None:
             faces = self._faces_in(still, 0, 0.0, upsample=max(still.shape[:2]) < 640)
             self._assign_tracks(faces)
@@ -143,7 +174,7 @@ class Scanner:
         if not faces:
             report["verdict"] = "no-face"
         else:
-            self._aggregate(faces, report)
+            self._aggregate(faces, report, still=still is not None)
             report["top_faces"] = self._explain(faces)
         report["seconds"] = round(time.perf_counter() - t0, 2)
         return report
@@ -213,7 +244,7 @@ class Scanner:
         for f in faces:
             best[f.frame] = max(best.get(f.frame, 0.0), f.probability)
         ranked = [fr for fr, p in sorted(best.items(), key=lambda kv: -kv[1])
-                  if p >= self.options.real_threshold]
+                  if p >= (self.options.real_threshold or 0.0)]
         taken = set(first)
         more: list[int] = []
         for fr in ranked:
@@ -228,25 +259,47 @@ class Scanner:
                 break
         return sorted(more[:self.options.extra])
 
-    def _aggregate(self, faces: list[FaceScore], report: dict[str, Any]) -> None:
-        opts = self.options
+    def _aggregate(self, faces: list[FaceScore], report: dict[str, Any], *, still: bool
+                   ) -> None:
+        opts, card = self.options, self.card
+        assert opts.min_track_faces is not None and opts.fake_threshold is not None
+        assert opts.real_threshold is not None  # resolved from the card in __init__
         tracks: dict[int, list[FaceScore]] = {}
         for f in faces:
             tracks.setdefault(f.track, []).append(f)
-        rows, logits = [], {}
+        rows: list[dict[str, Any]] = []
+        logits: dict[int, float] = {}
         for tid, fs in sorted(tracks.items()):
             z = np.sort([f.logit for f in fs])[::-1]
             logits[tid] = float(z[:max(1, (len(z) + 1) // 2)].mean())
             rows.append({"track": tid, "faces": len(fs),
-                         "probability_fake": round(_sigmoid(logits[tid]), 4),
+                         "decides": still or len(fs) >= opts.min_track_faces,
+                         "agreement": round(float(np.mean(z > 0)), 3),
+                         "logit": round(logits[tid], 4),
+                         "probability_fake": round(self._video_p(logits[tid]), 4),
                          "timeline": [{"frame": f.frame, "time": f.time,
-                                       "p": round(f.probability, 4), "box": f.box} for f in fs]})
-        long_ = [t for t in tracks if len(tracks[t]) >= opts.min_track_faces] or list(tracks)
-        p = _sigmoid(max(logits[t] for t in long_))
+                                       "p": round(self._video_p(f.logit), 4), "box": f.box}
+                                      for f in fs]})
+        deciding = [r["track"] for r in rows if r["decides"]]
+        z_video = max(logits[t] for t in deciding or list(tracks))
+        p = self._video_p(z_video)
+        verdict = ("fake" if p >= opts.fake_threshold else
+                   "real" if p <= opts.real_threshold else "uncertain")
+        if not deciding:
+            report["notes"].append(
+                f"no face was seen in {opts.min_track_faces} or more sampled frames: too "
+                "little to call this video fake or real")
+            verdict = "uncertain"
+        if not card.video_calibrated:
+            report["notes"].append("this detector's probability is calibrated per face, not "
+                                   "per video")
         report["tracks"] = rows
+        report["logit"] = round(z_video, 4)  # before the video calibration
         report["probability_fake"] = round(p, 4)
-        report["verdict"] = ("fake" if p >= opts.fake_threshold else
-                             "real" if p <= opts.real_threshold else "uncertain")
+        report["verdict"] = verdict
+
+    def _video_p(self, z: float) -> float:
+        return _sigmoid(self.card.video_a * z + self.card.video_b)
 
     def _explain(self, faces: list[FaceScore]) -> list[dict[str, Any]]:
         top = sorted(faces, key=lambda f: -f.logit)[:self.options.explain]
@@ -254,9 +307,27 @@ class Scanner:
         for f in top:
             heat = occlusion_map(self.detector, f.crop, self.options.grid)
             out.append({"frame": f.frame, "time": f.time, "track": f.track,
-                        "probability_fake": round(f.probability, 4), "crop": f.crop,
+                        "probability_fake": round(self._video_p(f.logit), 4), "crop": f.crop,
                         "heat": heat})
         return out
+
+
+def _resolved(opts: DetectOptions, card: Any) -> DetectOptions:
+    """``opts`` with the thresholds it leaves open taken from the detector's card."""
+    from dataclasses import replace
+
+    thr = card.thresholds
+    done = replace(opts, fake_threshold=thr.fake if opts.fake_threshold is None
+                   else opts.fake_threshold,
+                   real_threshold=thr.real if opts.real_threshold is None
+                   else opts.real_threshold,
+                   min_track_faces=thr.min_track_faces if opts.min_track_faces is None
+                   else opts.min_track_faces)
+    assert done.real_threshold is not None and done.fake_threshold is not None
+    if done.real_threshold > done.fake_threshold:
+        raise TwofaceError(None, f"the real threshold ({done.real_threshold}) must not exceed "
+                         f"the fake threshold ({done.fake_threshold})")
+    return done
 
 
 def _sigmoid(z: float) -> float:

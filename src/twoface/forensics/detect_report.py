@@ -81,29 +81,40 @@ def render_html(report: dict[str, Any]) -> str:
     verdict = report["verdict"] or "?"
     p = report["probability_fake"]
     ptxt = "n/a" if p is None else f"{p:.3f}"
-    sure = " (certain: provenance)" if report.get("certain") else ""
+    proven = bool(report.get("certain"))
+    label = ("proven by provenance: made by twoface" if proven else
+             "detector estimate, not proof" if verdict in ("fake", "real", "uncertain") else "")
+    # A detector's verdict is drawn as an outlined estimate; only provenance gets the solid
+    # banner, so the two never look equally certain.
+    colour = COLOURS.get(verdict, "#333")
+    style = (f"background:{colour}" if proven else
+             f"border:3px dashed {colour};color:{colour};background:#fff")
     body = [f"<h1>twoface detect: {e(Path(report['file']).name)}</h1>",
-            f'<p class="verdict" style="background:{COLOURS.get(verdict, "#333")}">'
-            f"{e(verdict.upper())}{e(sure)} &mdash; p(fake) = {ptxt}</p>",
+            f'<p class="verdict" style="{style}">{e(verdict.upper())} &mdash; p(fake) = '
+            f"{ptxt}<br><small>{e(label)}</small></p>",
             f"<p>{report['frames_scored']} frame(s) scored, {report['faces']} face(s) in "
             f"{len(report['tracks'])} track(s), {report.get('seconds', 0):.1f} s. "
             f"Decided by: {e(report['decided_by'])}.</p>"]
+    body += [f"<p class='note'>{e(n)}</p>" for n in report.get("notes", [])]
+    if not proven:
+        body.append(card_html(report["detector"]))
     prov = report.get("provenance")
     body.append("<h2>Provenance (checked first)</h2>")
     if prov is None:
         body.append("<p>not checked (provenance step switched off)</p>")
     else:
-        body.append(f"<p>{e(prov['verdict'])}</p><p>manifest: "
-                    f"{e(prov['manifest']['state'])} &mdash; watermark detected: "
-                    f"{prov['watermark']['detected']}</p>")
+        body.append(f"<p>{e(prov['verdict'])}</p><p>status: {e(prov.get('status', '?'))} "
+                    f"&mdash; manifest: {e(prov['manifest']['state'])} &mdash; watermark "
+                    f"detected: {prov['watermark']['detected']}</p>")
     if report["tracks"]:
         body.append("<h2>Score timeline per track</h2>")
         times = [t["time"] for tr in report["tracks"] for t in tr["timeline"]]
         duration = max(times) if times else 0.0
         thr = (report["settings"]["real_threshold"], report["settings"]["fake_threshold"])
         for tr in report["tracks"]:
+            say = "" if tr.get("decides", True) else " (too few faces to decide the verdict)"
             body.append(f"<h3>track {tr['track']}: {tr['faces']} face(s), "
-                        f"p(fake) = {tr['probability_fake']:.3f}</h3>")
+                        f"p(fake) = {tr['probability_fake']:.3f}{e(say)}</h3>")
             body.append(timeline_svg(tr, duration, thr))
     if report.get("top_faces"):
         body.append("<h2>Most suspicious faces</h2><p>Left: the aligned face the detector "
@@ -122,10 +133,38 @@ def render_html(report: dict[str, Any]) -> str:
     style = ("body{font-family:sans-serif;max-width:900px;margin:2em auto;color:#222}"
              ".verdict{color:#fff;padding:.6em 1em;font-size:1.4em;border-radius:6px}"
              "figure{display:inline-block;margin:.5em}figcaption{font-size:.8em}"
-             "pre{background:#f4f4f4;padding:1em;font-size:.8em}")
+             "pre{background:#f4f4f4;padding:1em;font-size:.8em}"
+             ".card{border:1px solid #bbb;border-radius:6px;padding:.2em 1em;font-size:.9em}"
+             ".note{color:#7b5b00}")
     return (f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>twoface "
             f"detect: {e(Path(report['file']).name)}</title><style>{style}</style></head>"
             f"<body>{''.join(body)}</body></html>\n")
+
+
+def card_html(detector: dict[str, Any]) -> str:
+    """The detector's model card summary, shown beside a verdict the detector made."""
+    e = html.escape
+    card = detector.get("card") or {}
+    head = f"<div class='card'><h2>About this detector: {e(str(detector.get('name')))}</h2>"
+    if not card.get("card"):
+        return head + f"<p>{e(card.get('note', 'no model card'))}</p></div>"
+    m = card.get("measured", {})
+    facts = []
+    if m.get("video_fpr") is not None:
+        facts.append(f"called {m['video_fpr']:.1%} of {m.get('video_reals', '?')} real videos "
+                     "it never trained on fake")
+    if m.get("image_fpr") is not None:
+        facts.append(f"called {m['image_fpr']:.1%} of {m.get('image_reals', '?')} real face "
+                     "photos fake")
+    if m.get("video_tpr") is not None:
+        facts.append(f"caught {m['video_tpr']:.0%} of {m.get('video_fakes', '?')} fake videos "
+                     f"({e(str(m.get('fakes_were', 'held out')))})")
+    return (head + "<p><b>Trained on:</b> " + e("; ".join(card.get("trained_on", []))) + "</p>"
+            + (f"<p><b>Measured:</b> {'; '.join(facts)}.</p>" if facts else "")
+            + "<p><b>Known blind spots:</b></p><ul>"
+            + "".join(f"<li>{e(b)}</li>" for b in card.get("blind_spots", []))
+            + "</ul><p>Its verdict is an estimate; a fake it misses is not proof of "
+            "authenticity, and a real person's video can be flagged wrongly.</p></div>")
 
 
 def write_report(report: dict[str, Any], folder: str | Path) -> Path:

@@ -58,7 +58,8 @@ def open_input(path: Path, what: str = "video") -> Iterator[av.container.InputCo
     """Open ``path`` for reading; close it on exit. Failures to open raise MediaError."""
     check_file(path, what)
     try:
-        container = av.open(str(path), "r")
+        # Tags in a foreign encoding are read with replacement characters, not refused.
+        container = av.open(str(path), "r", metadata_errors="replace")
     except AV_ERRORS as exc:
         if isinstance(exc, PermissionError):
             raise MediaError(path, "cannot read: permission denied") from exc

@@ -17,6 +17,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from twoface.errors import MediaError
 from twoface.fileio import atomic_path
+from twoface.media.limits import check_frame_size
 
 __all__ = ["MIN_SIDE", "read_image", "write_image"]
 
@@ -46,6 +47,7 @@ def read_image(path: str | Path) -> np.ndarray:
         raise MediaError(path, "empty file")
     try:
         with Image.open(path) as img:
+            check_frame_size(path, *img.size, what="image's pixels")  # header only so far
             # open() only reads the header; load() decodes it all, so a truncated file
             # fails here rather than handing back a half-grey picture.
             img.load()

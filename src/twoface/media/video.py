@@ -35,6 +35,7 @@ from twoface.media._avio import (
     looks_like_video_container,
     open_input,
 )
+from twoface.media.limits import check_frame_size
 from twoface.media.writer import VideoWriter, write_video
 from twoface.types import VideoFrame
 
@@ -218,6 +219,10 @@ def _open_video(
             raise MediaError(path, "has no video stream")
         if data_missing(container, path):
             raise MediaError(path, TRUNCATED)
+        ctx = streams[0].codec_context
+        if ctx is None:
+            raise MediaError(path, "video stream has no decoder (unknown or damaged codec)")
+        check_frame_size(path, ctx.width, ctx.height)  # from the header, before decoding
         yield container, streams[0]
 
 
@@ -248,6 +253,7 @@ def _decode(path: Path, seek: float
                 # A frame without pts (rare: raw streams) follows its predecessor by one step.
                 pts = frame.pts if frame.pts is not None else pts + step
                 time = float((pts - origin) * tb)
+                check_frame_size(path, frame.width, frame.height)  # a mid-stream size change
                 if index is None:
                     index = 0 if seek <= 0 else _index_at(path, stream.index, pts, time, rate)
                 else:

@@ -15,8 +15,10 @@ from typing import Any
 import torch
 from torch import nn
 
-OptimGroups = dict[str, tuple[list[nn.Parameter], float]]
-"""Loss key → (the parameters that key's optimiser steps, its learning rate)."""
+OptimGroups = dict[str, tuple[list[Any], float]]  # parameters, or parameter-group dicts
+"""Loss key → (the parameters that key's optimiser steps, its learning rate). The parameters
+may also be torch parameter groups (``{"params": [...], "lr": ...}``) for parts of a model
+that learn at another rate, e.g. a pretrained trunk."""
 
 
 class TrainableModel(nn.Module, ABC):

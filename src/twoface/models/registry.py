@@ -8,6 +8,7 @@ at worst fail to load.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable
 from dataclasses import asdict, fields
 from pathlib import Path
@@ -72,8 +73,12 @@ def create(kind: str, name: str, **cfg: Any) -> TrainableModel:
                            f"{', '.join(names(kind)) or '(none)'}")
     try:
         model = _FACTORIES[(kind, name)](**cfg)
-    except (TypeError, ValueError) as exc:  # an unknown field or a value out of range
-        raise TwofaceError(None, f"bad config for {kind} model {name!r}: {exc}") from None
+    except NotImplementedError:  # building on the meta device what only real tensors allow
+        raise
+    except (TypeError, ValueError, AttributeError, KeyError, IndexError, OverflowError,
+            ZeroDivisionError, RuntimeError) as exc:  # unknown field, wrong type, out of range
+        raise TwofaceError(None, f"bad config for {kind} model {name!r}: "
+                           f"{' '.join(str(exc).split())[:200]}") from None
     model.kind, model.name = kind, name
     return model
 
@@ -102,8 +107,14 @@ def read_config(folder: str | Path, kind: str) -> dict[str, Any]:
     try:
         doc = json.loads(path.read_text("utf-8"))
         found_kind, name, cfg = doc["kind"], doc["name"], dict(doc["config"])
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError):
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError,
+            ValueError, RecursionError):
         raise TwofaceError(path, "unreadable model config") from None
+    if not isinstance(name, str) or not all(isinstance(k, str) for k in cfg):
+        raise TwofaceError(path, "unreadable model config (name and fields must be text)")
+    bad = _odd_value(cfg)
+    if bad:
+        raise TwofaceError(path, f"bad model config: {bad}")
     if found_kind != kind:
         raise TwofaceError(folder, f"holds a {found_kind!r} model, not a {kind!r} model")
     return {"kind": found_kind, "name": name, "config": cfg}
@@ -143,26 +154,100 @@ def from_pretrained(folder: str | Path, kind: str, *,
                     device: str | torch.device = "cpu") -> TrainableModel:
     """Rebuild the model saved in ``folder`` (which must hold a ``kind`` model)."""
     doc = read_config(folder, kind)
+    weights = Path(folder) / "model.safetensors"
+    shapes = tensor_shapes(weights)
     try:
+        check_fits(kind, doc["name"], doc["config"], shapes, weights)
         model = with_legacy(create(kind, doc["name"], **doc["config"]), doc["config"])
     except TwofaceError as exc:
         raise TwofaceError(Path(folder) / "config.json", exc.problem) from None
-    load_weights(model, load_tensors(Path(folder) / "model.safetensors", device),
-                 Path(folder) / "model.safetensors")
+    load_weights(model, load_tensors(weights, device), weights)
     return model.to(device)
 
 
-def load_weights(model: nn.Module, state: dict[str, torch.Tensor], path: Path) -> None:
-    """Load ``state`` into ``model`` strictly, as a TwofaceError when it does not fit."""
-    own = model.state_dict()
+def _odd_value(value: Any, depth: int = 0) -> str | None:
+    """What no config field of twoface's holds: deep nesting, non-finite or huge numbers,
+    very long text or lists."""
+    if depth > 4:
+        return "values nested too deep"
+    if isinstance(value, float) and not math.isfinite(value):
+        return "a number that is not finite"
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > 10**9:
+        return f"the number {value} is out of range"
+    if isinstance(value, str) and len(value) > 4096:
+        return "a text value longer than 4096 characters"
+    if isinstance(value, list | tuple):
+        if len(value) > 4096:
+            return "a list longer than 4096 items"
+        return next((m for v in value if (m := _odd_value(v, depth + 1))), None)
+    if isinstance(value, dict):
+        return next((m for v in value.values() if (m := _odd_value(v, depth + 1))), None)
+    return None
+
+
+MAX_HEADER = 64 << 20  # a safetensors header larger than this is not a model of ours
+
+
+def tensor_shapes(path: str | Path) -> dict[str, tuple[int, ...]]:
+    """Each tensor's shape from a safetensors file's header alone (nothing allocated), with
+    every offset checked to lie inside the file."""
+    path = Path(path)
+    if not path.is_file():
+        raise TwofaceError(path, "missing")
+    size = path.stat().st_size
+    try:
+        with open(path, "rb") as fh:
+            n = int.from_bytes(fh.read(8), "little")
+            if size < 8 or n <= 1 or n > min(MAX_HEADER, size - 8):
+                raise ValueError(f"header length {n} does not fit a {size}-byte file")
+            header = json.loads(fh.read(n))
+        shapes: dict[str, tuple[int, ...]] = {}
+        if not isinstance(header, dict):
+            raise ValueError("header is not a JSON object")
+        for key, info in header.items():
+            if key == "__metadata__":
+                continue
+            shape = tuple(int(d) for d in info["shape"])
+            start, end = (int(x) for x in info["data_offsets"])
+            if any(d < 0 for d in shape) or not 0 <= start <= end <= size - 8 - n:
+                raise ValueError(f"tensor {key!r} lies outside the file")
+            shapes[key] = shape
+        return shapes
+    except (OSError, ValueError, TypeError, KeyError, RecursionError) as exc:
+        raise TwofaceError(path, f"corrupt or truncated safetensors file ({exc})") from None
+
+
+def check_fits(kind: str, name: str, cfg: dict[str, Any], shapes: dict[str, tuple[int, ...]],
+               path: Path) -> None:
+    """Build the model on PyTorch's meta device (shapes only, no memory) and refuse the
+    config before anything is allocated when its tensors differ from the file's: a config
+    that asks for a huge model cannot cost more than its weights file holds. Models that copy
+    fixed pretrained parts while they are built cannot be built on meta; the strict load
+    checks them afterwards."""
+    try:
+        with torch.device("meta"):
+            probe = create(kind, name, **cfg)
+    except NotImplementedError:
+        return
+    _compare({k: tuple(v.shape) for k, v in probe.state_dict().items()}, shapes, path)
+
+
+def _compare(own: dict[str, tuple[int, ...]], state: dict[str, tuple[int, ...]],
+             path: Path) -> None:
     missing = sorted(set(own) - set(state))
     extra = sorted(set(state) - set(own))
-    shape = sorted(k for k in set(own) & set(state) if own[k].shape != state[k].shape)
+    shape = sorted(k for k in set(own) & set(state) if tuple(own[k]) != tuple(state[k]))
     if missing or extra or shape:
         what = "; ".join(f"{n} {len(ks)} (e.g. {ks[0]})" for n, ks in
                          (("missing", missing), ("unexpected", extra), ("wrong shape", shape))
                          if ks)
         raise TwofaceError(path, f"weights do not fit the model config: {what}")
+
+
+def load_weights(model: nn.Module, state: dict[str, torch.Tensor], path: Path) -> None:
+    """Load ``state`` into ``model`` strictly, as a TwofaceError when it does not fit."""
+    _compare({k: tuple(v.shape) for k, v in model.state_dict().items()},
+             {k: tuple(v.shape) for k, v in state.items()}, path)
     model.load_state_dict(state, strict=True)
 
 

@@ -58,6 +58,19 @@ class SigningKeys:
         cert = x509.load_pem_x509_certificate(self.chain_pem)
         return cert.subject.rfc4514_string()
 
+    @property
+    def fingerprint(self) -> str:
+        """SHA-256 (hex) of the signing certificate, as ``twoface verify`` shows it."""
+        return cert_fingerprint(self.chain_pem)
+
+
+def cert_fingerprint(pem: bytes) -> str:
+    """SHA-256 (hex) of the first certificate in ``pem`` (DER bytes)."""
+    import hashlib
+
+    cert = x509.load_pem_x509_certificate(pem)
+    return hashlib.sha256(cert.public_bytes(serialization.Encoding.DER)).hexdigest()
+
 
 def _names(home: Path) -> dict[str, Path]:
     folder = home / "keys"
@@ -80,14 +93,19 @@ def _usage(*, sign: bool, ca: bool) -> x509.KeyUsage:
 
 
 def init_keys(home: str | Path | None = None, *, force: bool = False,
-              organization: str = "twoface local", now: dt.datetime | None = None
+              organization: str | None = None, now: dt.datetime | None = None
               ) -> SigningKeys:
     """Create a root CA and an ES256 (P-256) signing certificate under ``<home>/keys``.
 
     Refuses to overwrite existing keys unless ``force``: marks signed with the old key would
-    stop verifying as *trusted* here.
+    stop verifying as *trusted* here. Each install's names carry a random id (default
+    organisation ``twoface local <id>``), and private keys are 0600 from the moment they
+    exist, in a 0700 folder.
     """
+    import secrets
+
     home = default_home(home)
+    organization = organization or f"twoface local {secrets.token_hex(4)}"
     files = _names(home)
     if files["signer.key"].exists() and not force:
         raise TwofaceError(files["signer.key"], "signing keys already exist (use --force to "
@@ -129,12 +147,14 @@ def init_keys(home: str | Path | None = None, *, force: bool = False,
 
     keys = SigningKeys(files["signer.key"].parent, _pem(signer) + _pem(root), _key_pem(key),
                        _pem(root))
+    folder = files["signer.key"].parent
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    os.chmod(folder, 0o700)
     for fname, data, private in (("root.key", _key_pem(root_key), True),
                                  ("root.pem", keys.root_pem, False),
                                  ("signer.key", keys.key_pem, True),
                                  ("signer.pem", keys.chain_pem, False)):
-        atomic_write_bytes(files[fname], data)
-        os.chmod(files[fname], 0o600 if private else 0o644)
+        atomic_write_bytes(files[fname], data, mode=0o600 if private else 0o644)
     return keys
 
 

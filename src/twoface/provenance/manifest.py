@@ -37,19 +37,39 @@ EMBED_SUFFIXES = {".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/pn
 _UNTRUSTED = "signingCredential.untrusted"
 
 ManifestState = Literal["trusted", "valid", "invalid", "absent"]
+# Whose key signed it: one chaining to this install's root (``twoface keys init`` here), one
+# chaining to a root passed with ``--trust`` (another twoface install you trust), or neither.
+SignerKey = Literal["this install", "trusted", "untrusted"]
 
 
 @dataclass
 class ManifestReport:
-    """What :func:`read_manifest` found."""
+    """What :func:`read_manifest` found.
+
+    ``claims`` holds twoface's own assertion and nothing else (empty when the manifest carries
+    none); what the manifest says of itself (generator, signer, digital source type) is kept
+    apart so that no field of a foreign manifest can pass for one of twoface's.
+    """
 
     state: ManifestState
     reason: str
     claims: dict[str, Any] = field(default_factory=dict)
     sidecar: Path | None = None
+    twoface: bool = False  # carries twoface's assertion (a claim, proof only when trusted)
+    generator: str = ""
+    source_type: str | None = None
+    signer: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def made_by_twoface(self) -> bool:
+        """Twoface's assertion, intact, signed by a key that chains to a trusted root."""
+        return self.twoface and self.state == "trusted"
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"state": self.state, "reason": self.reason, "claims": self.claims}
+        out: dict[str, Any] = {"state": self.state, "reason": self.reason,
+                               "twoface": self.twoface, "made_by_twoface": self.made_by_twoface,
+                               "claims": self.claims, "generator": self.generator,
+                               "source_type": self.source_type, "signer": self.signer}
         if self.sidecar is not None:
             out["sidecar"] = str(self.sidecar)
         return out
@@ -140,17 +160,32 @@ def copy_and_sign(src: str | Path, dst: str | Path, claims: dict[str, Any],
     return sign_file(dst, claims, keys, version=version)
 
 
-def read_manifest(path: str | Path, *, anchors: bytes | None = None) -> ManifestReport:
+def read_manifest(path: str | Path, *, anchors: bytes | None = None,
+                  local: bytes | None = None) -> ManifestReport:
     """Validate the manifest embedded in ``path`` or in its sidecar ``FILE.c2pa``.
 
-    ``anchors`` are PEM root certificates whose chains count as *trusted*.
+    ``local`` is this install's root certificate (PEM), ``anchors`` further roots to trust
+    (``--trust``); a signer chaining to either makes the state *trusted*, and the report says
+    which (``signer["key"]``).
     """
+    path = Path(path)
+    roots = b"".join(x for x in (local, anchors) if x) or None
+    report = _read(path, roots)
+    if report.state == "trusted":
+        key: SignerKey = "this install" if local and (
+            not anchors or _read(path, local).state == "trusted") else "trusted"
+        report.signer["key"] = key
+    elif report.signer:
+        report.signer["key"] = "untrusted"
+    return report
+
+
+def _read(path: Path, roots: bytes | None) -> ManifestReport:
     import c2pa
 
-    path = Path(path)
-    settings: dict[str, Any] = {"verify": {"verify_trust": anchors is not None}}
-    if anchors is not None:
-        settings["trust"] = {"user_anchors": anchors.decode("ascii")}
+    settings: dict[str, Any] = {"verify": {"verify_trust": roots is not None}}
+    if roots is not None:
+        settings["trust"] = {"user_anchors": roots.decode("ascii", "replace")}
     context = c2pa.Context.from_dict(settings)
     reader = None
     side = sidecar_path(path)
@@ -164,7 +199,8 @@ def read_manifest(path: str | Path, *, anchors: bytes | None = None) -> Manifest
                 reader = c2pa.Reader(_mime(path), stream, side.read_bytes(), context=context)
         if reader is None:
             return ManifestReport("absent", "no C2PA manifest in the file and no sidecar")
-        return _report(reader, side if side.is_file() else None)
+        held = side if side.is_file() else None
+        return _report(reader, held, held or path)
     except c2pa.C2paError as exc:
         return ManifestReport("invalid", f"manifest cannot be read: {_short(exc)}")
     finally:
@@ -178,27 +214,81 @@ def _short(exc: Exception) -> str:
     return text if len(text) < 200 else text[:197] + "..."
 
 
-def _report(reader: Any, sidecar: Path | None) -> ManifestReport:
+def _report(reader: Any, sidecar: Path | None, holder: Path) -> ManifestReport:
     store = json.loads(reader.json())
     state = (store.get("validation_state") or "").lower()
     active = store.get("manifests", {}).get(store.get("active_manifest"), {})
     failures = [f for f in (store.get("validation_results", {}).get("activeManifest", {})
                             .get("failure", [])) if f.get("code") != _UNTRUSTED]
     claims: dict[str, Any] = {}
+    twoface, source = False, None  # type: bool, str | None
     for assertion in active.get("assertions", []):
-        if assertion.get("label") == ASSERTION:
-            claims.update(assertion.get("data", {}))
-    sig = active.get("signature_info", {})
-    claims["signer"] = {k: sig[k] for k in ("issuer", "common_name", "time", "alg") if k in sig}
-    generator = active.get("claim_generator_info") or [{}]
-    claims.setdefault("generator", f"{generator[0].get('name', '?')} "
-                                   f"{generator[0].get('version', '')}".strip())
+        label, data = assertion.get("label"), assertion.get("data")
+        if label == ASSERTION and isinstance(data, dict):
+            twoface = True
+            claims.update(data)
+        elif str(label).startswith("c2pa.actions") and isinstance(data, dict):
+            for action in data.get("actions") or []:
+                if isinstance(action, dict) and action.get("digitalSourceType"):
+                    source = str(action["digitalSourceType"])
+    sig = active.get("signature_info") or {}
+    signer: dict[str, Any] = {k: str(sig[k]) for k in ("issuer", "common_name", "time", "alg")
+                              if k in sig}
+    serial = sig.get("cert_serial_number")
+    if serial is not None:
+        signer["serial"] = str(serial)
+        signer["fingerprint"] = signer_fingerprint(holder, str(serial))
+    gen = (active.get("claim_generator_info") or [{}])[0]
+    generator = (f"{gen.get('name', '?')} {gen.get('version', '')}".strip()
+                 if isinstance(gen, dict) else str(active.get("claim_generator", "?")))
+    extra: dict[str, Any] = {"twoface": twoface, "generator": generator,
+                             "source_type": source, "signer": signer}
     if state == "trusted" and not failures:
         return ManifestReport("trusted", "signature valid, signer chains to a trusted root",
-                              claims, sidecar)
+                              claims, sidecar, **extra)
     if state in ("valid", "trusted") and not failures:
         return ManifestReport("valid", "signature valid; signer not in the trust anchors",
-                              claims, sidecar)
+                              claims, sidecar, **extra)
     reason = "; ".join(f"{f.get('code')}: {f.get('explanation', '')}".strip(": ")
                        for f in failures) or f"validation state {state or 'unknown'}"
-    return ManifestReport("invalid", reason, claims, sidecar)
+    return ManifestReport("invalid", reason, claims, sidecar, **extra)
+
+
+def signer_fingerprint(holder: Path, serial: str, most: int = 16) -> str | None:
+    """SHA-256 (hex) of the signing certificate with this serial number, found in the bytes
+    that hold the manifest (the file or its sidecar); ``None`` unless exactly one certificate
+    with that serial is there. The C2PA reader validates the chain but does not hand out the
+    certificate, so it is looked up by its serial in the stored x5chain."""
+    import hashlib
+    import mmap
+
+    from cryptography import x509
+
+    try:
+        number = int(serial)
+        raw = number.to_bytes(max(1, (number.bit_length() + 7) // 8), "big")
+    except (ValueError, OverflowError):
+        return None
+    found: set[str] = set()
+    try:
+        with open(holder, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as m:
+            at = m.find(raw)
+            while at >= 0 and most > 0:
+                most -= 1
+                # A certificate is SEQUENCE { SEQUENCE (tbs) { [0] version, INTEGER serial
+                # ... } ... }: its start is a few bytes before the serial.
+                for back in range(8, 24):
+                    start = at - back
+                    if start < 0 or m[start:start + 2] != b"\x30\x82":
+                        continue
+                    size = 4 + int.from_bytes(m[start + 2:start + 4], "big")
+                    try:
+                        cert = x509.load_der_x509_certificate(bytes(m[start:start + size]))
+                    except ValueError:
+                        continue
+                    if cert.serial_number == number:
+                        found.add(hashlib.sha256(bytes(m[start:start + size])).hexdigest())
+                at = m.find(raw, at + 1)
+    except (OSError, ValueError):
+        return None
+    return found.pop() if len(found) == 1 else None

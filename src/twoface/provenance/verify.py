@@ -37,23 +37,79 @@ def detect_file(path: str | Path, *, scheme: str = "tiled", frames: int = VIDEO_
     return wm.detect_frames(images)
 
 
+# What a file's provenance amounts to, and ``twoface verify``'s exit code for it.
+STATUS_CODES: dict[str, int] = {
+    "twoface": 0,  # twoface's assertion, signed by a trusted key (this install's or --trust)
+    "watermark": 0,  # twoface's watermark, no manifest (stripped or re-encoded)
+    "none": 1,  # no manifest, no watermark
+    "foreign": 1,  # another tool's valid manifest: reported as what it says, not twoface's
+    "unverified": 1,  # claims twoface, but signed by a key not trusted here
+    "tampered": 3,  # manifest invalid: the file or the manifest changed after signing
+}
+SOURCE_TYPES = {"trainedAlgorithmicMedia": "AI-generated", "digitalCapture": "camera capture",
+                "compositeWithTrainedAlgorithmicMedia": "edited with AI",
+                "algorithmicMedia": "computer-generated", "minorHumanEdits": "lightly edited",
+                "compositeCapture": "composite of captures"}
+
+
+def plain(value: Any, limit: int = 120) -> str:
+    """A manifest's text as one safe line: control and invisible characters shown as
+    ``\\uXXXX``, cut to ``limit`` characters (no newline can forge a line of output)."""
+    text = "".join(c if c.isprintable() else f"\\u{ord(c):04x}" for c in str(value))
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+def signer_text(signer: dict[str, Any]) -> str:
+    """``'CN' (key, sha256 ab12…)`` for a verdict line."""
+    fp = signer.get("fingerprint")
+    key = {"this install": "this install's key", "trusted": "a key you trust (--trust)",
+           "untrusted": "a key not trusted here"}.get(signer.get("key", ""), "unknown key")
+    return (f"{plain(signer.get('common_name', '?'), 60)!r}, {key}, "
+            f"{'sha256 ' + fp[:16] if fp else 'fingerprint not found'}")
+
+
+def status(manifest: ManifestReport, mark: Detection) -> str:
+    """One of :data:`STATUS_CODES`."""
+    if manifest.state == "invalid":
+        return "tampered"
+    if manifest.made_by_twoface:
+        return "twoface"
+    if manifest.state == "valid" and manifest.twoface:
+        return "unverified"
+    if mark.detected:
+        return "watermark"
+    return "foreign" if manifest.state in ("trusted", "valid") else "none"
+
+
 def verdict(manifest: ManifestReport, mark: Detection) -> str:
-    """One line a person can act on."""
+    """One line a person can act on; every string taken from the file is made :func:`plain`."""
     what = ""
     if mark.detected and mark.payload is not None:
         p = mark.payload
         what = f"{p.method_name}, model {p.model:06x}, made {p.date.isoformat()}"
-    if manifest.state in ("trusted", "valid"):
-        signer = "a trusted signer" if manifest.state == "trusted" else "an untrusted signer"
-        method = manifest.claims.get("method", "?")
-        tail = "watermark agrees" if mark.detected else "no watermark found"
-        return f"synthetic: signed by {signer} as made by twoface ({method}); {tail}"
-    if manifest.state == "invalid":
+    tail = f"twoface watermark found ({what})" if mark.detected else "no twoface watermark"
+    kind = status(manifest, mark)
+    if kind == "twoface":
+        method = plain(manifest.claims.get("method", "?"), 40)
+        return (f"synthetic: made by twoface ({method}), signed by "
+                f"{signer_text(manifest.signer)}; "
+                f"{'watermark agrees' if mark.detected else 'no watermark found'}")
+    if kind == "tampered":
         if mark.detected:
-            return (f"tampered: manifest does not match the file ({manifest.reason}); "
-                    f"watermark says made by twoface ({what})")
-        return f"tampered or damaged: manifest invalid ({manifest.reason}); no watermark found"
-    if mark.detected:
+            return (f"tampered: manifest does not match the file ({plain(manifest.reason)}); "
+                    f"{tail}")
+        return (f"tampered or damaged: manifest invalid ({plain(manifest.reason)}); "
+                "no watermark found")
+    if kind == "unverified":
+        return (f"unverified: the manifest claims twoface made it, but its signer "
+                f"{signer_text(manifest.signer)} is not trusted here, so it is not counted as "
+                f"twoface's (pass that install's root.pem with --trust if you know it); {tail}")
+    if manifest.state in ("trusted", "valid"):  # a valid manifest without twoface's assertion
+        src = manifest.source_type or ""
+        says = SOURCE_TYPES.get(src.rsplit("/", 1)[-1], plain(src, 80) or "no source type")
+        return (f"foreign manifest (not twoface's): made with {plain(manifest.generator, 60)!r}, "
+                f"says {says}, signed by {signer_text(manifest.signer)}; {tail}")
+    if kind == "watermark":
         return f"synthetic: twoface watermark ({what}); no manifest (stripped or re-encoded)"
     return "no provenance found: no manifest, no twoface watermark (this does not prove it real)"
 
@@ -63,8 +119,9 @@ def verify_file(path: str | Path, *, home: str | Path | None = None,
                 frames: int = VIDEO_FRAMES) -> dict[str, Any]:
     """The report ``twoface verify --json`` prints for one file.
 
-    Trust anchors: ``anchors`` (PEM) plus the local root under ``home``. Raises
-    :class:`TwofaceError` when the file cannot be read as media at all.
+    Trust: this install's root under ``home`` and ``anchors`` (PEM, ``--trust``). ``status``
+    is one of :data:`STATUS_CODES`. Raises :class:`TwofaceError` when the file cannot be read
+    as media at all.
     """
     path = Path(path)
     if not path.is_file():
@@ -74,12 +131,13 @@ def verify_file(path: str | Path, *, home: str | Path | None = None,
     from twoface.media import media_kind
 
     media_kind(path)  # not an image or video: say so before anything else
-    roots = b"".join(x for x in (anchors, trust_anchor(home)) if x) or None
-    manifest = read_manifest(path, anchors=roots)
+    manifest = read_manifest(path, anchors=anchors, local=trust_anchor(home))
     mark = detect_file(path, scheme=scheme, frames=frames)
     wm: dict[str, Any] = {"detected": mark.detected,
                           "payload": mark.payload.to_dict() if mark.payload else None,
                           "confidence": round(mark.confidence, 3)}
     wm.update({k: v for k, v in mark.to_dict().items() if k in ("bit_errors", "sync", "frames")})
+    kind = status(manifest, mark)
     return {"file": str(path), "manifest": manifest.to_dict(), "watermark": wm,
+            "status": kind, "exit_code": STATUS_CODES[kind],
             "verdict": verdict(manifest, mark)}

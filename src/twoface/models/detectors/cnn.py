@@ -27,6 +27,7 @@ from typing import Any, ClassVar
 import torch
 from torch import nn
 
+from twoface.models.base import OptimGroups
 from twoface.models.detectors.base import Detector
 from twoface.models.detectors.dlib_trunk import MAX_LEVELS, DlibTrunk, trunk_channels
 from twoface.models.registry import register
@@ -78,6 +79,10 @@ class CNNConfig:
     # ``blocks`` are then unused). Configs saved before this field describe scratch models.
     backbone: str = "scratch"
     backbone_levels: int = 3
+    # dlib's trunk learns at lr × this: its fixed affine layers (dlib's frozen batch norm)
+    # cannot re-centre activations, and at the head's full rate its ReLUs died within 30
+    # steps (loss stuck at ln 2; at 0.1× it learnt).
+    backbone_lr_scale: float = 0.1
 
     def __post_init__(self) -> None:
         self.widths = tuple(int(w) for w in self.widths)  # JSON gives a list back
@@ -144,6 +149,16 @@ class CNNDetector(Detector):
         self.head = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Dropout(cfg.dropout),
                                   nn.Linear(cin, 1))
         self._init_calibration()
+
+    def optim_groups(self) -> OptimGroups:
+        if self.trunk is None:
+            return super().optim_groups()
+        lr = self.config.lr
+        trunk = list(self.trunk.parameters())
+        ids = {id(p) for p in trunk}
+        rest = [p for p in self.parameters() if id(p) not in ids]
+        return {"loss": ([{"params": trunk, "lr": lr * self.config.backbone_lr_scale},
+                          {"params": rest}], lr)}
 
     def feature_map(self, x: torch.Tensor) -> torch.Tensor:
         """The last stage's ``(B, C, h, w)`` map (for explanations)."""
