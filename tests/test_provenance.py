@@ -40,7 +40,8 @@ from twoface.provenance.manifest import sidecar_path
 from twoface.provenance.payload import decode_payload, encode_payload
 from twoface.provenance.watermark import false_positive_rate
 
-PAYLOAD = WatermarkPayload.make("swap", "c0ffee42", dt.datetime(2025, 3, 14, tzinfo=dt.UTC))
+PAYLOAD = WatermarkPayload.make("swap", "c0ffee42", dt.datetime(2025, 3, 14, tzinfo=dt.UTC),
+                                content=0xABCDEF1)
 
 
 def natural(h: int, w: int, seed: int) -> np.ndarray:
@@ -67,8 +68,17 @@ def photo() -> np.ndarray:
 
 
 @pytest.fixture(scope="module")
-def marked(photo: np.ndarray) -> np.ndarray:
-    return get_scheme().embed(photo, PAYLOAD)
+def bound(photo: np.ndarray) -> WatermarkPayload:
+    """A payload bound to ``photo`` (its own content hash)."""
+    from twoface.provenance.content import content_hash
+
+    return WatermarkPayload.make("swap", "c0ffee42", dt.datetime(2025, 3, 14, tzinfo=dt.UTC),
+                                 content=content_hash(photo))
+
+
+@pytest.fixture(scope="module")
+def marked(photo: np.ndarray, bound: WatermarkPayload) -> np.ndarray:
+    return get_scheme().embed(photo, bound)
 
 
 # ---- payload and error correction --------------------------------------------------------------
@@ -78,12 +88,25 @@ def test_payload_round_trip() -> None:
     assert bits.shape == (127,)
     decoded, errors = decode_payload(bits)
     assert decoded == PAYLOAD and errors == 0
-    assert WatermarkPayload.from_bits(PAYLOAD.to_bits()) == PAYLOAD
-    assert PAYLOAD.method_name == "swap" and PAYLOAD.model == 0xC0FFEE
-    assert PAYLOAD.date == dt.date(2025, 3, 14)
+    assert WatermarkPayload.from_message(PAYLOAD.to_message()) == PAYLOAD
+    assert PAYLOAD.method_name == "swap" and PAYLOAD.model == 0xC0
+    assert PAYLOAD.date == dt.date(2025, 3, 14) and PAYLOAD.content == 0xABCDEF1
     assert PAYLOAD.to_dict()["tool"] == "twoface"
+    assert PAYLOAD.to_dict()["content_hash"] == "abcdef1"
     with pytest.raises(ValueError):
         WatermarkPayload(model=1 << 24)
+    with pytest.raises(ValueError):  # a content hash needs layout 2
+        WatermarkPayload(content=5)
+
+
+def test_layout_1_marks_still_read() -> None:
+    """Media marked before the content-bound layout decode as before (no content hash)."""
+    old = WatermarkPayload.make("swap", "c0ffee42", dt.datetime(2025, 3, 14, tzinfo=dt.UTC))
+    decoded, _ = decode_payload(encode_payload(old))
+    assert decoded == old and decoded.content is None and decoded.model == 0xC0FFEE
+    message = old.to_message()
+    message[50] ^= 1  # one bit of its CRC-16
+    assert WatermarkPayload.from_message(message) is None
 
 
 @pytest.mark.parametrize("flips", [1, 5, bch.T])
@@ -108,7 +131,8 @@ def test_more_than_t_errors_is_not_detected_rather_than_wrong() -> None:
 
 
 def test_threshold_false_positive_rate() -> None:
-    # Derivation: 2^64 spheres of radius 10 in 2^127 words, times CRC-16 and the 4-bit tool.
+    # Derivation: 2^64 spheres of radius 10 in 2^127 words, times the 4-bit tool field and
+    # that layout's CRC (16 bits for layout 1, 8 for layout 2).
     assert false_positive_rate() < 1e-6
     assert bch.false_decode_probability() == pytest.approx(3.78e-10, rel=0.01)
     rng = np.random.default_rng(1)
@@ -142,7 +166,10 @@ def _jpeg(img: np.ndarray, q: int) -> np.ndarray:
 
 
 @pytest.mark.parametrize("attack", ["jpeg50", "crop80", "half", "chain", "darker"])
-def test_watermark_survives(attack: str, marked: np.ndarray) -> None:
+def test_watermark_survives(attack: str, marked: np.ndarray, bound: WatermarkPayload) -> None:
+    """The mark decodes after each attack, and still counts as this picture's."""
+    from twoface.provenance.verify import bind, copied
+
     h, w = marked.shape[:2]
     if attack == "jpeg50":
         img = _jpeg(marked, 50)
@@ -155,8 +182,10 @@ def test_watermark_survives(attack: str, marked: np.ndarray) -> None:
                                interpolation=cv2.INTER_AREA), 75)
     else:
         img = np.clip(marked * 0.8, 0, 255).astype(np.uint8)
-    found = get_scheme().detect(np.ascontiguousarray(img))
-    assert found.detected and found.payload == PAYLOAD
+    img = np.ascontiguousarray(img)
+    found = bind(get_scheme().detect(img), img)
+    assert found.detected and found.payload == bound
+    assert not copied(found), found.extra["content_distance"]
 
 
 def test_unmarked_images_are_not_detected() -> None:
@@ -229,7 +258,8 @@ def test_marked_video_writer(tmp_path: Path, home: Path, photo: np.ndarray) -> N
     assert report["manifest"]["state"] == "trusted"
     assert report["watermark"]["detected"]
     assert report["watermark"]["payload"]["method"] == "animate"
-    assert report["watermark"]["payload"]["model"] == "ababab"
+    assert report["watermark"]["payload"]["model"] == "ab"  # layout 2 keeps 8 bits of it
+    assert report["watermark"]["bound"] and report["watermark"]["content_distance"] <= 4
 
 
 # ---- the commands ------------------------------------------------------------------------------

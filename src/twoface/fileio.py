@@ -72,6 +72,35 @@ def _alive(pid: int) -> bool:
     return True
 
 
+@contextlib.contextmanager
+def folder_lock(folder: str | Path, what: str = "process") -> Iterator[None]:
+    """Hold ``folder/.lock`` (an advisory lock the system drops when the process dies) for
+    the block; a second holder is refused with a TwofaceError naming the first's process."""
+    import fcntl
+
+    from twoface.errors import TwofaceError
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    fh = open(folder / ".lock", "a+")  # noqa: SIM115 - held for the whole block
+    try:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            fh.seek(0)
+            holder = fh.read().strip() or "?"
+            raise TwofaceError(folder, f"another {what} is writing this folder "
+                               f"(process {holder}); wait for it or use another folder"
+                               ) from None
+        fh.seek(0)
+        fh.truncate()
+        fh.write(f"{os.getpid()}\n")
+        fh.flush()
+        yield
+    finally:
+        fh.close()  # closing drops the lock
+
+
 def atomic_write_bytes(path: str | Path, data: bytes, mode: int | None = None) -> None:
     with atomic_path(path, mode) as tmp:
         tmp.write_bytes(data)

@@ -234,3 +234,64 @@ def test_fuzz_media_headers(suffix: str, tmp_path: Path) -> None:
             expect_clean(lambda path=path: probe(path))
         else:
             expect_clean(lambda path=path: read_image(path))
+
+
+# ---- the smaller breaks -------------------------------------------------------------------------
+
+def test_index_refuses_folders_and_foreign_databases(tmp_path: Path) -> None:
+    import sqlite3
+
+    from twoface.forensics.index import connect
+
+    with pytest.raises(TwofaceError, match="is a folder"):
+        connect(tmp_path, create=True)
+    foreign = tmp_path / "their.db"
+    with sqlite3.connect(foreign) as db:
+        db.execute("CREATE TABLE customers (name TEXT)")
+    before = foreign.read_bytes()
+    with pytest.raises(TwofaceError, match="another program's SQLite"):
+        connect(foreign, create=True)
+    assert foreign.read_bytes() == before  # no twoface tables were added
+
+
+def test_a_still_image_is_not_a_video(tmp_path: Path) -> None:
+    from twoface.forensics.shallow import inspect_video
+
+    png = tmp_path / "one.png"
+    write_image(png, np.zeros((8, 8, 3), np.uint8))
+    disguised = tmp_path / "one.mp4"
+    disguised.write_bytes(png.read_bytes())
+    with pytest.raises(TwofaceError, match="is an image"):
+        inspect_video(png)
+    with pytest.raises(TwofaceError, match="still image"):
+        inspect_video(disguised)
+    with pytest.raises(TwofaceError, match="still image"):
+        probe(disguised)
+
+
+def test_two_training_runs_cannot_share_a_folder(tmp_path: Path) -> None:
+    from twoface.fileio import folder_lock
+
+    with (folder_lock(tmp_path, "training run"),
+          pytest.raises(TwofaceError, match="another training run"),
+          folder_lock(tmp_path, "training run")):
+        pass
+    with folder_lock(tmp_path, "training run"):  # released: free again
+        pass
+
+
+@pytest.mark.parametrize("cfg", [{"size": 100_000}, {"coverage": float("nan")},
+                                 {"members": {"../x": {"name": "cnn_tiny"}}},
+                                 {"members": {"a.b": {"name": "cnn_tiny"}}}])
+def test_detector_configs_in_range(cfg: dict[str, Any], tmp_path: Path) -> None:
+    from twoface.models.registry import create, from_pretrained, save_pretrained
+
+    name = "fusion" if "members" in cfg else "cnn_tiny"
+    folder = tmp_path / "m"
+    save_pretrained(create("detector", "cnn_tiny"), folder)
+    doc = json.loads((folder / "config.json").read_text())
+    doc["name"] = name
+    doc["config"] = cfg
+    (folder / "config.json").write_text(json.dumps(doc))
+    with pytest.raises(TwofaceError):
+        from_pretrained(folder, "detector")

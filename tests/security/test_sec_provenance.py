@@ -169,3 +169,36 @@ def test_watermark_alone_never_makes_detect_certain(tmp_path: Path, monkeypatch:
     assert rep["certain"] is False and rep["decided_by"] == "detector"
     assert rep["provenance"]["status"] == "watermark"  # the lifted mark does read
     assert any("copied" in n for n in rep["notes"])
+
+
+def test_lifted_watermark_is_reported_as_copied(tmp_path: Path, homes: tuple[Path, Path]
+                                               ) -> None:
+    """The copy attack: marked minus original, added to other pictures. The mark still
+    decodes, but its content hash names the donor: `verify` says copied (exit 3), never
+    twoface's, and `detect` is not certain."""
+    from twoface.forensics.detect import DetectOptions, Scanner
+    from twoface.provenance import Provenance, mark_image
+
+    mine, _ = homes
+    donor = photo(10)
+    marked = mark_image(donor, Provenance(method="swap"))
+    lifted = marked.astype(np.int16) - donor
+    copied_to = []
+    for seed in range(11, 17):
+        forged = np.clip(photo(seed).astype(np.int16) + lifted, 0, 255).astype(np.uint8)
+        path = tmp_path / f"forged{seed}.png"
+        write_image(path, forged)
+        copied_to.append(path)
+    genuine = tmp_path / "genuine.png"
+    write_image(genuine, marked)
+    res = verify(mine, "--json", str(genuine), *map(str, copied_to))
+    reports = [json.loads(line) for line in res.stdout.splitlines()]
+    assert res.exit_code == 3
+    assert reports[0]["status"] == "watermark" and reports[0]["watermark"]["bound"]
+    for rep in reports[1:]:
+        assert rep["watermark"]["detected"], rep["file"]  # the lifted mark does decode …
+        assert rep["status"] == "copied" and rep["exit_code"] == 3  # … and is caught
+        assert rep["verdict"].startswith("copied watermark")
+    scan = Scanner.from_pretrained(None, DetectOptions(frames=1, extra=0)).scan(copied_to[0])
+    assert scan["certain"] is False and scan["provenance"]["status"] == "copied"
+    assert any("another picture" in n for n in scan["notes"])

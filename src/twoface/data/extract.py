@@ -236,8 +236,7 @@ def _add_face(faceset: Faceset, index: int, stem: str, image: np.ndarray, face: 
     faceset.faces.append(FaceRecord(
         file=rel, source=index, frame=face.frame_index, time=round(face.time, 6),
         bbox=[round(v, 2) for v in face.bbox.as_list()],
-        landmarks=np.round(marks, 2).tolist(), matrix=np.round(aligned.matrix, 6).tolist(),
-        embedding=np.round(emb, 5).tolist(), blur=round(blur, 2),
+        landmarks=marks, matrix=aligned.matrix, embedding=emb, blur=round(blur, 2),
         size=round(face_size(marks), 2), yaw=round(pose.yaw, 2), pitch=round(pose.pitch, 2),
         roll=round(pose.roll, 2), track=face.track_id))
     faceset.sources[index].faces += 1

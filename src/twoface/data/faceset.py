@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -26,13 +26,13 @@ import numpy as np
 
 from twoface import __version__
 from twoface.errors import TwofaceError
-from twoface.fileio import atomic_path, atomic_write_json
+from twoface.fileio import atomic_path
 
 SCHEMA = "twoface.faceset"
 VERSION = 1
 
 
-@dataclass
+@dataclass(eq=False)
 class FaceRecord:
     """One aligned face. Coordinates are frame pixels unless named otherwise."""
 
@@ -41,15 +41,30 @@ class FaceRecord:
     frame: int
     time: float
     bbox: list[float]
-    landmarks: list[list[float]]  # 68 × 2, smoothed over the track
-    matrix: list[list[float]]  # 2 × 3, frame → crop
-    embedding: list[float]  # 128
+    landmarks: np.ndarray  # 68 × 2 float32, smoothed over the track
+    matrix: np.ndarray  # 2 × 3 float64, frame → crop
+    embedding: np.ndarray  # 128 float32
     blur: float
     size: float  # face size in frame pixels
     yaw: float
     pitch: float
     roll: float
     track: int
+
+    def __post_init__(self) -> None:
+        # Compact arrays, not lists of floats: a record costs ~1.5 kB in memory rather than
+        # ~10, which is what lets a long video's extraction stay small.
+        self.landmarks = np.asarray(self.landmarks, np.float32).reshape(68, 2)
+        self.matrix = np.asarray(self.matrix, np.float64).reshape(2, 3)
+        self.embedding = np.asarray(self.embedding, np.float32).reshape(128)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The record as ``alignments.json`` stores it (rounded lists)."""
+        out = {f.name: getattr(self, f.name) for f in fields(self)}
+        out["landmarks"] = np.round(self.landmarks.astype(np.float64), 2).tolist()
+        out["matrix"] = np.round(self.matrix, 6).tolist()
+        out["embedding"] = np.round(self.embedding.astype(np.float64), 5).tolist()
+        return out
 
     @property
     def marks(self) -> np.ndarray:
@@ -126,11 +141,24 @@ class Faceset:
         return {"schema": SCHEMA, "version": VERSION, "created_by": f"twoface {__version__}",
                 "size": self.size, "coverage": self.coverage,
                 "sources": [asdict(s) for s in self.sources],
-                "faces": [asdict(f) for f in self.faces]}
+                "faces": [f.to_dict() for f in self.faces]}
 
     def save(self) -> None:
-        """Write ``alignments.json`` atomically (crops are written as they are added)."""
-        atomic_write_json(self.json_path, self.to_json())
+        """Write ``alignments.json`` atomically (crops are written as they are added), one
+        record at a time: memory does not grow with the size of the file."""
+        head = json.dumps({**self.to_json_head(), "faces": []}, indent=1, ensure_ascii=False)
+        before, mark, after = head.rpartition('"faces": []')
+        assert mark, "faces must be the last key"
+        with atomic_path(self.json_path) as tmp, open(tmp, "w", encoding="utf-8") as fh:
+            fh.write(before + '"faces": [')
+            for i, f in enumerate(self.faces):
+                fh.write(("," if i else "") + "\n  " + json.dumps(f.to_dict(), ensure_ascii=False))
+            fh.write("\n ]" + after + "\n")
+
+    def to_json_head(self) -> dict[str, Any]:
+        return {"schema": SCHEMA, "version": VERSION, "created_by": f"twoface {__version__}",
+                "size": self.size, "coverage": self.coverage,
+                "sources": [asdict(s) for s in self.sources]}
 
     def write_crop(self, name: str, crop: np.ndarray) -> str:
         rel = f"faces/{name}.png"
@@ -201,7 +229,7 @@ class Faceset:
         out.faces = []
         for f in self.faces:
             rel = out.write_crop(Path(f.file).stem, self.image(f))
-            out.faces.append(FaceRecord(**{**asdict(f), "file": rel}))
+            out.faces.append(FaceRecord(**{**f.to_dict(), "file": rel}))
         out.save()
         return out
 

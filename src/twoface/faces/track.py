@@ -129,7 +129,7 @@ class FaceTracker:
                 tr.embedding = embedding(image, tr.raw, self.models)
             tr.length += 1
             faces.append(Face(bbox=tr.box, score=float(tr.extra.get("score", 0.0)),
-                              landmarks=tr.raw.copy(), embedding=tr.embedding,
+                              landmarks=tr.raw.astype(np.float32), embedding=tr.embedding,
                               track_id=tr.id, frame_index=frame_index, time=time,
                               extra={"detected": tr.last_detect == frame_index}))
         return faces

@@ -68,6 +68,8 @@ PROVENANCE_NOTES = {
                "not twoface's and does not decide the verdict",
     "tampered": "the file's manifest does not match it (changed after signing); the detector "
                 "decides",
+    "copied": "a twoface watermark was read, but it belongs to another picture (its content "
+              "hash does not match): lifted onto this file, it says nothing about it",
 }
 
 

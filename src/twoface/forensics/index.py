@@ -115,15 +115,24 @@ def sample_hashes(path: Path, fps: float = SAMPLE_FPS, zooms: tuple[float, ...] 
 def connect(index: Path, *, create: bool) -> sqlite3.Connection:
     """Open (or with ``create``, make) the index; a missing or foreign file is a TwofaceError."""
     index = Path(index)
+    if index.is_dir():
+        raise TwofaceError(index, "is a folder; give the index file's path (e.g. "
+                           f"{index / 'index.sqlite'})")
     if not create and not index.is_file():
         raise TwofaceError(index, "no index here; build one with `twoface index add VIDEO...`")
-    index.parent.mkdir(parents=True, exist_ok=True)
-    db = sqlite3.connect(index)
+    try:
+        index.parent.mkdir(parents=True, exist_ok=True)
+        db = sqlite3.connect(index)
+    except (OSError, sqlite3.Error) as exc:
+        raise TwofaceError(index, f"cannot open the index ({exc})") from None
     try:
         db.execute("PRAGMA foreign_keys = ON")
         known = {r[0] for r in db.execute("SELECT name FROM sqlite_master")}
+        if known and "meta" not in known:
+            # Never add tables to some other program's database, to search it or to fill it.
+            raise TwofaceError(index, "not a twoface index (another program's SQLite "
+                               "database: it has tables but no twoface meta table)")
         if not create and "meta" not in known:
-            # Never add tables to some other program's database just to search it.
             raise TwofaceError(index, "not a twoface index (no meta table)")
         db.executescript(f"""
             CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);

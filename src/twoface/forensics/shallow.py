@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from twoface.errors import MediaError
 from twoface.forensics._file_checks import letterbox, metadata_checks, rotation
 from twoface.forensics._finding import Finding, FindingKind
 from twoface.forensics._frame_checks import (
@@ -56,7 +57,12 @@ def inspect_video(path: str | Path, *, max_frames: int | None = None,
     ``now`` (UTC) is the clock that "creation time in the future" is judged against.
     Raises MediaError for files that are missing, not video, or broken.
     """
+    from twoface.media import media_kind, probe
+
     path = Path(path)
+    if media_kind(path) != "video":
+        raise MediaError(path, "is an image; `inspect` checks videos")
+    probe(path)  # a still image in a video's clothing, or a broken file, stops here
     sig = gather(path, max_frames=max_frames)
     findings: list[Finding] = []
     dups = duplicate_mask(sig)

@@ -205,6 +205,10 @@ def _open_video(
 ) -> Iterator[tuple[av.container.InputContainer, av.video.stream.VideoStream]]:
     """Open ``path`` and pick its video stream, refusing files that have none."""
     with open_input(path) as container:
+        fmt = container.format.name or ""
+        if fmt == "image2" or fmt.endswith("_pipe"):  # FFmpeg opens a picture as a video
+            raise MediaError(path, f"is a still image ({fmt.removesuffix('_pipe')}), not a "
+                             "video")
         # Cover art in an audio file is a one-picture "video" stream; it is no video.
         streams = [
             s for s in container.streams.video

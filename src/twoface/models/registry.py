@@ -168,7 +168,7 @@ def from_pretrained(folder: str | Path, kind: str, *,
 def _odd_value(value: Any, depth: int = 0) -> str | None:
     """What no config field of twoface's holds: deep nesting, non-finite or huge numbers,
     very long text or lists."""
-    if depth > 4:
+    if depth > 8:
         return "values nested too deep"
     if isinstance(value, float) and not math.isfinite(value):
         return "a number that is not finite"

@@ -182,6 +182,17 @@ def crc16(bits: list[int]) -> int:
     return reg
 
 
+def crc8(bits: list[int]) -> int:
+    """CRC-8 (polynomial 0x07, initial value 0xFF) over a bit list, MSB first."""
+    reg = 0xFF
+    for b in bits:
+        top = ((reg >> 7) & 1) ^ (b & 1)
+        reg = (reg << 1) & 0xFF
+        if top:
+            reg ^= 0x07
+    return reg
+
+
 def false_decode_probability(max_errors: int = T, crc_bits: int = 16) -> float:
     """Probability that a uniformly random ``N``-bit word decodes *and* passes the CRC.
 

@@ -34,6 +34,7 @@ from rich.console import Console
 
 from twoface import __version__
 from twoface.errors import TwofaceError
+from twoface.provenance.content import content_hash
 from twoface.provenance.keys import SigningKeys, ensure_keys
 from twoface.provenance.manifest import sign_file
 from twoface.provenance.payload import WatermarkPayload
@@ -90,8 +91,12 @@ class Provenance:
                           consent_sha256=None if consent is None else sha256_file(consent),
                           label=label)
 
-    def payload(self) -> WatermarkPayload:
-        return WatermarkPayload.make(self.method, self.model_fingerprint, self.created)
+    def payload(self, content: int | None = None) -> WatermarkPayload:
+        """The watermark payload; ``content`` is the marked picture's hash
+        (:func:`twoface.provenance.content.content_hash`): writers always give it, so marks
+        are bound to their picture (layout 2)."""
+        return WatermarkPayload.make(self.method, self.model_fingerprint, self.created,
+                                     content=content)
 
     def claims(self) -> dict[str, Any]:
         """The ``org.twoface.provenance`` assertion."""
@@ -101,7 +106,9 @@ class Provenance:
             "model_fingerprint": self.model_fingerprint or None,
             "inputs": [{"name": n, "sha256": h} for n, h in sorted(self.inputs.items())],
             "created": self.created.astimezone(dt.UTC).isoformat(timespec="seconds"),
-            "watermark": {"scheme": self.scheme, "payload": self.payload().to_dict()},
+            "watermark": {"scheme": self.scheme, "bound_to_content": True,
+                          "payload": {k: v for k, v in self.payload(0).to_dict().items()
+                                      if k != "content_hash"}},
         }
         if self.consent_sha256:
             out["consent_sha256"] = self.consent_sha256
@@ -133,7 +140,7 @@ def mark_image(img: Image, prov: Provenance, *, visible: bool | None = None) -> 
     (``visible=False`` skips the label even then)."""
     if prov.label and visible is not False:
         img = burn_label(img, prov.label)
-    payload = prov.payload()
+    payload = prov.payload(content_hash(img))
     out = get_scheme(prov.scheme).embed(img, payload)
     if prov.scheme != "tiled":
         return out
@@ -210,13 +217,15 @@ class MarkedVideoWriter:
                                    finish=self._sign_tmp)
         self._scheme = get_scheme(prov.scheme)
         self._state: dict = {}
-        self._payload = prov.payload()
+        self._payload: WatermarkPayload | None = None  # bound to the first frame's content
         self._holder: Path | None = None  # set when the temporary file is signed
         self.manifest_path: Path | None = None  # set by close(): the file or its sidecar
 
     def write(self, img: Image, time: float | None = None) -> None:
         if self.prov.label:
             img = burn_label(img, self.prov.label)
+        if self._payload is None:
+            self._payload = self.prov.payload(content_hash(img))
         self._writer.write(self._scheme.embed(img, self._payload, self._state), time)
 
     def close(self) -> Path | None:

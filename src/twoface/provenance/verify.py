@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from twoface.errors import MediaError, TwofaceError
+from twoface.provenance.content import MATCH_DISTANCE, content_hash, hash_distance
 from twoface.provenance.keys import trust_anchor
 from twoface.provenance.manifest import ManifestReport, read_manifest
 from twoface.provenance.watermark import Detection, get_scheme, scheme_names
@@ -24,7 +25,8 @@ def detect_file(path: str | Path, *, scheme: str = "tiled", frames: int = VIDEO_
     path = Path(path)
     wm = get_scheme(scheme)
     if media_kind(path) == "image":
-        return wm.detect(read_image(path))
+        image = read_image(path)
+        return bind(wm.detect(image), image)
     info = probe(path)
     every = max(1, (info.frame_count or frames) // frames)
     images: list[np.ndarray] = []
@@ -34,7 +36,21 @@ def detect_file(path: str | Path, *, scheme: str = "tiled", frames: int = VIDEO_
             break
     if not images:
         raise MediaError(path, "no frames could be decoded")
-    return wm.detect_frames(images)
+    return bind(wm.detect_frames(images), images[0])  # a video's mark is bound to frame 0
+
+
+def bind(found: Detection, picture: np.ndarray) -> Detection:
+    """Note in ``found.extra`` how far the content hash in its payload is from ``picture``'s
+    (``content_distance``; absent for layout-1 marks, which carry no hash)."""
+    if found.detected and found.payload is not None and found.payload.content is not None:
+        here = content_hash(picture, found.scale)
+        found.extra["content_distance"] = hash_distance(here, found.payload.content)
+    return found
+
+
+def copied(mark: Detection) -> bool:
+    """A decoded mark whose content hash names another picture."""
+    return mark.extra.get("content_distance", 0) > MATCH_DISTANCE
 
 
 # What a file's provenance amounts to, and ``twoface verify``'s exit code for it.
@@ -45,6 +61,7 @@ STATUS_CODES: dict[str, int] = {
     "foreign": 1,  # another tool's valid manifest: reported as what it says, not twoface's
     "unverified": 1,  # claims twoface, but signed by a key not trusted here
     "tampered": 3,  # manifest invalid: the file or the manifest changed after signing
+    "copied": 3,  # twoface's watermark, but bound to another picture: lifted onto this one
 }
 SOURCE_TYPES = {"trainedAlgorithmicMedia": "AI-generated", "digitalCapture": "camera capture",
                 "compositeWithTrainedAlgorithmicMedia": "edited with AI",
@@ -77,7 +94,7 @@ def status(manifest: ManifestReport, mark: Detection) -> str:
     if manifest.state == "valid" and manifest.twoface:
         return "unverified"
     if mark.detected:
-        return "watermark"
+        return "copied" if copied(mark) else "watermark"
     return "foreign" if manifest.state in ("trusted", "valid") else "none"
 
 
@@ -86,9 +103,17 @@ def verdict(manifest: ManifestReport, mark: Detection) -> str:
     what = ""
     if mark.detected and mark.payload is not None:
         p = mark.payload
-        what = f"{p.method_name}, model {p.model:06x}, made {p.date.isoformat()}"
+        what = f"{p.method_name}, model {p.model_hex}, made {p.date.isoformat()}"
+        if copied(mark):
+            what += (f"; its content hash is {mark.extra['content_distance']} bits from this "
+                     "picture's: copied from other media")
+        elif p.content is None:
+            what += "; older mark, not bound to its picture"
     tail = f"twoface watermark found ({what})" if mark.detected else "no twoface watermark"
     kind = status(manifest, mark)
+    if kind == "copied":
+        return (f"copied watermark: a twoface mark lifted from another picture ({what}); "
+                "it says nothing about this one")
     if kind == "twoface":
         method = plain(manifest.claims.get("method", "?"), 40)
         return (f"synthetic: made by twoface ({method}), signed by "
@@ -137,6 +162,9 @@ def verify_file(path: str | Path, *, home: str | Path | None = None,
                           "payload": mark.payload.to_dict() if mark.payload else None,
                           "confidence": round(mark.confidence, 3)}
     wm.update({k: v for k, v in mark.to_dict().items() if k in ("bit_errors", "sync", "frames")})
+    if "content_distance" in mark.extra:
+        wm["content_distance"] = mark.extra["content_distance"]
+        wm["bound"] = not copied(mark)
     kind = status(manifest, mark)
     return {"file": str(path), "manifest": manifest.to_dict(), "watermark": wm,
             "status": kind, "exit_code": STATUS_CODES[kind],

@@ -26,13 +26,14 @@ a 2-level DWT's LL image holds; we resample instead of transforming, which is th
 * **Video.** Every frame carries the same bits in the same place, so the whitened frames of a
   clip are averaged before one search and one decode: a soft vote across frames.
 
-False positives: a detection needs a BCH decode (≤ 10 errors) whose CRC-16 matches and whose
-4-bit tool field says twoface. For an unmarked input the 127 read bits are fair coin flips (the
-carriers are pseudo-random ±1 patterns, and the codeword is whitened), so one decode attempt
-is a false positive with probability ``2^64·V(127,10)/2^127 · 2^-16 · 2^-4 ≈ 2.4e-11``
-(:func:`false_positive_rate`); with ``DECODE_ATTEMPTS`` attempts per image or video that is
-≈ 7e-11, four orders of magnitude under the 1e-6 budget. The benchmark checks it on thousands of
-unmarked frames.
+False positives: a detection needs a BCH decode (≤ 10 errors) whose 4-bit tool field names one
+of twoface's two payload layouts and whose CRC matches (CRC-16 for layout 1, CRC-8 for the
+content-bound layout 2, see :mod:`twoface.provenance.payload`). For an unmarked input the 127
+read bits are fair coin flips (the carriers are pseudo-random ±1 patterns, and the codeword is
+whitened), so one decode attempt is a false positive with probability
+``2^64·V(127,10)/2^127 · (2^-16 + 2^-8) · 2^-4 ≈ 6e-9`` (:func:`false_positive_rate`); with
+``DECODE_ATTEMPTS`` attempts per image or video that is ≈ 2e-8, fifty times under the 1e-6
+budget. The benchmark checks it on thousands of unmarked frames.
 """
 
 from __future__ import annotations
@@ -271,8 +272,12 @@ class TiledScheme:
 
 
 def false_positive_rate(attempts: int = DECODE_ATTEMPTS) -> float:
-    """Upper bound on the chance that an unmarked image or video is reported as marked."""
-    return attempts * bch.false_decode_probability() / 16  # / 16: the 4-bit tool field
+    """Upper bound on the chance that an unmarked image or video is reported as marked: a
+    random word must decode, carry one of the two known tool fields (1/16 each) and pass
+    that layout's CRC (16 bits for layout 1, 8 for layout 2)."""
+    per_layout = (bch.false_decode_probability(crc_bits=16)
+                  + bch.false_decode_probability(crc_bits=8))
+    return attempts * per_layout / 16
 
 
 @cache

@@ -27,7 +27,7 @@ from torch import nn
 
 from twoface.device import pick_device
 from twoface.errors import TwofaceError
-from twoface.fileio import atomic_path, atomic_write_text
+from twoface.fileio import atomic_path, atomic_write_text, folder_lock
 from twoface.models.base import TrainableModel
 from twoface.train.checkpoint import checkpoint_step, load_checkpoint, save_checkpoint
 
@@ -123,9 +123,22 @@ def fit(model: TrainableModel, batches: Batches, run_dir: str | Path,
 
     Without ``resume`` a folder that already holds a checkpoint is refused (nothing is
     overwritten); with it, training continues from that checkpoint's exact state. Ctrl-C
-    saves a checkpoint and re-raises ``KeyboardInterrupt``.
+    saves a checkpoint and re-raises ``KeyboardInterrupt``. One run at a time writes a
+    folder: a second one is refused while the first holds its lock.
     """
     run_dir = Path(run_dir)
+    if _dist_rank() != 0:
+        return _fit(model, batches, run_dir, opts)
+    with folder_lock(run_dir, "training run"):
+        return _fit(model, batches, run_dir, opts)
+
+
+def _dist_rank() -> int:
+    return int(os.environ.get("RANK", "0") or 0)
+
+
+def _fit(model: TrainableModel, batches: Batches, run_dir: Path,
+         opts: TrainOptions) -> TrainResult:
     rank, world, started_group = _dist()
     device = pick_device(opts.device)
     if device.type == "cuda" and world > 1:

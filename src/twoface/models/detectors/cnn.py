@@ -91,8 +91,10 @@ class CNNConfig:
         if not 1 <= self.backbone_levels <= MAX_LEVELS:
             raise ValueError(f"backbone_levels must be from 1 to {MAX_LEVELS}, "
                              f"got {self.backbone_levels}")
-        if self.size < 32 or self.size % 16:
-            raise ValueError(f"size must be a multiple of 16 and at least 32, got {self.size}")
+        if not 32 <= self.size <= 1024 or self.size % 16:
+            raise ValueError(f"size must be a multiple of 16 from 32 to 1024, got {self.size}")
+        if not 0.2 <= self.coverage <= 2.0:
+            raise ValueError(f"coverage must be from 0.2 to 2, got {self.coverage}")
         if not self.widths or min(self.widths) < 4 or self.blocks < 1:
             raise ValueError("widths must be positive channel counts and blocks >= 1")
         for name in ("rerender", "rerender_whole", "soft_reals"):

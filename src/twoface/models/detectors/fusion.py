@@ -14,6 +14,7 @@ holds them all under ``members.<label>.``), so a fusion model loads like any oth
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,7 +45,12 @@ class FusionConfig:
     def __post_init__(self) -> None:
         if not self.members:
             raise ValueError("a fusion needs at least one member")
+        if not 0 <= self.size <= 1024 or not 0.2 <= self.coverage <= 2.0:
+            raise ValueError(f"size must be from 0 to 1024 and coverage from 0.2 to 2, got "
+                             f"{self.size} and {self.coverage}")
         for label, spec in self.members.items():
+            if not isinstance(label, str) or not re.fullmatch(r"[A-Za-z0-9_-]{1,40}", label):
+                raise ValueError(f"member label {label!r}: letters, digits, _ and - only")
             if not isinstance(spec, dict) or "name" not in spec:
                 raise ValueError(f"member {label!r} needs a 'name'")
             if spec["name"] == "fusion":

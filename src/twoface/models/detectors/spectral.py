@@ -38,8 +38,10 @@ class SpectralConfig:
     lr: float = 2e-3
 
     def __post_init__(self) -> None:
-        if self.size < 16 or self.size % 8:
-            raise ValueError(f"size must be a multiple of 8 and at least 16, got {self.size}")
+        if not 16 <= self.size <= 512 or self.size % 8:
+            raise ValueError(f"size must be a multiple of 8 from 16 to 512, got {self.size}")
+        if not 0.2 <= self.coverage <= 2.0:
+            raise ValueError(f"coverage must be from 0.2 to 2, got {self.coverage}")
         if not 4 <= self.bins <= self.size // 2:
             raise ValueError(f"bins must be in 4..{self.size // 2}, got {self.bins}")
 
