@@ -241,12 +241,9 @@ def main() -> None:
             clip_bound += vote.detected and vote.payload == payload and not copied(vote)
         # Baseline: per-frame detection only (its frames are the same sampled ones, marked
         # alone; H.264 sees them as a 3× faster clip, a slightly harsher test).
-        base = [baseline.detect(f) for frames, p in zip(base_marked, payloads, strict=True)
-                for f in attack(frames) for _ in [p]]
-        base_pay = [p for frames, p in zip(base_marked, payloads, strict=True)
-                    for _ in attack(frames)]
-        base_det = sum(d.detected and d.payload == p
-                       for d, p in zip(base, base_pay, strict=True)) / len(base)
+        base = [(baseline.detect(f), p) for frames, p in zip(base_marked, payloads, strict=True)
+                for f in attack(frames)]
+        base_det = sum(d.detected and d.payload == p for d, p in base) / len(base)
         n = len(acc)
         rows.append((name, np.mean(acc), det / n, kept / n, n, clip_det / len(marked),
                      clip_bound / len(marked), len(marked), base_det))

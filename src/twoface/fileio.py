@@ -15,16 +15,20 @@ from typing import Any
 
 
 @contextlib.contextmanager
-def atomic_path(path: str | Path, mode: int | None = None) -> Iterator[Path]:
+def atomic_path(path: str | Path, mode: int | None = None, *, clean: bool = False
+                ) -> Iterator[Path]:
     """Yield a temporary path in the target's folder; on success it replaces ``path``.
 
     The temporary name keeps the target's suffix so that format-sniffing writers
     (PyAV, OpenCV, Pillow) pick the right container. ``mode``: the file's permissions, kept
     from creation to rename (0600 for a private key); default the usual umask-based mode.
+    ``clean``: first remove what killed writers of ``path`` left (:func:`clean_stale`; it lists
+    the folder, so long writes such as videos ask for it, not every small file).
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    clean_stale(path)
+    if clean:
+        clean_stale(path)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.stem}.{os.getpid()}.",
                                     suffix=f".tmp{path.suffix}", dir=path.parent)
     os.close(fd)
@@ -101,8 +105,9 @@ def folder_lock(folder: str | Path, what: str = "process") -> Iterator[None]:
         fh.close()  # closing drops the lock
 
 
-def atomic_write_bytes(path: str | Path, data: bytes, mode: int | None = None) -> None:
-    with atomic_path(path, mode) as tmp:
+def atomic_write_bytes(path: str | Path, data: bytes, mode: int | None = None, *,
+                       clean: bool = False) -> None:
+    with atomic_path(path, mode, clean=clean) as tmp:
         tmp.write_bytes(data)
 
 

@@ -116,7 +116,7 @@ def test_stale_temporary_files_are_cleaned(tmp_path: Path) -> None:
     live = tmp_path / f".clip.{os.getppid()}.def456.tmp.mp4"
     stale.write_bytes(b"half")
     live.write_bytes(b"busy")
-    atomic_write_bytes(tmp_path / "clip.mp4", b"done")
+    atomic_write_bytes(tmp_path / "clip.mp4", b"done", clean=True)  # as VideoWriter does
     assert not stale.exists() and live.exists()
     assert (tmp_path / "clip.mp4").read_bytes() == b"done"
 

@@ -186,7 +186,7 @@ class VideoWriter:
             raise ValueError(f"frame is {width}×{height} px; too small for a video")
         self._shape = (height, width)
         stack = contextlib.ExitStack()
-        tmp = stack.enter_context(atomic_path(self.path))
+        tmp = stack.enter_context(atomic_path(self.path, clean=True))
         self._stack, self._tmp = stack, tmp
         suffix = self.path.suffix.lower()
         # faststart puts the index first: the file plays while it downloads (HTML reports).
