@@ -117,16 +117,39 @@ def test_no_source_file_over_the_limit() -> None:
     assert not long, f"split these (over {MAX_LINES} lines): {long}"
 
 
-@pytest.mark.parametrize("module", ["twoface.models", "twoface.train.loop", "twoface.cli"])
-def test_core_imports_without_dlib_or_av(module: str) -> None:
-    """A GPU box has torch but neither dlib nor PyAV: what trains there must import there,
-    and the CLI must start without loading either."""
+def _blocking(blocked: tuple[str, ...], body: str) -> subprocess.CompletedProcess[str]:
+    """Run ``body`` in a fresh interpreter where importing any of ``blocked`` fails."""
     code = ("import sys\n"
             "class Block:\n"
             "    def find_spec(self, name, path=None, target=None):\n"
-            "        if name.split('.')[0] in ('dlib', 'av', 'face_recognition_models'):\n"
+            f"        if name.split('.')[0] in {blocked!r}:\n"
             "            raise ImportError('blocked: ' + name)\n"
-            "sys.meta_path.insert(0, Block())\n"
-            f"import {module}\n")
-    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+            "sys.meta_path.insert(0, Block())\n" + body)
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+
+
+ALL_COMMANDS = ("from twoface.cli.app import COMMANDS, GROUPS, load_command\n"
+                "for name, target in COMMANDS.items():\n"
+                "    load_command(name, target)\n"
+                "for _, commands in GROUPS.values():\n"
+                "    for name, target in commands.items():\n"
+                "        load_command(name, target)\n")
+
+
+@pytest.mark.parametrize("module", ["twoface.models", "twoface.train.loop", "twoface.cli"])
+def test_core_imports_without_dlib_or_av(module: str) -> None:
+    """A GPU box has torch but neither dlib nor PyAV: what trains there must import there,
+    and every command of the CLI must load without either."""
+    body = f"import {module}\n" + (ALL_COMMANDS if module == "twoface.cli" else "")
+    run = _blocking(("dlib", "av", "face_recognition_models"), body)
+    assert run.returncode == 0, run.stderr[-2000:]
+
+
+@pytest.mark.parametrize("command", ["verify", "detect", "mark", "inspect", "extract", "faces"])
+def test_light_commands_start_without_torch(command: str) -> None:
+    """Commands that refuse bad input from a header answer in well under a second: they must
+    not load torch (2-3 s) before checking it. ``detect`` loads it once its inputs passed."""
+    body = ("from twoface.cli.app import COMMANDS, load_command\n"
+            f"load_command({command!r}, COMMANDS[{command!r}])\n")
+    run = _blocking(("torch",), body)
     assert run.returncode == 0, run.stderr[-2000:]

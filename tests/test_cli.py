@@ -26,9 +26,13 @@ from twoface.types import BlendName, ColorMatchName, DetectorName
 
 
 def _walk(command: Any, path: tuple[str, ...] = ()) -> Iterator[tuple[str, Any]]:
+    """Every command under ``command``, loaded as ``--help`` would (the app's groups load
+    their commands' modules on demand)."""
     yield " ".join(path), command
-    for name, sub in getattr(command, "commands", {}).items():
-        yield from _walk(sub, (*path, name))
+    if hasattr(command, "list_commands"):
+        ctx = typer.Context(command)
+        for name in command.list_commands(ctx):
+            yield from _walk(command.get_command(ctx, name), (*path, name))
 
 
 COMMANDS = dict(_walk(get_command(app)))

@@ -7,15 +7,16 @@ as :class:`~twoface.errors.TwofaceError` and leaves :func:`main` as one line on 
 
 from __future__ import annotations
 
+import importlib
 import sys
-from collections.abc import Callable, Iterable
-from typing import Annotated, Any
+from collections.abc import Iterable
+from typing import Annotated, Any, ClassVar
 
 import typer
+import typer.main
 from typer.core import TyperCommand, TyperGroup, TyperOption
 
 from twoface import __version__
-from twoface.cli import demo, detect, faces, forensics, gan, motion, provenance, swap
 from twoface.cli.console import err, error
 from twoface.errors import TwofaceError
 
@@ -51,17 +52,59 @@ class Group(_NoFlagLabels, TyperGroup):
     pass
 
 
-def _group(help_text: str) -> typer.Typer:
-    return typer.Typer(cls=Group, help=help_text, no_args_is_help=True)
+# Every command as "module:function" under twoface.cli, in the order of the work: faces in,
+# fakes made, fakes found, provenance, the demo. A module is imported when one of its commands
+# runs or ``--help`` lists it, so ``twoface verify`` never loads torch and the model files.
+COMMANDS: dict[str, str] = {
+    "extract": "faces:extract", "faces": "faces:faces", "swap": "swap:swap",
+    "clips": "motion:clips", "animate": "motion:animate", "generate": "gan:generate",
+    "detect": "judge:detect", "inspect": "forensics:inspect", "verify": "provenance:verify",
+    "mark": "provenance:mark", "demo": "demo:demo",
+}
+GROUPS: dict[str, tuple[str, dict[str, str]]] = {
+    "train": ("Train a model.", {
+        "swap": "swap:train", "motion": "motion:train", "gan": "gan:train",
+        "detector": "detect:train"}),
+    "eval": ("Measure generated media.", {
+        "swap": "swap:evaluate", "motion": "motion:evaluate", "gan": "gan:evaluate",
+        "detector": "detect:evaluate", "cross-method": "detect:cross_method"}),
+    "dataset": ("Build labelled face datasets for detectors.", {
+        "build": "detect:dataset_build"}),
+    "index": ("Trace a clip to the indexed video it was cut from.", {
+        "add": "forensics:index_add", "search": "forensics:index_search"}),
+    "keys": ("Signing keys for C2PA manifests.", {"init": "provenance:keys_init"}),
+}
 
 
-app = typer.Typer(cls=Group, add_completion=False, no_args_is_help=True,
+def load_command(name: str, target: str) -> Any:
+    """The Click command for ``target`` ("module:function" in twoface.cli), named ``name``."""
+    module_name, _, attr = target.partition(":")
+    fn = getattr(importlib.import_module(f"twoface.cli.{module_name}"), attr)
+    single = typer.Typer(add_completion=False)
+    single.command(name, cls=Command)(fn)
+    return typer.main.get_command(single)
+
+
+class LazyGroup(Group):
+    """A group whose commands (``lazy``: name -> "module:function") load when asked for."""
+
+    lazy: ClassVar[dict[str, str]] = {}
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        return [*self.lazy, *super().list_commands(ctx)]
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        if cmd_name in self.lazy:
+            return load_command(cmd_name, self.lazy[cmd_name])
+        return super().get_command(ctx, cmd_name)
+
+
+def _lazy(name: str, commands: dict[str, str]) -> type[LazyGroup]:
+    return type(f"{name.title()}Group", (LazyGroup,), {"lazy": commands})
+
+
+app = typer.Typer(cls=_lazy("twoface", COMMANDS), add_completion=False, no_args_is_help=True,
                   pretty_exceptions_enable=False)
-train_app = _group("Train a model.")
-eval_app = _group("Measure generated media.")
-dataset_app = _group("Build labelled face datasets for detectors.")
-index_app = _group("Trace a clip to the indexed video it was cut from.")
-keys_app = _group("Signing keys for C2PA manifests.")
 
 
 def _show_version(value: bool) -> None:
@@ -79,40 +122,9 @@ def _twoface(
     """twoface: make, mark, detect and measure synthetic faces, offline."""
 
 
-def _add(group: typer.Typer, name: str, fn: Callable[..., Any]) -> None:
-    group.command(name, cls=Command)(fn)
-
-
-# In the order of the work: faces in, fakes made, fakes found, provenance, the demo.
-_add(app, "extract", faces.extract)
-_add(app, "faces", faces.faces)
-_add(app, "swap", swap.swap)
-_add(app, "clips", motion.clips)
-_add(app, "animate", motion.animate)
-_add(app, "generate", gan.generate)
-_add(app, "detect", detect.detect)
-_add(app, "inspect", forensics.inspect)
-_add(app, "verify", provenance.verify)
-_add(app, "mark", provenance.mark)
-_add(app, "demo", demo.demo)
-_add(train_app, "swap", swap.train)
-_add(train_app, "motion", motion.train)
-_add(train_app, "gan", gan.train)
-_add(train_app, "detector", detect.train)
-_add(eval_app, "swap", swap.evaluate)
-_add(eval_app, "motion", motion.evaluate)
-_add(eval_app, "gan", gan.evaluate)
-_add(eval_app, "detector", detect.evaluate)
-_add(eval_app, "cross-method", detect.cross_method)
-_add(dataset_app, "build", detect.dataset_build)
-_add(index_app, "add", forensics.index_add)
-_add(index_app, "search", forensics.index_search)
-_add(keys_app, "init", provenance.keys_init)
-app.add_typer(train_app, name="train")
-app.add_typer(eval_app, name="eval")
-app.add_typer(dataset_app, name="dataset")
-app.add_typer(index_app, name="index")
-app.add_typer(keys_app, name="keys")
+for _name, (_help, _commands) in GROUPS.items():
+    app.add_typer(typer.Typer(cls=_lazy(_name, _commands), help=_help, no_args_is_help=True),
+                  name=_name)
 
 
 def main() -> None:

@@ -8,8 +8,8 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
+from twoface.cli.common import Quiet, default_of
 from twoface.cli.console import out
-from twoface.cli.options import Quiet, default_of
 from twoface.demo import run_demo
 
 

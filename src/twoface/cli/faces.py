@@ -10,8 +10,8 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from twoface.cli.common import Quiet
 from twoface.cli.console import out, warn
-from twoface.cli.options import Quiet
 from twoface.types import DetectorName
 
 # ExtractOptions' defaults, restated: its module loads PyAV, which the command line must not

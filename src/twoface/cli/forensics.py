@@ -15,8 +15,8 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from twoface.cli.common import Quiet, default_of
 from twoface.cli.console import out
-from twoface.cli.options import Quiet, default_of
 from twoface.forensics.index import search
 
 INDEX_HELP = "Index file (default: $TWOFACE_INDEX, else index.sqlite in the user data folder)."

@@ -11,17 +11,9 @@ from rich.markup import escape
 
 from twoface.apply.generate import GanPipeline
 from twoface.cli import training
+from twoface.cli.common import Device, NoMark, Quiet, default_of
 from twoface.cli.console import err, out, print_summary
-from twoface.cli.options import (
-    SIZE_HELP,
-    Device,
-    GanModel,
-    GanSize,
-    NoMark,
-    Quiet,
-    default_of,
-    model_help,
-)
+from twoface.cli.options import SIZE_HELP, GanModel, GanSize, model_help
 from twoface.cli.training import (
     Compile,
     Minutes,

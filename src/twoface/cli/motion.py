@@ -10,18 +10,9 @@ import typer
 from rich.markup import escape
 
 from twoface.cli import training
+from twoface.cli.common import Device, NoMark, Quiet, default_of
 from twoface.cli.console import err, note, out, print_summary, warn
-from twoface.cli.options import (
-    ANIMATE,
-    SIZE_HELP,
-    Device,
-    MotionModel,
-    MotionSize,
-    NoMark,
-    Quiet,
-    default_of,
-    model_help,
-)
+from twoface.cli.options import ANIMATE, SIZE_HELP, MotionModel, MotionSize, model_help
 from twoface.cli.training import (
     Compile,
     Minutes,

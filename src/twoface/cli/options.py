@@ -6,36 +6,21 @@ Typer turns a ``Literal`` annotation into a choice (checked, and shown as ``<a|b
 offered by the command line without an edit here. Defaults come from the library's option
 dataclasses and function signatures for the same reason: one place states each.
 
-Importing this loads torch and the model files (the registry needs them), never dlib or PyAV.
+Importing this loads torch and the model files (the registry needs them), never dlib or PyAV;
+the options that need neither are in :mod:`twoface.cli.common`.
 """
 
 from __future__ import annotations
 
-import inspect
-from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Annotated, Any, Literal
-
-import typer
+from typing import TYPE_CHECKING
 
 from twoface.apply.animate import AnimateOptions
 from twoface.apply.swap import SwapOptions
+from twoface.cli.common import one_of
 from twoface.data.detect_dataset import DatasetOptions
-from twoface.forensics.detect import DetectOptions
 from twoface.models import gan, motion, swap_ae
 from twoface.models.registry import names
 from twoface.train.loop import TrainOptions
-
-
-def one_of(values: Iterable[object]) -> Any:
-    """A ``Literal`` of ``values``: how Typer is told an option takes one of them."""
-    return Literal[tuple(values)]
-
-
-def default_of(fn: Callable[..., Any], name: str) -> Any:
-    """The default of parameter ``name`` of ``fn``: the library function the command calls
-    states it, the command shows it."""
-    return inspect.signature(fn).parameters[name].default
-
 
 # Mypy cannot follow a Literal built at run time: it sees the plain type the values have.
 if TYPE_CHECKING:
@@ -58,17 +43,8 @@ else:
 # The defaults of the option dataclasses, read as attributes (``SWAP.blend``).
 SWAP = SwapOptions()
 ANIMATE = AnimateOptions()
-DETECT = DetectOptions()
 DATASET = DatasetOptions()
 TRAIN = TrainOptions()
-
-# Options several commands share, declared once (Typer reads them from the annotations).
-Device = Annotated[str | None, typer.Option(
-    help="cpu, cuda, cuda:N (default: CUDA when present).")]
-Quiet = Annotated[bool, typer.Option(
-    "-q", "--quiet", help="No progress bars or summary (warnings and errors still print).")]
-NoMark = Annotated[bool, typer.Option(
-    "--no-mark", help="Write NO watermark and NO manifest (prints a warning).")]
 
 
 def model_help(thing: str) -> str:

@@ -13,8 +13,8 @@ from typing import Annotated, Any
 import typer
 from rich.markup import escape
 
+from twoface.cli.common import Quiet
 from twoface.cli.console import error, out
-from twoface.cli.options import Quiet
 from twoface.errors import TwofaceError
 from twoface.provenance.verify import VIDEO_FRAMES
 

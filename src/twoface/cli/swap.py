@@ -11,18 +11,9 @@ from rich.markup import escape
 
 from twoface.apply.swap import Direction
 from twoface.cli import training
+from twoface.cli.common import Device, NoMark, Quiet, default_of
 from twoface.cli.console import err, out, print_summary
-from twoface.cli.options import (
-    SIZE_HELP,
-    SWAP,
-    Device,
-    NoMark,
-    Quiet,
-    SwapModel,
-    SwapSize,
-    default_of,
-    model_help,
-)
+from twoface.cli.options import SIZE_HELP, SWAP, SwapModel, SwapSize, model_help
 from twoface.cli.training import (
     Compile,
     Minutes,

@@ -44,7 +44,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import torch
 
 from twoface.errors import MediaError, TwofaceError
 
@@ -216,6 +215,8 @@ class Scanner:
             found_ok.append((box, embedding(image, marks, self.models)))
         if not crops:
             return out
+        import torch
+
         x = torch.from_numpy(np.stack(crops)).permute(0, 3, 1, 2).float().div(255)
         with torch.no_grad():
             z = self.detector.calibrated_logits(x).float().numpy()
@@ -336,7 +337,6 @@ def _sigmoid(z: float) -> float:
     return float(1 / (1 + np.exp(-np.clip(z, -60, 60))))
 
 
-@torch.no_grad()
 def occlusion_map(detector: Detector, crop: np.ndarray, grid: int = 8) -> np.ndarray:
     """``(grid, grid)`` drop of the fake logit when each cell of ``crop`` is blurred out.
 
@@ -344,6 +344,7 @@ def occlusion_map(detector: Detector, crop: np.ndarray, grid: int = 8) -> np.nda
     upsampling traces are, while keeping its colour, so the map points at evidence rather than
     at whatever region a grey square makes look odd. Positive: the cell supports "fake"."""
     import cv2
+    import torch
 
     h, w = crop.shape[:2]
     soft = cv2.GaussianBlur(crop, (0, 0), sigmaX=max(1.0, w / 32))
@@ -356,7 +357,8 @@ def occlusion_map(detector: Detector, crop: np.ndarray, grid: int = 8) -> np.nda
             x[ys[i]:ys[i + 1], xs[j]:xs[j + 1]] = soft[ys[i]:ys[i + 1], xs[j]:xs[j + 1]]
             batch.append(x)
     t = torch.from_numpy(np.stack(batch)).permute(0, 3, 1, 2).float().div(255)
-    z = torch.cat([detector.calibrated_logits(t[k:k + 65]) for k in range(0, len(t), 65)])
+    with torch.no_grad():
+        z = torch.cat([detector.calibrated_logits(t[k:k + 65]) for k in range(0, len(t), 65)])
     return (z[0] - z[1:]).reshape(grid, grid).float().numpy()
 
 
@@ -365,14 +367,13 @@ def scan_files(paths: list[str | Path], detector: str | Path | None = None,
                ) -> list[dict[str, Any]]:
     """Check every file first (one bad file stops everything before any work), then scan.
     Folders are expanded to the media files in them."""
-    from twoface.media import collect_media, media_kind, probe
+    from twoface.media import check_media, collect_media
 
     if not paths:
         raise MediaError(None, "no media files given")
     paths = list(collect_media(paths))
     for p in paths:
-        if media_kind(p) == "video":
-            probe(p)
+        check_media(p)  # headers only: torch and the models load after every file passed
     scanner = Scanner.from_pretrained(detector, options)
     reports = []
     for p in paths:

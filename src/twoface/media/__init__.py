@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Literal
 
 from twoface.errors import MediaError
-from twoface.media.image import read_image, write_image
+from twoface.media.image import check_image, read_image, write_image
 from twoface.media.video import VideoInfo, iter_frames, probe, read_frame
 from twoface.media.writer import VideoWriter, write_video
 
@@ -21,6 +21,7 @@ __all__ = [
     "MediaError",
     "VideoInfo",
     "VideoWriter",
+    "check_media",
     "collect_media",
     "iter_frames",
     "media_kind",
@@ -56,6 +57,18 @@ def media_kind(path: str | Path) -> Literal["image", "video"]:
                          f"{' '.join(sorted(VIDEO_SUFFIXES))})")
     if path.stat().st_size == 0:
         raise MediaError(path, "empty file")
+    return kind
+
+
+def check_media(path: str | Path) -> Literal["image", "video"]:
+    """Check ``path`` from its header before any work: a known media type, readable, frames
+    within the pixel cap (:mod:`twoface.media.limits`). Returns its kind; raises MediaError
+    naming the file."""
+    kind = media_kind(path)
+    if kind == "video":
+        probe(path)
+    else:
+        check_image(path)
     return kind
 
 

@@ -19,7 +19,7 @@ from twoface.errors import MediaError
 from twoface.fileio import atomic_path
 from twoface.media.limits import check_frame_size
 
-__all__ = ["MIN_SIDE", "read_image", "write_image"]
+__all__ = ["MIN_SIDE", "check_image", "read_image", "write_image"]
 
 MIN_SIDE = 8
 """Images with a side shorter than this (px) cannot hold a face and are refused."""
@@ -30,6 +30,30 @@ _FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP", ".b
 # What Pillow raises for files it cannot parse (truncated data is an OSError from load()).
 _PIL_ERRORS = (UnidentifiedImageError, OSError, SyntaxError, ValueError,
                Image.DecompressionBombError)
+
+
+def check_image(path: str | Path) -> tuple[int, int]:
+    """``(width, height)`` of the image at ``path`` from its header, without decoding it.
+
+    Raises MediaError naming the file for what :func:`read_image` would refuse before
+    decoding: a missing, empty or non-image file, and pixels over the cap.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise MediaError(path, "does not exist")
+    if path.is_dir():
+        raise MediaError(path, "is a folder, not an image file")
+    if path.stat().st_size == 0:
+        raise MediaError(path, "empty file")
+    try:
+        with Image.open(path) as img:
+            size: tuple[int, int] = img.size
+    except UnidentifiedImageError as exc:
+        raise MediaError(path, "not an image file (or a format Pillow cannot read)") from exc
+    except _PIL_ERRORS as exc:
+        raise MediaError(path, "image is truncated or corrupt") from exc
+    check_frame_size(path, *size, what="image's pixels")
+    return size
 
 
 def read_image(path: str | Path) -> np.ndarray:
