@@ -263,7 +263,12 @@ def test_cli_swap_and_eval(world: dict, tmp_path: Path) -> None:
     assert res.exit_code == 0, res.output
     assert "NO watermark" in res.output and probe(out).frame_count == 24
     res = CliRunner().invoke(app, ["eval", "swap", str(out), "--source", str(world["a"]),
-                                   "--target", str(world["fs_b"]), "--every", "6", "--json",
-                                   "-o", str(tmp_path / "ev")])
+                                   "--target", str(world["fs_b"]), "--every", "6",
+                                   "--no-real-gallery", "-o", str(tmp_path / "ev")])
     assert res.exit_code == 0, res.output
-    assert json.loads((tmp_path / "ev" / "metrics.json").read_text())["summary"]["frames"] == 24
+    summary = json.loads((tmp_path / "ev" / "metrics.json").read_text())["summary"]
+    assert summary["frames"] == 24 and summary["gallery_real"] == 0
+    # A model trained 4 steps draws a blob: the verdict must say so, and state its rules.
+    assert summary["verdict"] == "failed" and "verdict: failed" in res.output
+    assert "rules: convincing:" in res.output
+    assert "failed" in (tmp_path / "ev" / "report.html").read_text()

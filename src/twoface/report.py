@@ -25,6 +25,14 @@ LABELS = {
     "flicker_swapped": "flicker in the face, swapped (mean |Δ| per frame, 0–255)",
     "flicker_source": "flicker in the face, source",
     "flicker_ratio": "flicker ratio swapped / source",
+    "faces_found": "swapped face still found by the detector (share of frames where the "
+                   "source face is)",
+    "frames_found_checked": "frames checked for a face",
+    "pose_err_deg": "pose error (mean of yaw, pitch, roll; °)",
+    "sharpness_ratio": "sharpness ratio inside the face, swapped / source (1 = as sharp)",
+    "gallery_identities": "gallery identities (target, source, synthetic, distractors, real)",
+    "gallery_real": "real people in the gallery",
+    "verdict": "verdict",
 }
 
 
@@ -61,10 +69,27 @@ td {{ border: 1px solid #ccc; padding: .2em .6em; }} table {{ border-collapse: c
 </style></head><body><h1>Swap metrics</h1>
 <p>swapped {html.escape(result['swapped'])}<br>source {html.escape(result['source'])}<br>
 target {html.escape(result['target'])}<br>gallery: {html.escape(', '.join(result['identities']))}
-</p>{summary_table(result['summary'])}<h2>Examples</h2>{shots}</body></html>
+</p>{_verdict_html(result)}{summary_table(result['summary'])}<h2>Examples</h2>{shots}
+</body></html>
 """
     atomic_write_text(folder / "report.html", page)
     return folder / "report.html"
+
+
+def _verdict_html(result: dict[str, Any]) -> str:
+    """The swap's verdict, why, the rules it was judged by, and who was left out of the
+    gallery (empty for results without a verdict)."""
+    verdict = result["summary"].get("verdict")
+    if verdict is None:
+        return ""
+    colour = {"convincing": "#1a7f37", "failed": "#b42318"}.get(verdict, "#9a6700")
+    why = "; ".join(result.get("verdict_reasons", []))
+    notes = "".join(f"<li>{html.escape(n)}</li>" for n in result.get("gallery_notes", []))
+    return (f"<p style='font-size:1.3em;color:{colour}'><b>{html.escape(verdict)}</b>"
+            f"{' — ' + html.escape(why) if why else ''}</p>"
+            f"<p><small>Rules: {html.escape(result.get('rules_text', ''))}</small></p>"
+            + (f"<details><summary>gallery notes</summary><ul>{notes}</ul></details>"
+               if notes else ""))
 
 
 def _finite(obj: Any) -> Any:

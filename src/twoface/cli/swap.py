@@ -12,7 +12,7 @@ from rich.markup import escape
 from twoface.apply.swap import Direction
 from twoface.cli import training
 from twoface.cli.common import Device, NoMark, Quiet, default_of
-from twoface.cli.console import err, out, print_summary
+from twoface.cli.console import err, out, print_summary, warn
 from twoface.cli.options import SIZE_HELP, SWAP, SwapModel, SwapSize, model_help
 from twoface.cli.training import (
     Compile,
@@ -24,6 +24,7 @@ from twoface.cli.training import (
     SetFields,
     Steps,
 )
+from twoface.errors import TwofaceError
 from twoface.evaluate.swap import evaluate_swap
 from twoface.train.swap import train_swap
 from twoface.types import BlendName, ColorMatchName
@@ -107,19 +108,35 @@ def evaluate(
         "(default: SWAPPED's name + _eval).")] = None,
     every: Annotated[int, typer.Option(min=1, help="Identity/pose on every Nth frame.")
                      ] = default_of(evaluate_swap, "every"),
+    real_gallery: Annotated[Path | None, typer.Option(
+        "--real-gallery", help="Faces folder with real people for the identity gallery "
+        "(default: ../shared/data/faces when found, or $TWOFACE_SHARED_FACES).")] = None,
+    no_real_gallery: Annotated[bool, typer.Option(
+        "--no-real-gallery", help="Leave real people out of the gallery.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")
                        ] = False,
 ) -> None:
-    """Measure a swap: identity retrieval and similarity, pose and expression error,
-    background PSNR, temporal flicker."""
+    """Measure a swap: face still found, identity retrieval against real people, pose and
+    expression error, sharpness against the source, background PSNR, flicker; a verdict."""
+    from twoface.evaluate.gallery import find_shared_faces
     from twoface.evaluate.swap import write_report
 
+    gallery = None if no_real_gallery else (real_gallery or find_shared_faces())
+    if gallery is not None and not gallery.is_dir():
+        raise TwofaceError(gallery, "is not a folder (--real-gallery)")
+    if gallery is None and not no_real_gallery and not distractors:
+        warn("no real people in the identity gallery (give --distractor facesets or "
+             "--real-gallery): retrieval among synthetic faces alone is easy to pass")
     result = evaluate_swap(swapped, source, target, distractors=list(distractors or []),
-                           every=every)
+                           every=every, real_gallery=gallery)
     folder = output or swapped.with_name(swapped.stem + "_eval")
     write_report(result, folder)
     if as_json:
         print(json.dumps(result["summary"], indent=1))
         return
     print_summary(result["summary"])
+    why = "; ".join(result["verdict_reasons"])
+    out.print(f"verdict: [bold]{escape(result['summary']['verdict'])}[/]"
+              + (f" ({escape(why)})" if why else ""))
+    out.print(f"rules: {escape(result['rules_text'])}")
     out.print(f"report: [bold]{escape(str(folder / 'report.html'))}[/]")

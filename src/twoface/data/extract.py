@@ -27,7 +27,7 @@ from twoface.faces.mask import face_mask
 from twoface.faces.quality import blur_score, face_size, head_pose
 from twoface.faces.track import FaceTracker, TrackerConfig, smooth_landmarks
 from twoface.media import collect_media, iter_frames, media_kind, probe, read_image
-from twoface.types import DetectorName, Face
+from twoface.types import BBox, DetectorName, Face
 
 
 @dataclass
@@ -137,6 +137,32 @@ def _unique_stem(faceset: Faceset, stem: str, index: int) -> str:
     return clean if clean not in taken else f"{clean}-{index}"
 
 
+@dataclass(slots=True)
+class _Seen:
+    """What the first pass keeps of a face until the second pass writes its crop: a few
+    hundred bytes rather than a :class:`Face` (~2 kB), since a long video holds one per frame
+    and track."""
+
+    frame: int
+    time: float
+    box: tuple[float, float, float, float]
+    marks: np.ndarray  # (68, 2) float32
+    embedding: np.ndarray | None  # shared between the frames of a track until re-embedded
+    score: float
+
+    @staticmethod
+    def of(face: Face) -> _Seen:
+        b = face.bbox
+        marks = face.landmarks if face.landmarks is not None else np.zeros((68, 2), np.float32)
+        return _Seen(face.frame_index, face.time, (b.x0, b.y0, b.x1, b.y1), marks,
+                     face.embedding, face.score)
+
+    def face(self, track: int) -> Face:
+        return Face(bbox=BBox(*self.box), score=self.score, landmarks=self.marks,
+                    embedding=self.embedding, track_id=track, frame_index=self.frame,
+                    time=self.time)
+
+
 def _extract_video(path: Path, faceset: Faceset, index: int, stem: str, opts: ExtractOptions,
                    models: DlibModels, ref: np.ndarray | None, progress: Progress | None) -> None:
     info = probe(path)
@@ -146,12 +172,12 @@ def _extract_video(path: Path, faceset: Faceset, index: int, stem: str, opts: Ex
     tracker = FaceTracker(models, TrackerConfig(
         detect_every=opts.detect_every, detector=opts.detector, upsample=opts.upsample,
         min_face=opts.min_face))
-    per_track: dict[int, list[Face]] = defaultdict(list)
+    per_track: dict[int, list[_Seen]] = defaultdict(list)
     frames = 0
     for frame in iter_frames(path, every=opts.every):
         frames += 1
         for face in tracker.update(frame.image, frame.index, frame.time):
-            per_track[face.track_id].append(face)
+            per_track[face.track_id].append(_Seen.of(face))
         if progress and task is not None:
             progress.advance(task)
     if progress and task is not None:
@@ -162,14 +188,16 @@ def _extract_video(path: Path, faceset: Faceset, index: int, stem: str, opts: Ex
     if ref is not None and len(keep) < len(per_track):
         src.note = f"{len(per_track) - len(keep)} track(s) of other people left out"
     # Smoothed landmarks per (frame, track), then the second pass writes the crops.
-    todo: dict[int, list[tuple[Face, np.ndarray]]] = defaultdict(list)
+    todo: dict[int, list[tuple[int, _Seen]]] = defaultdict(list)
     for tid in keep:
-        faces = per_track[tid]
-        raw = np.array([f.landmarks for f in faces])
+        faces = per_track.pop(tid)
+        raw = np.array([f.marks for f in faces])
         times = np.array([f.time for f in faces])
         marks = smooth_landmarks(raw, times) if opts.smooth else raw
         for f, m in zip(faces, marks, strict=True):
-            todo[f.frame_index].append((f, m))
+            f.marks = m  # smoothed: a row of the track's array (the raw points are dropped)
+            todo[f.frame].append((tid, f))
+    per_track.clear()
     src.tracks = len(keep)
     if not todo:
         return
@@ -177,8 +205,8 @@ def _extract_video(path: Path, faceset: Faceset, index: int, stem: str, opts: Ex
             if progress else None)
     last = max(todo)
     for frame in iter_frames(path, every=opts.every):
-        for face, marks in todo.get(frame.index, []):
-            _add_face(faceset, index, stem, frame.image, face, marks, opts)
+        for tid, seen in todo.pop(frame.index, []):
+            _add_face(faceset, index, stem, frame.image, seen.face(tid), seen.marks, opts)
         if progress and task is not None:
             progress.advance(task)
         if frame.index >= last:
@@ -187,7 +215,7 @@ def _extract_video(path: Path, faceset: Faceset, index: int, stem: str, opts: Ex
         progress.update(task, completed=frames)
 
 
-def _select_tracks(per_track: dict[int, list[Face]], ref: np.ndarray | None,
+def _select_tracks(per_track: dict[int, list[_Seen]], ref: np.ndarray | None,
                    threshold: float) -> list[int]:
     """Tracks to keep: all, or those whose median embedding is near the reference person.
 

@@ -32,7 +32,7 @@ SCHEMA = "twoface.faceset"
 VERSION = 1
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class FaceRecord:
     """One aligned face. Coordinates are frame pixels unless named otherwise."""
 

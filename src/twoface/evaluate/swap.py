@@ -7,17 +7,24 @@
 * expression error: landmark shape difference after a similarity alignment (pose removed),
   in units of the inter-ocular distance;
 * background PSNR: outside a generous face mask the frame should be untouched;
-* temporal flicker: mean frame-to-frame change inside the face, swapped vs. source.
+* temporal flicker: mean frame-to-frame change inside the face, swapped vs. source;
+* face still found: does a face detector, run near the source face's box, still find a face
+  in the swapped frame (counted over the frames where it finds the source's)?
+* sharpness ratio: gradient energy inside the face (away from the blend seam), swapped over
+  source; 1.0 is as sharp as the source, a blur scores far below;
+* a verdict, *convincing* / *recognisable but soft* / *failed*, by the stated
+  :class:`VerdictRules`.
 
-The source video is tracked once; the swapped frame's landmarks are fitted in the source
-face's box, so no detector runs on the swapped video (it would fail where a swap is poor,
-hiding exactly the frames that matter).
+The gallery for identity retrieval is the target, the source, synthetic people rendered here,
+every ``--distractor`` faceset and the real people of :mod:`twoface.evaluate.gallery` when
+they can be found. The source video is tracked once; the swapped frame's landmarks are fitted
+in the source face's box, so a poor swap is still measured on every frame rather than skipped.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterator
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +35,8 @@ from twoface.errors import TwofaceError
 from twoface.faces.align import transform_points, umeyama
 from twoface.faces.mask import face_mask
 from twoface.faces.quality import head_pose
-from twoface.types import Image
+from twoface.metrics.image import psnr_outside, sharpness_ratio
+from twoface.types import BBox, Image
 
 N_SYNTHETIC = 8  # synthetic distractor identities rendered on the fly
 
@@ -50,24 +58,76 @@ def synthetic_identities(models: Any, n: int = N_SYNTHETIC, seed: int = 1000
     return out
 
 
-def faceset_identity(folder: str | Path) -> np.ndarray:
-    """The mean dlib embedding of a faceset's faces."""
+@dataclass(frozen=True)
+class VerdictRules:
+    """When a swap is called convincing, recognisable but soft, or failed (stated in every
+    report). *Convincing* needs every ``convincing_*`` bar; any ``fail_*`` bar missed is
+    *failed*; anything between is *recognisable but soft*."""
+
+    convincing_found: float = 0.95  # share of source-face frames whose swapped face is found
+    convincing_identity: float = 0.95  # identity retrieval: nearest of the gallery = target
+    convincing_pose_deg: float = 3.0  # mean |yaw|, |pitch|, |roll| error, at most
+    convincing_sharpness: float = 0.7  # sharpness ratio swapped / source, at least
+    fail_found: float = 0.9
+    fail_identity: float = 0.8
+    fail_pose_deg: float = 6.0
+    fail_sharpness: float = 0.4
+
+    def judge(self, s: dict[str, Any]) -> tuple[str, list[str]]:
+        """``(verdict, reasons)`` for a summary of :func:`evaluate_swap`."""
+        checks = [("face found", s["faces_found"], self.fail_found, self.convincing_found, 1),
+                  ("identity retrieval", s["identity_retrieval"], self.fail_identity,
+                   self.convincing_identity, 1),
+                  ("pose error", s["pose_err_deg"], self.fail_pose_deg,
+                   self.convincing_pose_deg, -1),
+                  ("sharpness", s["sharpness_ratio"], self.fail_sharpness,
+                   self.convincing_sharpness, 1)]
+        failed, soft = [], []
+        for name, value, fail, good, sign in checks:
+            if not np.isfinite(value) or sign * value < sign * fail:
+                failed.append(f"{name} {value:.3g} ({'<' if sign > 0 else '>'} {fail:g})")
+            elif sign * value < sign * good:
+                soft.append(f"{name} {value:.3g} ({'<' if sign > 0 else '>'} {good:g})")
+        if failed:
+            return "failed", failed
+        return ("recognisable but soft", soft) if soft else ("convincing", [])
+
+    def describe(self) -> str:
+        return (f"convincing: face found >= {self.convincing_found:.0%}, identity retrieval "
+                f">= {self.convincing_identity:.0%}, pose error <= "
+                f"{self.convincing_pose_deg:g} deg, sharpness ratio >= "
+                f"{self.convincing_sharpness:g}; failed: face found < {self.fail_found:.0%}, "
+                f"identity retrieval < {self.fail_identity:.0%}, pose error > "
+                f"{self.fail_pose_deg:g} deg or sharpness ratio < {self.fail_sharpness:g}; "
+                "otherwise recognisable but soft")
+
+
+def faceset_identity(folder: str | Path) -> tuple[np.ndarray, list[Path]]:
+    """The mean dlib embedding of a faceset's faces, and the media it was extracted from."""
     from twoface.data.faceset import Faceset
 
     fs = Faceset.load(folder)
     vecs = np.array([f.vector for f in fs.faces if np.any(f.vector)])
     if not len(vecs):
         raise TwofaceError(folder, "faceset holds no face embeddings")
-    return vecs.mean(0)
+    return vecs.mean(0), [Path(src.path) for src in fs.sources]
 
 
-def psnr_outside(a: Image, b: Image, mask: np.ndarray) -> float:
-    """PSNR (dB) of ``a`` vs ``b`` over pixels where ``mask`` < 0.5; 100 when identical."""
-    keep = mask < 0.5
-    if not keep.any():
-        return float("nan")
-    mse = float(((a.astype(np.float32) - b.astype(np.float32))[keep] ** 2).mean())
-    return 100.0 if mse < 1e-10 else 10 * math.log10(255.0**2 / mse)
+def face_found(image: Image, box: BBox, models: Any) -> bool:
+    """Whether the face detector finds a face overlapping ``box`` (IoU >= 0.3), searching the
+    region around it (twice its size) so the cost does not grow with the frame."""
+    from twoface.faces.detect import detect
+
+    h, w = image.shape[:2]
+    r = box.scaled(2.0)
+    x0, y0 = max(0, int(r.x0)), max(0, int(r.y0))
+    x1, y1 = min(w, int(r.x1)), min(h, int(r.y1))
+    if x1 - x0 < 16 or y1 - y0 < 16:
+        return False
+    crop = np.ascontiguousarray(image[y0:y1, x0:x1])
+    local = BBox(box.x0 - x0, box.y0 - y0, box.x1 - x0, box.y1 - y0)
+    upsample = 1 if min(box.width, box.height) < 100 else 0
+    return any(b.iou(local) >= 0.3 for b, _ in detect(crop, models, upsample=upsample))
 
 
 def expression_error(marks: np.ndarray, ref: np.ndarray) -> float:
@@ -90,12 +150,16 @@ def _frames(path: Path) -> tuple[Iterator[tuple[float, Image]], int]:
 
 def evaluate_swap(swapped: str | Path, source: str | Path, target: str | Path, *,
                   distractors: list[Path] | None = None, every: int = 1,
-                  n_synthetic: int = N_SYNTHETIC, models: Any = None,
+                  n_synthetic: int = N_SYNTHETIC, real_gallery: Path | None = None,
+                  rules: VerdictRules | None = None, models: Any = None,
                   examples: int = 3) -> dict[str, Any]:
     """Measure ``swapped`` (made from ``source``) against the target faceset ``target``.
 
+    ``real_gallery``: a faces folder holding the real people of
+    :mod:`twoface.evaluate.gallery` (``../shared/data/faces``), added to the gallery.
+
     Returns ``{"summary": {...}, "frames": [per-frame dicts], "identities": [names],
-    "examples": [(index, source image, swapped image)]}``.
+    "examples": [(index, source image, swapped image)], "rules": ..., "gallery_notes": ...}``.
     """
     from twoface.faces.detect import face_chip, landmarks
     from twoface.faces.dlib_models import DlibModels
@@ -111,9 +175,19 @@ def evaluate_swap(swapped: str | Path, source: str | Path, target: str | Path, *
                            "metrics compare frame by frame")
     want = set(np.linspace(0, n_src - 1, examples).round().astype(int).tolist())
     shots: list[tuple[int, Image, Image]] = []
-    target_vec = faceset_identity(target)
+    target_vec, target_files = faceset_identity(target)
     others = synthetic_identities(models, n_synthetic)
-    others += [(Path(d).name, faceset_identity(d)) for d in distractors or []]
+    others += [(Path(d).name, faceset_identity(d)[0]) for d in distractors or []]
+    n_real, gallery_notes = 0, []  # type: int, list[str]
+    if real_gallery is not None:
+        from twoface.evaluate.gallery import real_gallery as find_real
+
+        src_vec = _source_identity(source, models)
+        people, gallery_notes = find_real(
+            real_gallery, models, exclude_files=[source, *target_files],
+            exclude_vectors=[target_vec] + ([src_vec] if src_vec is not None else []))
+        others += [(f"real-{p.name}", p.vector) for p in people]
+        n_real = len(people)
     tracker = FaceTracker(models, TrackerConfig(detect_every=5 if n_src > 1 else 1))
     rows: list[dict[str, Any]] = []
     src_chips: list[np.ndarray] = []
@@ -135,6 +209,11 @@ def evaluate_swap(swapped: str | Path, source: str | Path, target: str | Path, *
         big = cv2.dilate(big, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (grow, grow)))
         inner = face_mask(ref, src.shape) > 0.5
         row: dict[str, Any] = {"frame": i, "bg_psnr": psnr_outside(sw, src, big)}
+        # Sharpness away from the blend seam: the inner face, shrunk by a tenth of its width.
+        shrink = max(3, int(0.1 * float(np.ptp(ref[:, 0]))) | 1)
+        core = cv2.erode(inner.astype(np.uint8),
+                         cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (shrink, shrink)))
+        row["sharpness"] = sharpness_ratio(sw, src, core)
         if prev is not None and inner.any():
             p_src, p_sw, p_inner = prev
             both = inner & p_inner
@@ -146,6 +225,8 @@ def evaluate_swap(swapped: str | Path, source: str | Path, target: str | Path, *
             row.update(yaw_err=abs(pw.yaw - ps.yaw), pitch_err=abs(pw.pitch - ps.pitch),
                        roll_err=abs(pw.roll - ps.roll),
                        expression_err=expression_error(marks, ref))
+            if face_found(src, face.bbox, models):  # the same search on both frames
+                row["found"] = face_found(sw, face.bbox, models)
             # Chips now, one batch through the embedder at the end.
             src_chips.append(face_chip(src, ref, models))
             sw_chips.append((len(rows), face_chip(sw, marks, models)))
@@ -166,9 +247,22 @@ def evaluate_swap(swapped: str | Path, source: str | Path, target: str | Path, *
                          cos_target=float(e @ vecs[0] / (np.linalg.norm(e) *
                                                         np.linalg.norm(vecs[0]) + 1e-9)))
     summary = _summarise(rows, n_src, len(gallery))
-    return {"summary": summary, "frames": rows, "identities": [n for n, _ in gallery],
+    summary["gallery_real"] = n_real
+    rules = rules or VerdictRules()
+    summary["verdict"], reasons = rules.judge(summary)
+    return {"summary": summary, "verdict_reasons": reasons, "rules": asdict(rules),
+            "rules_text": rules.describe(), "frames": rows,
+            "identities": [n for n, _ in gallery], "gallery_notes": gallery_notes,
             "examples": shots, "swapped": str(swapped), "source": str(source),
             "target": str(target)}
+
+
+def _source_identity(source: Path, models: Any) -> np.ndarray | None:
+    """The source person's embedding from a few frames, to keep them out of the gallery."""
+    from twoface.evaluate.gallery import identity_of
+
+    found = identity_of("source", [source], models)
+    return found.vector if found is not None else None
 
 
 def _summarise(rows: list[dict[str, Any]], frames: int, gallery: int) -> dict[str, Any]:
@@ -178,6 +272,9 @@ def _summarise(rows: list[dict[str, Any]], frames: int, gallery: int) -> dict[st
 
     ided = [r for r in rows if "nearest" in r]
     fl_sw, fl_src = mean("flicker_swapped"), mean("flicker_source")
+    checked = [r["found"] for r in rows if "found" in r]
+    sharp = [r["sharpness"] for r in rows if np.isfinite(r.get("sharpness", np.nan))]
+    pose = [(r["yaw_err"] + r["pitch_err"] + r["roll_err"]) / 3 for r in rows if "yaw_err" in r]
     return {
         "frames": frames,
         "frames_with_face": len(rows),
@@ -197,6 +294,10 @@ def _summarise(rows: list[dict[str, Any]], frames: int, gallery: int) -> dict[st
         "flicker_swapped": fl_sw,
         "flicker_source": fl_src,
         "flicker_ratio": fl_sw / fl_src if fl_src > 0 else float("nan"),
+        "faces_found": float(np.mean(checked)) if checked else float("nan"),
+        "frames_found_checked": len(checked),
+        "pose_err_deg": float(np.mean(pose)) if pose else float("nan"),
+        "sharpness_ratio": float(np.median(sharp)) if sharp else float("nan"),
     }
 
 

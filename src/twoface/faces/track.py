@@ -36,7 +36,11 @@ def smooth_landmarks(marks: np.ndarray, times: np.ndarray, *, noise: float = 0.0
     z = pts.reshape(n, -1) / unit
     speed = _centre_speed(pts[:, 17:].mean(1) / unit, times)
     # All coordinates share one model, so the 2×2 covariances are shared too; states are 2×D.
-    xs, ps, xps, pps, fs = [], [], [], [], []
+    # Kept in a few preallocated arrays (not a list of small ones per frame): a long track is
+    # one allocation that is handed back whole, which keeps extraction's memory flat.
+    d = z.shape[1]
+    xs = np.empty((n, 2, d))  # filtered states
+    ps, pps, fs = np.empty((n, 2, 2)), np.empty((n, 2, 2)), np.empty((n, 2, 2))
     x = np.stack([z[0], np.zeros_like(z[0])])
     p = np.diag([noise, 1.0])
     for i in range(n):
@@ -46,19 +50,19 @@ def smooth_landmarks(marks: np.ndarray, times: np.ndarray, *, noise: float = 0.0
             q = (still + follow * speed[i] ** 2) * np.array([[dt**3 / 3, dt**2 / 2],
                                                             [dt**2 / 2, dt]])
             x, p = f @ x, f @ p @ f.T + q
-        xps.append(x)
-        pps.append(p)
-        fs.append(f)
+        pps[i], fs[i] = p, f
         gain = p[:, 0] / (p[0, 0] + noise)
         x = x + np.outer(gain, z[i] - x[0])
         p = p - np.outer(gain, p[0])
-        xs.append(x)
-        ps.append(p)
-    out = [xs[-1]]
+        xs[i], ps[i] = x, p
+    smooth = np.empty((n, d))
+    nxt = xs[-1]
+    smooth[-1] = nxt[0]
     for i in range(n - 2, -1, -1):
         c = ps[i] @ fs[i + 1].T @ np.linalg.inv(pps[i + 1])
-        out.append(xs[i] + c @ (out[-1] - xps[i + 1]))
-    smooth = np.array([o[0] for o in out[::-1]]) * unit
+        nxt = xs[i] + c @ (nxt - fs[i + 1] @ xs[i])  # fs[i+1] @ xs[i]: the prediction at i+1
+        smooth[i] = nxt[0]
+    smooth *= unit
     return smooth.reshape(pts.shape).astype(np.float32)
 
 
