@@ -20,8 +20,8 @@ def swaps(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     framing: what a perfect swap would show); that oracle blurred inside the face; A's own
     face blurred (a blob that keeps A's identity); B's faceset (the target)."""
     from twoface.data.extract import ExtractOptions, extract
-    from twoface.faces.dlib_models import DlibModels
     from twoface.faces.detect import detect, landmarks
+    from twoface.faces.dlib_models import DlibModels
     from twoface.faces.mask import face_mask
     from twoface.media import VideoWriter
     from twoface.synth import Identity, render_sequence
