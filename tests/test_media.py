@@ -545,3 +545,18 @@ def test_media_kind_and_collect_media(tmp_path: Path) -> None:
         collect_media([nothing])
     with raises_media(tmp_path / "nope", "does not exist"):
         collect_media([tmp_path / "nope"])
+
+
+def test_check_media_reads_headers_only(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """check_media refuses an image over the pixel cap, or a non-image, from its header."""
+    from twoface.media import check_media, write_image
+
+    img = write_image(tmp_path / "a.png", np.zeros((40, 50, 3), np.uint8))
+    assert check_media(img) == "image"
+    monkeypatch.setenv("TWOFACE_MAX_PIXELS", "1000")
+    with pytest.raises(MediaError, match="over the"):
+        check_media(img)
+    bad = tmp_path / "b.jpg"
+    bad.write_bytes(b"not a picture")
+    with pytest.raises(MediaError, match="not an image"):
+        check_media(bad)

@@ -32,12 +32,8 @@ _PIL_ERRORS = (UnidentifiedImageError, OSError, SyntaxError, ValueError,
                Image.DecompressionBombError)
 
 
-def check_image(path: str | Path) -> tuple[int, int]:
-    """``(width, height)`` of the image at ``path`` from its header, without decoding it.
-
-    Raises MediaError naming the file for what :func:`read_image` would refuse before
-    decoding: a missing, empty or non-image file, and pixels over the cap.
-    """
+def _existing_file(path: str | Path) -> Path:
+    """``path`` as a Path; MediaError if it is missing, a folder or empty."""
     path = Path(path)
     if not path.exists():
         raise MediaError(path, "does not exist")
@@ -45,6 +41,16 @@ def check_image(path: str | Path) -> tuple[int, int]:
         raise MediaError(path, "is a folder, not an image file")
     if path.stat().st_size == 0:
         raise MediaError(path, "empty file")
+    return path
+
+
+def check_image(path: str | Path) -> tuple[int, int]:
+    """``(width, height)`` of the image at ``path`` from its header, without decoding it.
+
+    Raises MediaError naming the file for what :func:`read_image` would refuse before
+    decoding: a missing, empty or non-image file, and pixels over the cap.
+    """
+    path = _existing_file(path)
     try:
         with Image.open(path) as img:
             size: tuple[int, int] = img.size
@@ -62,13 +68,7 @@ def read_image(path: str | Path) -> np.ndarray:
     Raises MediaError naming the file for a missing, empty, non-image, truncated or too
     small (side < 8 px) file.
     """
-    path = Path(path)
-    if not path.exists():
-        raise MediaError(path, "does not exist")
-    if path.is_dir():
-        raise MediaError(path, "is a folder, not an image file")
-    if path.stat().st_size == 0:
-        raise MediaError(path, "empty file")
+    path = _existing_file(path)
     try:
         with Image.open(path) as img:
             check_frame_size(path, *img.size, what="image's pixels")  # header only so far
