@@ -183,3 +183,10 @@ def test_training_runner_ctrl_c(tmp_path: Path, capsys: pytest.CaptureFixture[st
     assert info.value.exit_code == 130
     assert capsys.readouterr().err == (f"interrupted: checkpoint saved in {tmp_path}; "
                                        "continue with --resume\n")
+    (tmp_path / "samples").mkdir()
+    (tmp_path / "samples" / "latest.png").write_bytes(b"")  # what fit leaves on Ctrl-C
+    with pytest.raises(typer.Exit):
+        training.run(training.Run(output=tmp_path, steps=1), "train x", job)
+    assert capsys.readouterr().err == (
+        f"interrupted: checkpoint saved in {tmp_path} (preview {tmp_path}/samples/latest.png);"
+        " continue with --resume\n")

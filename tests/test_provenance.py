@@ -38,7 +38,7 @@ from twoface.provenance import (
 from twoface.provenance.keys import default_home
 from twoface.provenance.manifest import sidecar_path
 from twoface.provenance.payload import decode_payload, encode_payload
-from twoface.provenance.watermark import false_positive_rate
+from twoface.provenance.watermark import _chase_decode, false_positive_rate
 
 PAYLOAD = WatermarkPayload.make("swap", "c0ffee42", dt.datetime(2025, 3, 14, tzinfo=dt.UTC),
                                 content=0xABCDEF1)
@@ -130,9 +130,29 @@ def test_more_than_t_errors_is_not_detected_rather_than_wrong() -> None:
             assert decode_payload(noisy) is None
 
 
+def test_chase_decoding_reaches_past_t_only_through_unreliable_bits() -> None:
+    """Two errors beyond the BCH radius are corrected when they sit on the least reliable
+    read-outs; the same count on confident read-outs is refused, never guessed."""
+    rng = np.random.default_rng(3)
+    bits = encode_payload(PAYLOAD)
+    sign = 2.0 * bits - 1.0
+    for _ in range(5):
+        soft = sign * rng.uniform(1.0, 2.0, 127)
+        wrong = rng.choice(127, bch.T + 2, replace=False)
+        soft[wrong[:bch.T]] *= -1  # confident errors
+        soft[wrong[bch.T:]] *= -0.05  # errors the reader was unsure of
+        assert decode_payload((soft > 0).astype(np.uint8)) is None
+        result = _chase_decode(soft)
+        assert result is not None and result[0] == PAYLOAD and result[1] == bch.T + 2
+        confident = soft.copy()
+        confident[wrong[bch.T:]] *= 30  # the same errors, now read with confidence
+        assert _chase_decode(confident) is None
+
+
 def test_threshold_false_positive_rate() -> None:
     # Derivation: 2^64 spheres of radius 10 in 2^127 words, times the 4-bit tool field and
-    # that layout's CRC (16 bits for layout 1, 8 for layout 2).
+    # that layout's CRC (16 bits for layout 1, 8 for layout 2), times the 48 words tried per
+    # image (3 sync candidates × 2 read-outs × 8 Chase patterns).
     assert false_positive_rate() < 1e-6
     assert bch.false_decode_probability() == pytest.approx(3.78e-10, rel=0.01)
     rng = np.random.default_rng(1)

@@ -16,7 +16,7 @@ import torch
 from twoface.errors import TwofaceError
 from twoface.models import create, from_pretrained
 from twoface.train.checkpoint import checkpoint_step
-from twoface.train.loop import TrainOptions, fit
+from twoface.train.loop import TrainOptions, _budget_total, fit
 
 TINY = {"size": 64, "enc_channels": 8, "max_channels": 16, "latent": 16, "dec_channels": 16,
         "disc_channels": 8}
@@ -61,6 +61,42 @@ def test_minutes_stops_and_saves(tmp_path: Path) -> None:
     model = create("swap", "light", **TINY, gan=False)
     result = fit(model, tiny_batches().batch, tmp_path / "m", opts(1000, minutes=1e-6))
     assert result.step == 1 and checkpoint_step(tmp_path / "m") == 1
+
+
+def test_a_preview_is_written_whenever_training_stops(tmp_path: Path) -> None:
+    """End, --minutes and Ctrl-C each leave a preview of the step reached."""
+    def options(**kw: object) -> TrainOptions:
+        return TrainOptions(save_every=1000, preview_every=1000, log_every=1, progress=False,
+                            **kw)  # type: ignore[arg-type]
+
+    torch.manual_seed(0)
+    fit(create("swap", "light", **TINY, gan=False), tiny_batches().batch, tmp_path / "end",
+        options(steps=3))
+    fit(create("swap", "light", **TINY, gan=False), tiny_batches().batch, tmp_path / "budget",
+        options(steps=1000, minutes=1e-6))
+    data = tiny_batches()
+
+    def batches(step: int) -> dict[str, torch.Tensor]:
+        if step == 2:
+            raise KeyboardInterrupt
+        return data.batch(step)
+
+    with pytest.raises(KeyboardInterrupt):
+        fit(create("swap", "light", **TINY, gan=False), batches, tmp_path / "ctrl_c",
+            options(steps=10))
+    for run_name, step in (("end", 3), ("budget", 1), ("ctrl_c", 2)):
+        samples = tmp_path / run_name / "samples"
+        assert (samples / f"step_{step:07d}.png").is_file(), run_name
+        assert (samples / "latest.png").is_file(), run_name
+
+
+def test_progress_total_follows_the_time_budget() -> None:
+    budget = TrainOptions(steps=100_000, minutes=1.0)
+    # 10 steps in 1 s: the remaining 59 s reach step 600, long before step 100,000.
+    assert _budget_total(budget, 0, 10, 1.0) == 600
+    assert _budget_total(budget, 100, 110, 2.0) == 110 + 290  # a resumed run counts its own
+    assert _budget_total(TrainOptions(steps=50, minutes=10.0), 0, 10, 1.0) == 50
+    assert _budget_total(budget, 0, 10, 61.0) == 11  # over time: the next step ends it
 
 
 def test_refuses_to_overwrite_and_keyboard_interrupt_saves(tmp_path: Path) -> None:
@@ -211,3 +247,31 @@ def test_ssim_is_computed_in_float32_under_bf16_autocast() -> None:
     exact = ssim(x, y).item()
     with torch.autocast("cpu", dtype=torch.bfloat16):
         assert abs(ssim(x, y).item() - exact) < 1e-5
+
+
+def test_swap_ema_is_trained_saved_and_used_for_conversion(tmp_path: Path) -> None:
+    torch.manual_seed(0)
+    model = create("swap", "light", **TINY, gan=False, ema_decay=0.9)
+    assert model.ema is not None
+    init = {k: v.clone() for k, v in model.ema.state_dict().items()}
+    trained = {id(p) for p in model.optim_groups()["loss"][0]}
+    assert not any(id(p) in trained for p in model.ema.parameters())  # never stepped by Adam
+    fit(model, tiny_batches().batch, tmp_path / "m", opts(4))
+    live = model.encoder.state_dict()
+    avg = model.ema["encoder"].state_dict()
+    moved = [k for k, v in avg.items() if v.is_floating_point() and not torch.equal(v, init[
+        f"encoder.{k}"])]
+    assert moved, "the average did not move"
+    assert any(not torch.equal(avg[k], live[k]) for k in moved), "the average is the live copy"
+    x = torch.rand(2, 3, 64, 64)
+    with torch.no_grad():
+        model.eval()
+        assert torch.equal(model.encode(x), model.ema["encoder"](x))
+        converted = model(x, "b")[0]
+        model.train()
+        assert torch.equal(model.encode(x), model.encoder(x))
+    loaded = from_pretrained(tmp_path / "m", "swap").eval()
+    with torch.no_grad():
+        assert torch.equal(loaded(x, "b")[0], converted)
+    assert not any(k.startswith("ema.") for k in
+                   create("swap", "light", **TINY).state_dict())  # off by default

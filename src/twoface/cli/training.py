@@ -86,8 +86,10 @@ def run(how: Run, description: str, job: Callable[[TrainOptions, dict[str, Any]]
     try:
         result = job(how.options(description), overrides)
     except KeyboardInterrupt:
-        err.print(f"interrupted: checkpoint saved in {escape(str(how.output))}; "
-                  "continue with --resume")
+        preview = how.output / "samples" / "latest.png"
+        err.print(f"interrupted: checkpoint saved in {escape(str(how.output))}"
+                  + (f" (preview {escape(str(preview))})" if preview.is_file() else "")
+                  + "; continue with --resume")
         raise typer.Exit(130) from None
     if not how.quiet:
         out.print(escape(summary_line(result, how.output)))
@@ -99,8 +101,10 @@ def summary_line(result: object, output: Path) -> str:
     returns its calibration summary instead of the loop's result, says what it has)."""
     if isinstance(result, TrainResult):
         loss = result.last.get("loss", float("nan"))
+        preview = output / "samples" / "latest.png"
         return (f"steps {result.start_step}→{result.step} in {result.seconds:.0f} s, "
-                f"{result.examples_per_s:.1f} examples/s, loss {loss:.4f}; model in {output}")
+                f"{result.examples_per_s:.1f} examples/s, loss {loss:.4f}; model in {output}"
+                + (f"; preview {preview}" if preview.is_file() else ""))
     if isinstance(result, dict):
         return _detector_line(result, output)
     return f"model in {output}"

@@ -191,9 +191,10 @@ def _extract_video(path: Path, faceset: Faceset, index: int, stem: str, opts: Ex
     todo: dict[int, list[tuple[int, _Seen]]] = defaultdict(list)
     for tid in keep:
         faces = per_track.pop(tid)
-        raw = np.array([f.marks for f in faces])
+        marks = np.array([f.marks for f in faces])
         times = np.array([f.time for f in faces])
-        marks = smooth_landmarks(raw, times) if opts.smooth else raw
+        if opts.smooth:  # in place: a long track's points are held once
+            smooth_landmarks(marks, times, out=marks)
         for f, m in zip(faces, marks, strict=True):
             f.marks = m  # smoothed: a row of the track's array (the raw points are dropped)
             todo[f.frame].append((tid, f))

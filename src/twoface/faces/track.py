@@ -16,7 +16,8 @@ from twoface.types import BBox, DetectorName, Face
 
 
 def smooth_landmarks(marks: np.ndarray, times: np.ndarray, *, noise: float = 0.0128,
-                     still: float = 0.02, follow: float = 8.0) -> np.ndarray:
+                     still: float = 0.02, follow: float = 8.0,
+                     out: np.ndarray | None = None) -> np.ndarray:
     """Zero-phase, speed-adaptive smoothing of one track's landmarks: ``(N, 68, 2)`` → same.
 
     A constant-velocity Kalman filter run forwards, then a Rauch–Tung–Striebel pass backwards,
@@ -25,23 +26,41 @@ def smooth_landmarks(marks: np.ndarray, times: np.ndarray, *, noise: float = 0.0
     the face centre): a still face is smoothed hard, where dlib's jitter is all there is to see,
     and a fast head turn is followed closely. ``noise`` is the measurement variance. All values
     are in units of the track's inter-ocular distance (and seconds), so they do not depend on
-    resolution or frame rate.
+    resolution or frame rate. ``out`` (float32, same shape; may be ``marks`` itself) receives
+    the result instead of a new array.
     """
     n = len(marks)
+    if out is None:
+        out = np.empty(np.shape(marks), np.float32)
     if n < 3:
-        return np.asarray(marks, np.float32).copy()
-    pts = np.asarray(marks, np.float64)
+        out[...] = marks
+        return out
+    pts = np.asarray(marks, np.float32)
     times = np.asarray(times, np.float64)
     unit = max(1.0, float(np.median(np.linalg.norm(pts[:, 45] - pts[:, 36], axis=1))))
-    z = pts.reshape(n, -1) / unit
-    speed = _centre_speed(pts[:, 17:].mean(1) / unit, times)
-    # All coordinates share one model, so the 2×2 covariances are shared too; states are 2×D.
-    # Kept in a few preallocated arrays (not a list of small ones per frame): a long track is
-    # one allocation that is handed back whole, which keeps extraction's memory flat.
-    d = z.shape[1]
-    xs = np.empty((n, 2, d))  # filtered states
-    ps, pps, fs = np.empty((n, 2, 2)), np.empty((n, 2, 2)), np.empty((n, 2, 2))
-    x = np.stack([z[0], np.zeros_like(z[0])])
+    speed = _centre_speed(pts[:, 17:].mean(1, dtype=np.float64) / unit, times)
+    # Every coordinate shares one model, so the 2×2 covariances, gains and smoother gains do
+    # not depend on the data: compute them once, then run the (linear) state recursions on a
+    # few columns at a time, so a long track costs a few MB whatever its length.
+    fs, gains, cs = _kalman_coefficients(times, speed, noise, still, follow)
+    flat = pts.reshape(n, -1)
+    result = out.reshape(n, -1)  # a view: ``out`` is written in place
+    cols = max(1, min(flat.shape[1], _STATE_BYTES // (n * 2 * 8)))
+    for c0 in range(0, flat.shape[1], cols):
+        z = flat[:, c0:c0 + cols].astype(np.float64) / unit
+        result[:, c0:c0 + cols] = _rts(z, fs, gains, cs) * unit  # z is a copy: in place is safe
+    return out
+
+
+_STATE_BYTES = 4 << 20  # memory for one column block of smoother states
+
+
+def _kalman_coefficients(times: np.ndarray, speed: np.ndarray, noise: float, still: float,
+                         follow: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Transitions ``F_i``, Kalman gains ``K_i`` and RTS gains ``C_i`` of the track's model."""
+    n = len(times)
+    fs, gains, cs = np.empty((n, 2, 2)), np.empty((n, 2)), np.empty((n, 2, 2))
+    ps, pps = np.empty((n, 2, 2)), np.empty((n, 2, 2))
     p = np.diag([noise, 1.0])
     for i in range(n):
         dt = max(float(times[i] - times[i - 1]), 1e-3) if i else 1e-3
@@ -49,21 +68,34 @@ def smooth_landmarks(marks: np.ndarray, times: np.ndarray, *, noise: float = 0.0
         if i:
             q = (still + follow * speed[i] ** 2) * np.array([[dt**3 / 3, dt**2 / 2],
                                                             [dt**2 / 2, dt]])
-            x, p = f @ x, f @ p @ f.T + q
+            p = f @ p @ f.T + q
         pps[i], fs[i] = p, f
         gain = p[:, 0] / (p[0, 0] + noise)
-        x = x + np.outer(gain, z[i] - x[0])
         p = p - np.outer(gain, p[0])
-        xs[i], ps[i] = x, p
-    smooth = np.empty((n, d))
+        gains[i], ps[i] = gain, p
+    for i in range(n - 1):
+        cs[i] = ps[i] @ fs[i + 1].T @ np.linalg.inv(pps[i + 1])
+    return fs, gains, cs
+
+
+def _rts(z: np.ndarray, fs: np.ndarray, gains: np.ndarray, cs: np.ndarray) -> np.ndarray:
+    """Forward Kalman filter then Rauch–Tung–Striebel pass over ``z`` (N × D): the smoothed
+    positions."""
+    n = len(z)
+    xs = np.empty((n, 2, z.shape[1]))  # filtered states
+    x = np.stack([z[0], np.zeros_like(z[0])])
+    for i in range(n):
+        if i:
+            x = fs[i] @ x
+        x = x + np.outer(gains[i], z[i] - x[0])
+        xs[i] = x
+    smooth = np.empty_like(z)
     nxt = xs[-1]
     smooth[-1] = nxt[0]
     for i in range(n - 2, -1, -1):
-        c = ps[i] @ fs[i + 1].T @ np.linalg.inv(pps[i + 1])
-        nxt = xs[i] + c @ (nxt - fs[i + 1] @ xs[i])  # fs[i+1] @ xs[i]: the prediction at i+1
+        nxt = xs[i] + cs[i] @ (nxt - fs[i + 1] @ xs[i])  # fs[i+1] @ xs[i]: prediction at i+1
         smooth[i] = nxt[0]
-    smooth *= unit
-    return smooth.reshape(pts.shape).astype(np.float32)
+    return smooth
 
 
 def _centre_speed(centre: np.ndarray, times: np.ndarray, sigma: int = 2) -> np.ndarray:

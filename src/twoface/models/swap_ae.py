@@ -9,6 +9,7 @@ Shapes: images ``(B, 3, S, S)`` in [0, 1], masks ``(B, 1, S, S)``, ``S = config.
 
 from __future__ import annotations
 
+import copy
 import math
 from dataclasses import dataclass
 
@@ -65,12 +66,17 @@ class SwapConfig:
     # be fetched separately).
     identity: float = 0.0
     face_features: float = 0.0
+    # Exponential moving average of the encoder and decoders (decay ramped up over the first
+    # steps), kept beside the trained weights; conversion and previews draw with it. 0: none.
+    ema_decay: float = 0.0
 
     def __post_init__(self) -> None:
         if self.size not in SIZES:
             raise ValueError(f"size must be one of {SIZES}, got {self.size}")
         if self.identity < 0 or self.face_features < 0:
             raise ValueError("identity and face_features are loss weights: give values >= 0")
+        if not 0 <= self.ema_decay < 1:
+            raise ValueError("ema_decay must be in [0, 1)")
 
 
 class SwapAE(TrainableModel):
@@ -93,6 +99,8 @@ class SwapAE(TrainableModel):
         self.decoder_a = self._decoder()
         self.decoder_b = self._decoder()
         self.critic = PatchDiscriminator(cfg.disc_channels) if cfg.gan else None
+        self.ema = (nn.ModuleDict({k: copy.deepcopy(getattr(self, k)) for k in _AVERAGED})
+                    .requires_grad_(False) if cfg.ema_decay > 0 else None)
         # Kept out of the module tree: it is not part of the model's weights or state.
         self.__dict__["_vgg"] = load_vgg() if cfg.perceptual > 0 else None
         use_face_net = cfg.identity > 0 or cfg.face_features > 0
@@ -111,13 +119,19 @@ class SwapAE(TrainableModel):
         return nn.Sequential(*mods)
 
     # ----------------------------------------------------------------- inference
+    def _net(self, name: str) -> nn.Module:
+        """The averaged copy of a part outside training (when kept), else the trained one."""
+        if self.ema is not None and not self.training:
+            return self.ema[name]
+        return getattr(self, name)
+
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         """``(B, 3, S, S)`` → the shared ``(B, dec_channels, 8, 8)`` code."""
-        return self.encoder(x)
+        return self._net("encoder")(x)
 
     def decode(self, code: torch.Tensor, who: str) -> tuple[torch.Tensor, torch.Tensor]:
         """Code → ``who``'s face ``(B, 3, S, S)`` in [0, 1] and mask logits ``(B, 1, S, S)``."""
-        out = (self.decoder_a if who == "a" else self.decoder_b)(code)
+        out = self._net("decoder_a" if who == "a" else "decoder_b")(code)
         return torch.sigmoid(out[:, :3].float()), out[:, 3:].float()
 
     def forward(self, x: torch.Tensor, who: str = "b") -> tuple[torch.Tensor, torch.Tensor]:
@@ -127,7 +141,8 @@ class SwapAE(TrainableModel):
     # ------------------------------------------------------------------ training
     def optim_groups(self) -> OptimGroups:
         """Loss key → (parameters that key's backward pass steps, learning rate)."""
-        gen = [p for n, p in self.named_parameters() if not n.startswith("critic.")]
+        gen = [p for n, p in self.named_parameters()
+               if not n.startswith(("critic.", "ema."))]
         groups = {"loss": (gen, self.config.lr)}
         if self.critic is not None:
             groups["loss_d"] = (list(self.critic.parameters()), self.config.lr)
@@ -181,6 +196,20 @@ class SwapAE(TrainableModel):
         return out
 
     @torch.no_grad()
+    def after_step(self, step: int) -> None:
+        """Move the averaged copies toward the trained weights (decay ramped up early, so the
+        first steps' random weights are soon forgotten)."""
+        if self.ema is None:
+            return
+        decay = min(self.config.ema_decay, (1 + step) / (10 + step))
+        for name in _AVERAGED:
+            live, avg = getattr(self, name), self.ema[name]
+            for p_avg, p in zip(avg.parameters(), live.parameters(), strict=True):
+                p_avg.lerp_(p.detach(), 1 - decay)
+            for b_avg, b in zip(avg.buffers(), live.buffers(), strict=True):
+                b_avg.copy_(b)
+
+    @torch.no_grad()
     def preview(self, batch: dict[str, torch.Tensor], rows: int = 4) -> torch.Tensor:
         """A ``(3, rows·S, 6·S)`` grid: A, A→A, A→B, B, B→B, B→A from the clean targets."""
         a, b = batch["a_target"][:rows].float(), batch["b_target"][:rows].float()
@@ -191,6 +220,9 @@ class SwapAE(TrainableModel):
                 b, self.decode(zb, "b")[0], self.decode(zb, "a")[0]]
         grid = torch.cat([c.clamp(0, 1).float() for c in cols], dim=3)  # (n, 3, S, 6S)
         return torch.cat(list(grid), dim=1)
+
+
+_AVERAGED = ("encoder", "decoder_a", "decoder_b")  # the parts an EMA keeps copies of
 
 
 def _make(defaults: dict, cfg: dict) -> SwapAE:

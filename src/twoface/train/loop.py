@@ -171,6 +171,8 @@ def _fit(model: TrainableModel, batches: Batches, run_dir: Path,
     from twoface.progress import progress_bar
 
     step, t0, seen, last = start, time.perf_counter(), 0, {}
+    batch: dict[str, torch.Tensor] | None = None
+    previewed = start  # the step of the last preview written
     log_fh = open(run_dir / "log.csv", "a", newline="") if rank == 0 else None  # noqa: SIM115
     writer: Writer | None = None
     try:
@@ -199,9 +201,14 @@ def _fit(model: TrainableModel, batches: Batches, run_dir: Path,
                 if not all(math.isfinite(v) for v in last.values()):
                     raise TwofaceError(run_dir, f"loss became {last} at step {step}; the last "
                                        "checkpoint is kept (try a lower lr)")
-                rate = seen / max(time.perf_counter() - t0, 1e-9)
-                bar.update(task, completed=step, description=f"{opts.description} loss "
-                           f"{last['loss']:.4f} {rate:6.1f} ex/s")
+                elapsed = max(time.perf_counter() - t0, 1e-9)
+                rate = seen / elapsed
+                # With a time budget, the bar (and its ETA) runs to the step the budget will
+                # reach at the present speed, not to ``steps``.
+                total = (_budget_total(opts, start, step, elapsed) if opts.minutes
+                         else opts.steps)
+                bar.update(task, completed=step, total=total, description=f"{opts.description}"
+                           f" loss {last['loss']:.4f} {rate:6.1f} ex/s")
                 if opts.minutes and step % opts.log_every == 0 and _out_of_time(
                         t0, opts.minutes, world, device):
                     break
@@ -212,11 +219,14 @@ def _fit(model: TrainableModel, batches: Batches, run_dir: Path,
                     writer = _log(log_fh, writer, step, rate, last)
                 if opts.preview_every and (step % opts.preview_every == 0 or step == opts.steps):
                     _preview(model, batch, run_dir, step)
+                    previewed = step
                 if step % opts.save_every == 0 and step < opts.steps:
                     save_checkpoint(run_dir, model, optims, step)
     except KeyboardInterrupt:
         if rank == 0 and step > start:
             save_checkpoint(run_dir, model, optims, step)  # Ctrl-C keeps the work done
+            if opts.preview_every and batch is not None and previewed != step:
+                _preview(model, batch, run_dir, step)  # a stopped run shows where it got to
         raise
     finally:
         if log_fh:
@@ -225,6 +235,8 @@ def _fit(model: TrainableModel, batches: Batches, run_dir: Path,
     # the weights in memory may be what went wrong.
     if rank == 0 and step > start:
         save_checkpoint(run_dir, model, optims, step)
+        if opts.preview_every and batch is not None and previewed != step:
+            _preview(model, batch, run_dir, step)  # stopped by --minutes, or between previews
     if started_group:
         # Close the group we opened: a gloo group left to the interpreter's exit can abort the
         # process ("terminate called without an active exception") after training succeeded.
@@ -234,6 +246,14 @@ def _fit(model: TrainableModel, batches: Batches, run_dir: Path,
         dist.destroy_process_group()
     seconds = time.perf_counter() - t0
     return TrainResult(start, step, seconds, seen / max(seconds, 1e-9), last)
+
+
+def _budget_total(opts: TrainOptions, start: int, step: int, elapsed: float) -> int:
+    """The step a ``--minutes`` run will stop at, from its speed so far (at most ``steps``)."""
+    assert opts.minutes
+    per_s = (step - start) / elapsed
+    left = max(0.0, opts.minutes * 60 - elapsed)
+    return min(opts.steps, step + max(1, round(per_s * left)))
 
 
 def count_examples(batch: dict[str, torch.Tensor]) -> int:
