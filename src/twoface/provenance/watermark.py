@@ -248,7 +248,10 @@ class TiledScheme:
         best_soft = None
         for z, scale, (dy, dx), folded in candidates[:DECODE_ATTEMPTS]:
             aligned = np.roll(folded, (-dy, -dx), axis=(0, 1))
-            for soft in (carriers @ aligned.ravel(), _subsample_read(aligned, carriers)):
+            reads = (lambda: carriers @ aligned.ravel(),  # noqa: B023 (called at once below)
+                     lambda: _subsample_read(aligned, carriers))  # noqa: B023
+            for read in reads:  # the sub-sample search only when the plain read fails
+                soft = read()
                 best_soft = soft if best_soft is None else best_soft
                 result = _chase_decode(soft)
                 if result is not None:
