@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test lint bench detector clean
+.PHONY: install demo demo-models test lint bench detector clean
 
 install: $(STAMP)
 
@@ -38,6 +38,12 @@ bench: $(STAMP)
 # steps are skipped on a rerun). Writes src/twoface/models/detectors/default.
 detector: $(STAMP)
 	$(BIN)/python bench/detect_default.py all
+
+# Retrain the demo's pretrained models exactly (swap alice <-> bob, the motion model, the GAN),
+# on twoface's own synthetic people only; about an hour on 2 idle CPU cores (finished stages are
+# skipped on a rerun). Writes src/twoface/models/demo with its MODEL_CARD.md.
+demo-models: $(STAMP)
+	$(BIN)/python -m twoface.demo.pretrained --work runs/demo_models
 
 clean:
 	rm -rf $(VENV) demo_out .pytest_cache

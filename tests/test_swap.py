@@ -272,3 +272,59 @@ def test_cli_swap_and_eval(world: dict, tmp_path: Path) -> None:
     assert summary["verdict"] == "failed" and "verdict: failed" in res.output
     assert "rules: convincing:" in res.output
     assert "failed" in (tmp_path / "ev" / "report.html").read_text()
+
+
+# ------------------------------------------------------------------ presets
+
+
+def test_preset_fills_the_recipe_and_reports_the_distance_to_its_goal(world: dict) -> None:
+    from twoface.cli.training import summary_line
+    from twoface.train.loop import TrainOptions
+    from twoface.train.presets import SWAP_PRESETS
+    from twoface.train.swap import train_swap
+
+    run = world["root"] / "preset_run"
+    result = train_swap(world["fs_a"], world["fs_b"], run, preset="cpu",
+                        overrides={**TINY, "size": 64}, batch=2,
+                        options=TrainOptions(steps=3, preview_every=0, progress=False))
+    cfg = json.loads((run / "config.json").read_text())["config"]
+    cpu = SWAP_PRESETS["cpu"]
+    assert cfg["ema_decay"] == cpu.overrides["ema_decay"] and cfg["lr"] == cpu.overrides["lr"]
+    assert cfg["size"] == 64  # what is given explicitly wins over the preset
+    goal = json.loads((run / "goal.json").read_text())
+    assert goal == result.extra["goal"] and goal["preset"] == "cpu" and goal["step"] == 3
+    assert not goal["reached"]  # three steps of a tiny model are far from it
+    assert goal["to_go"]["identity_distance"] > 0 or goal["to_go"]["sharpness"] > 0
+    assert "preset cpu goal not yet reached" in summary_line(result, run)
+
+
+def test_goal_report_fails_a_blur_and_a_copy_of_the_source(world: dict) -> None:
+    """The in-training measure cannot be passed by drawing the source blurred (soft) or
+    unchanged (sharp but the wrong person)."""
+    import cv2
+
+    from twoface.data.swap_batches import load_stacks
+    from twoface.train.presets import Goal, goal_report
+
+    a, b = load_stacks(world["fs_a"], 64, 0.75), load_stacks(world["fs_b"], 64, 0.75)
+
+    class Echo(torch.nn.Module):
+        def __init__(self, blur: float) -> None:
+            super().__init__()
+            self.blur, self.w = blur, torch.nn.Parameter(torch.zeros(1))
+            self.config = type("C", (), {"coverage": 0.75})()
+
+        def forward(self, x: torch.Tensor, who: str) -> tuple[torch.Tensor, torch.Tensor]:
+            if not self.blur:
+                return x, x[:, :1]
+            imgs = [cv2.GaussianBlur(i.permute(1, 2, 0).numpy(), (0, 0), self.blur)
+                    for i in x]
+            return torch.from_numpy(np.stack(imgs)).permute(0, 3, 1, 2), x[:, :1]
+
+    goal = Goal(0.5, 0.7)
+    blurred = goal_report(Echo(2.0), a, b, goal, n=8)
+    copied = goal_report(Echo(0.0), a, b, goal, n=8)
+    assert blurred["sharpness"] < 0.6 and not blurred["reached"]
+    assert copied["sharpness"] == pytest.approx(1.0, abs=0.02)
+    assert copied["margin"] < 0 and not copied["reached"]  # A is closer to A than to B
+    assert copied["to_go"]["margin"] > 0.1

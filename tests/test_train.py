@@ -275,3 +275,51 @@ def test_swap_ema_is_trained_saved_and_used_for_conversion(tmp_path: Path) -> No
         assert torch.equal(loaded(x, "b")[0], converted)
     assert not any(k.startswith("ema.") for k in
                    create("swap", "light", **TINY).state_dict())  # off by default
+
+
+def test_cosine_schedule_warms_up_then_decays_to_the_floor_by_steps_or_clock() -> None:
+    from twoface.train.loop import lr_factor
+
+    o = TrainOptions(steps=100, schedule="cosine", warmup=10, lr_floor=0.1)
+    assert lr_factor(o, 0, 0.0) == pytest.approx(0.1)  # first warm-up step
+    assert 0.95 < lr_factor(o, 9, 0.0) < 1.0  # warmed up; the cosine has barely begun
+    assert lr_factor(o, 50, 0.0) == pytest.approx(0.55)  # half way: half way to the floor
+    assert lr_factor(o, 100, 0.0) == pytest.approx(0.1)
+    timed = TrainOptions(steps=10**6, minutes=1.0, schedule="cosine")
+    assert lr_factor(timed, 5, 30.0) == pytest.approx(0.55)  # half the minute spent
+    assert lr_factor(timed, 5, 90.0) == pytest.approx(0.1)  # over budget: the floor
+    assert lr_factor(TrainOptions(), 5, 0.0) == 1.0
+    with pytest.raises(ValueError):
+        lr_factor(TrainOptions(schedule="step"), 0, 0.0)
+
+
+def test_the_loop_applies_the_schedule_to_every_optimizer(tmp_path: Path) -> None:
+    seen: list[float] = []
+    model = create("swap", "light", **TINY, gan=True, lr=1e-3)
+    step_fn = model.training_step
+
+    def spy(batch):  # type: ignore[no-untyped-def]
+        seen.append(model._spy_opt.param_groups[0]["lr"])  # type: ignore[attr-defined]
+        return step_fn(batch)
+
+    import torch.optim
+
+    real_adamw = torch.optim.AdamW
+    made: list[torch.optim.Optimizer] = []
+
+    def adamw(*a, **kw):  # type: ignore[no-untyped-def]
+        made.append(real_adamw(*a, **kw))
+        model.__dict__["_spy_opt"] = made[0]
+        return made[-1]
+
+    model.training_step = spy  # type: ignore[method-assign]
+    torch.optim.AdamW = adamw  # type: ignore[misc]
+    try:
+        fit(model, tiny_batches().batch, tmp_path / "m",
+            opts(6, schedule="cosine", warmup=2, lr_floor=0.2))
+    finally:
+        torch.optim.AdamW = real_adamw  # type: ignore[misc]
+    assert len(made) == 2  # generator and critic
+    assert seen[0] < seen[1] <= 1e-3 and seen[0] == pytest.approx(5e-4)  # warm-up: 1/2
+    assert seen == sorted(seen[:2]) + sorted(seen[2:], reverse=True)  # up, then down
+    assert made[1].param_groups[0]["lr"] == pytest.approx(made[0].param_groups[0]["lr"])

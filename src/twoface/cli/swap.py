@@ -22,10 +22,10 @@ from twoface.cli.training import (
     SaveEvery,
     Seed,
     SetFields,
-    Steps,
 )
 from twoface.errors import TwofaceError
 from twoface.evaluate.swap import evaluate_swap
+from twoface.train.presets import PresetName
 from twoface.train.swap import train_swap
 from twoface.types import BlendName, ColorMatchName
 
@@ -36,9 +36,16 @@ def train(
     output: Annotated[Path, typer.Option("-o", "--output", help="Model folder.")],
     model: Annotated[SwapModel | None, typer.Option(help=model_help("swap model"))] = None,
     size: Annotated[SwapSize | None, typer.Option(help=SIZE_HELP)] = None,
-    batch: Annotated[int, typer.Option(min=1, help="Faces per identity per step.")
-                     ] = default_of(train_swap, "batch"),
-    steps: Steps = 20000,
+    batch: Annotated[int | None, typer.Option(
+        min=1, help="Faces per identity per step (default 16, or the preset's).")] = None,
+    preset: Annotated[PresetName | None, typer.Option(
+        help="A measured recipe: cpu (about an hour on 2 cores, 128 px light model) or gpu "
+        "(about 10 minutes on one H100/H200, full model); sets model, size, batch, learning "
+        "rate schedule, EMA and the time budget unless given, and reports how far the model "
+        "is from the preset's goal.")] = None,
+    steps: Annotated[int | None, typer.Option(
+        min=1, help="Train until this step (a resumed run continues towards it; default "
+        "20000, or only the time budget with --preset).")] = None,
     minutes: Minutes = None,
     gan: Annotated[bool, typer.Option("--gan", help="Add a PatchGAN loss (sharper).")] = False,
     resume: Resume = False,
@@ -51,12 +58,13 @@ def train(
     quiet: Quiet = False,
 ) -> None:
     """Train an autoencoder face swap between two facesets (Ctrl-C saves; --resume)."""
+    steps = steps or (1_000_000 if preset else 20000)
     how = training.Run(output=output, steps=steps, minutes=minutes, resume=resume,
                        save_every=save_every, preview_every=preview_every, device=device,
                        compile=compile_, seed=seed, set=set_, quiet=quiet)
     training.run(how, "train swap", lambda opts, cfg: train_swap(
         a, b, output, model=model, size=size, batch=batch, gan=gan, seed=seed, overrides=cfg,
-        options=opts))
+        options=opts, preset=preset))
 
 
 def swap(

@@ -102,9 +102,15 @@ def summary_line(result: object, output: Path) -> str:
     if isinstance(result, TrainResult):
         loss = result.last.get("loss", float("nan"))
         preview = output / "samples" / "latest.png"
-        return (f"steps {result.start_step}→{result.step} in {result.seconds:.0f} s, "
+        line = (f"steps {result.start_step}→{result.step} in {result.seconds:.0f} s, "
                 f"{result.examples_per_s:.1f} examples/s, loss {loss:.4f}; model in {output}"
                 + (f"; preview {preview}" if preview.is_file() else ""))
+        goal = result.extra.get("goal")
+        if goal:
+            from twoface.train.presets import goal_line
+
+            line += "\n" + goal_line(goal, goal.get("preset", "?"))
+        return line
     if isinstance(result, dict):
         return _detector_line(result, output)
     return f"model in {output}"

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from twoface.demo._common import IDENTITIES, DemoContext, img, link
 
 if TYPE_CHECKING:
-    from pathlib import Path
-
     import numpy as np
 
 
@@ -77,14 +76,18 @@ def stage_extract(ctx: DemoContext) -> None:
 
 
 def stage_swap(ctx: DemoContext) -> None:
-    """Train the light swap model on alice ↔ bob briefly, swap alice's video into bob, measure.
+    """A short live training loop on alice ↔ bob (the pipeline working on this machine), then
+    alice's video converted into bob with the shipped demo model (trained by twoface on the
+    two people's other takes; ``make demo-models``), measured by ``eval swap``.
 
-    A CPU-sized run (a few hundred faces a side, under two minutes): enough to show the
-    pipeline and its numbers end to end, not a convincing swap.
+    Without shipped demo models the live model converts: it shows the pipeline and its
+    numbers end to end, not a convincing swap.
     """
     import numpy as np
 
     from twoface.apply.swap import SwapOptions, SwapPipeline
+    from twoface.demo.pretrained import demo_model
+    from twoface.evaluate.gallery import find_shared_faces
     from twoface.evaluate.swap import evaluate_swap
     from twoface.report import png_data_uri, summary_table
     from twoface.train.loop import TrainOptions
@@ -98,40 +101,70 @@ def stage_swap(ctx: DemoContext) -> None:
                         options=TrainOptions(steps=steps, save_every=steps, preview_every=steps,
                                              progress=ctx.progress, resume=True,
                                              description="train swap"))
+    shipped = demo_model("swap_alice_bob")
     out = ctx.root / "videos" / "alice_as_bob.mp4"
     ctx.generated.append(out)
     ctx.fakes["swap"] = out
-    report = SwapPipeline.from_pretrained(run)(ctx.videos["alice"], out, SwapOptions(),
-                                               progress=ctx.progress)
+    report = SwapPipeline.from_pretrained(shipped or run)(ctx.videos["alice"], out,
+                                                          SwapOptions(), progress=ctx.progress)
     metrics = evaluate_swap(out, ctx.videos["alice"], ctx.facesets["bob"], every=5,
-                            n_synthetic=4, examples=2)
+                            n_synthetic=4, examples=3, real_gallery=find_shared_faces())
     preview = _training_preview(run)
-    shots = "".join(f"<img alt='frame {i}' src='{png_data_uri(np.hstack([a, b]), 512)}'>"
+    shots = "".join(f"<img alt='frame {i}' src='{png_data_uri(np.hstack([a, b]), 768)}'>"
                     for i, a, b in metrics["examples"])
+    verdict = metrics["summary"]["verdict"]
+    why = "; ".join(metrics["verdict_reasons"])
+    live = (f"{result.step} steps ({result.examples_per_s:.0f} faces/s on this machine)"
+            if result.seconds > 0 and result.step > result.start_step
+            else f"{result.step} steps (in an earlier run)")
+    which = ("the shipped demo model (<code>light</code> at 128 px, EMA weights, trained by "
+             "twoface on other takes of alice and bob: <code>make demo-models</code>)"
+             if shipped else "the small model trained live above (no demo models shipped "
+             "with this install: expect a blur)")
     ctx.sections.append(
-        f"<h2>3. Face swap (autoencoder)</h2><p>Light model trained {result.step} steps "
-        + (f"({result.examples_per_s:.0f} faces/s on this machine)" if result.seconds > 0
-           and result.step > result.start_step else "(trained in an earlier run)")
-        + "; alice's video converted "
-        f"with bob's decoder: {report.faces} faces in {report.frames} frames, "
-        f"{link(ctx, out)}, watermarked and signed.</p>"
-        f"<p>Preview: alice, alice→alice, alice→bob, bob, bob→bob, bob→alice</p>"
-        f"<img alt='training preview' src='{png_data_uri(preview, 512)}'>"
-        f"<h3>Metrics</h3>{summary_table(metrics['summary'])}"
-        f"<p>source | swapped</p>{shots}")
+        "<h2>3. Face swap (autoencoder)</h2>"
+        f"<p><b>Training, live:</b> a narrow light model trained {live} on the two extracted "
+        "facesets. Preview: alice, alice→alice, alice→bob, bob, bob→bob, bob→alice</p>"
+        f"<img alt='training preview' src='{png_data_uri(preview, 768)}'>"
+        f"<p><b>The swap:</b> alice's video converted with bob's decoder of {which}: "
+        f"{report.faces} faces in {report.frames} frames, {link(ctx, out)}, watermarked and "
+        f"signed.</p><p><b>eval swap verdict: {verdict}</b>"
+        + (f" ({why})" if why else "") + f"<br><small>{metrics['rules_text']}</small></p>"
+        f"<p>source (alice) | swapped (alice as bob)</p>{shots}"
+        f"<h3>Metrics</h3>{summary_table(metrics['summary'])}")
 
 
 def stage_animate(ctx: DemoContext) -> None:
-    """First-order motion: train a tiny motion model on clips cut from alice's and bob's
-    videos, then animate a still of alice with bob's video (marked like everything else).
-
-    Seconds of CPU training at 64 px: the motion is visible, the faces are blurry.
-    """
-
+    """First-order motion: a still of alice moved by bob's video, with the shipped demo model
+    (trained on talking clips of other synthetic people and of alice and bob), or without
+    one a tiny model trained here on clips of the two videos. Marked like everything else."""
     from twoface.apply.animate import AnimateOptions, AnimatePipeline
-    from twoface.data.clips import make_clips
+    from twoface.demo.pretrained import demo_model
     from twoface.media import read_frame, write_image
     from twoface.report import png_data_uri
+
+    shipped = demo_model("motion")
+    run = shipped or _train_tiny_motion(ctx)
+    still = ctx.root / "videos" / "alice_still.png"
+    write_image(still, read_frame(ctx.videos["alice"], 0.0).image)
+    out = ctx.root / "videos" / "alice_driven_by_bob.mp4"
+    report = AnimatePipeline.from_pretrained(run)(still, ctx.videos["bob"], out,
+                                                  AnimateOptions(out_size=256))
+    ctx.generated.append(out)
+    ctx.fakes["animate"] = out
+    frames = _side_by_side(ctx.videos["bob"], out, 4)
+    what = ("the shipped demo model (<code>small</code>, 64 px, trained by twoface on "
+            "synthetic talking heads: <code>make demo-models</code>)" if shipped else
+            "a tiny model trained here for seconds (no demo models shipped: expect a blur)")
+    ctx.sections.append(
+        f"<h2>4. Animation (first-order motion)</h2><p>A still of alice moved by bob's video "
+        f"with {what}: {report.frames} frames, {link(ctx, out)}, watermarked and signed.</p>"
+        f"{img(still)}<p>driving (bob) | animated (alice)</p>"
+        f"<img alt='driving and animated frames' src='{png_data_uri(frames, 768)}'>")
+
+
+def _train_tiny_motion(ctx: DemoContext) -> Path:
+    from twoface.data.clips import make_clips
     from twoface.train.loop import TrainOptions
     from twoface.train.motion import DEMO, train_motion
 
@@ -139,42 +172,57 @@ def stage_animate(ctx: DemoContext) -> None:
     make_clips([ctx.videos["alice"], ctx.videos["bob"]], clips, size=64)
     run = ctx.root / "models" / "motion"
     steps = max(60, int(70 * ctx.seconds))
-    result = train_motion([clips], run, batch=4, overrides=DEMO,
-                          options=TrainOptions(steps=steps, save_every=steps,
-                                               preview_every=steps, progress=ctx.progress,
-                                               resume=True, description="train motion"))
-    still = ctx.root / "videos" / "alice_still.png"
-    write_image(still, read_frame(ctx.videos["alice"], 0.0).image)
-    out = ctx.root / "videos" / "alice_driven_by_bob.mp4"
-    report = AnimatePipeline.from_pretrained(run)(still, ctx.videos["bob"], out,
-                                                  AnimateOptions(out_size=128))
-    ctx.generated.append(out)
-    ctx.fakes["animate"] = out
-    preview = _training_preview(run)
-    ctx.sections.append(
-        f"<h2>4. Animation (first-order motion)</h2><p>A tiny motion model trained "
-        f"{result.step} steps on 64 px clips of both people; a still of alice moved by bob's "
-        f"video: {report.frames} frames, {link(ctx, out)}, watermarked and signed.</p>"
-        "<p>Preview: source, driving, keypoints, prediction, occlusion</p>"
-        f"<img alt='motion preview' src='{png_data_uri(preview, 640)}'>")
+    train_motion([clips], run, batch=4, overrides=DEMO,
+                 options=TrainOptions(steps=steps, save_every=steps, preview_every=steps,
+                                      progress=ctx.progress, resume=True,
+                                      description="train motion"))
+    return run
+
+
+def _side_by_side(left: Path, right: Path, n: int) -> np.ndarray:
+    """``n`` frames spread over two videos, each pair side by side, stacked (RGB)."""
+    import cv2
+    import numpy as np
+
+    from twoface.media import iter_frames, probe
+
+    def pick(path: Path) -> list[np.ndarray]:
+        total = max(1, probe(path).frame_count)
+        want = set(np.linspace(0, total - 1, n).round().astype(int).tolist())
+        return [f.image for i, f in enumerate(iter_frames(path)) if i in want][:n]
+
+    rows = []
+    for a, b in zip(pick(left), pick(right), strict=False):
+        b = cv2.resize(b, (a.shape[0] * b.shape[1] // b.shape[0], a.shape[0]))
+        rows.append(np.hstack([a, b]))
+    return np.vstack(rows)
 
 
 def stage_generate(ctx: DemoContext) -> None:
-    """A GAN trained for seconds on the two people's faces: a grid of new faces, a latent
-    walk video, and the generation metrics (all outputs marked)."""
+    """Faces of nobody: the shipped demo GAN (trained by twoface on 240 synthetic people,
+    alice and bob not among them) or, without one, a tiny GAN trained here for seconds: a
+    grid of new faces, a latent walk video, and the generation metrics (all outputs marked)."""
     from twoface.apply.generate import GanPipeline
+    from twoface.demo.pretrained import demo_model
     from twoface.evaluate.gan import evaluate_gan
     from twoface.report import summary_table
     from twoface.train.gan import DEMO_CONFIG, DEMO_STEPS, train_gan
     from twoface.train.loop import TrainOptions
 
-    run = ctx.root / "models" / "gan"
-    steps = max(100, int(DEMO_STEPS * min(1.0, ctx.seconds / 3)))
-    result = train_gan(list(ctx.facesets.values()), run, model="fastgan-small", batch=8,
-                       overrides=DEMO_CONFIG,
-                       options=TrainOptions(steps=steps, save_every=steps, preview_every=steps,
-                                            progress=ctx.progress, resume=True,
-                                            description="train gan"))
+    shipped = demo_model("gan")
+    run = shipped or ctx.root / "models" / "gan"
+    if shipped is None:
+        steps = max(100, int(DEMO_STEPS * min(1.0, ctx.seconds / 3)))
+        result = train_gan(list(ctx.facesets.values()), run, model="fastgan-small", batch=8,
+                           overrides=DEMO_CONFIG,
+                           options=TrainOptions(steps=steps, save_every=steps,
+                                                preview_every=steps, progress=ctx.progress,
+                                                resume=True, description="train gan"))
+        what = (f"A tiny FastGAN-style model trained {result.step} steps here on the two "
+                "people's aligned faces (no demo models shipped): expect blobs, not faces.")
+    else:
+        what = ("The shipped demo GAN (<code>fastgan-small</code>, 64 px, trained by twoface "
+                "on stills of 240 synthetic people: <code>make demo-models</code>).")
     pipe = GanPipeline.from_pretrained(run)
     out = ctx.root / "generated"
     made = pipe(out, n=16, seed=0, grid=out / "grid.png", progress=ctx.progress)
@@ -185,8 +233,8 @@ def stage_generate(ctx: DemoContext) -> None:
     ctx.fakes["gan"] = walk
     summary = evaluate_gan(run, list(ctx.facesets.values()), n=32)["summary"]
     ctx.sections.append(
-        f"<h2>5. Faces of nobody (GAN)</h2><p>A tiny FastGAN-style model trained {result.step} "
-        f"steps on the two people's aligned faces: {len(made.files)} new faces "
+        f"<h2>5. Faces of nobody (GAN)</h2><p>{what} {len(made.files)} new faces "
         f"(<code>generated/</code>, each watermarked and signed) and a latent walk "
-        f"{link(ctx, walk)}. At this budget expect blobs, not faces.</p>{img(made.grid)}"
-        f"<h3>Metrics (against the training faces)</h3>{summary_table(summary)}")
+        f"{link(ctx, walk)}.</p>{img(made.grid)}"
+        "<h3>Metrics (against alice's and bob's faces"
+        + (", which the GAN never saw" if shipped else "") + f")</h3>{summary_table(summary)}")

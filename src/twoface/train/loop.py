@@ -17,7 +17,7 @@ import math
 import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
@@ -50,6 +50,12 @@ class TrainOptions:
     resume: bool = False
     progress: bool = True
     description: str = "train"
+    # Learning-rate schedule: "constant", or "cosine" from each group's rate down to
+    # ``lr_floor`` times it at the end of the budget (``minutes`` when given, else ``steps``);
+    # either way a linear warm-up over the first ``warmup`` steps.
+    schedule: str = "constant"
+    warmup: int = 0
+    lr_floor: float = 0.1
 
 
 @dataclass
@@ -59,6 +65,23 @@ class TrainResult:
     seconds: float
     examples_per_s: float
     last: dict[str, float]
+    extra: dict = field(default_factory=dict)  # what a trainer adds (e.g. a preset's goal)
+
+
+def lr_factor(opts: TrainOptions, step: int, elapsed: float) -> float:
+    """The share of its base rate every optimizer group runs at for ``step`` (0-based), after
+    ``elapsed`` seconds of this run: the warm-up ramp times the schedule. With ``minutes``
+    the cosine follows the clock (the budget a run is given), else the steps."""
+    ramp = min(1.0, (step + 1) / opts.warmup) if opts.warmup > 0 else 1.0
+    if opts.schedule == "constant":
+        return ramp
+    if opts.schedule != "cosine":
+        raise ValueError(f"unknown learning-rate schedule {opts.schedule!r}")
+    done = step / max(1, opts.steps)
+    if opts.minutes:
+        done = max(done, elapsed / (opts.minutes * 60))
+    done = min(1.0, done)
+    return ramp * (opts.lr_floor + (1 - opts.lr_floor) * 0.5 * (1 + math.cos(math.pi * done)))
 
 
 def _dist() -> tuple[int, int, bool]:
@@ -153,6 +176,8 @@ def _fit(model: TrainableModel, batches: Batches, run_dir: Path,
     optims = {key: torch.optim.AdamW(params, lr=lr, betas=model.adam_betas, weight_decay=0.0)
               for key, (params, lr) in model.optim_groups().items()}
     start = load_checkpoint(run_dir, model, optims) if existing is not None else 0
+    # The schedule scales the model's own rates (a checkpoint holds the rate it stopped at).
+    base_lr = {key: lr for key, (_, lr) in model.optim_groups().items()}
     if world > 1:  # every process starts from rank 0's weights (fresh inits differ)
         import torch.distributed as dist
 
@@ -185,6 +210,11 @@ def _fit(model: TrainableModel, batches: Batches, run_dir: Path,
                     batch = {k: v.contiguous(memory_format=torch.channels_last)
                              if v.dim() == 4 else v for k, v in batch.items()}
                 model.train()
+                if opts.schedule != "constant" or opts.warmup:
+                    factor = lr_factor(opts, step, time.perf_counter() - t0)
+                    for key, opt in optims.items():
+                        for g in opt.param_groups:
+                            g["lr"] = base_lr[key] * factor
                 with amp:
                     losses = step_fn(batch)
                 for key, opt in optims.items():
