@@ -22,6 +22,7 @@ from twoface.cli import app
 from twoface.errors import TwofaceError
 from twoface.models import gan, motion, swap_ae
 from twoface.models.registry import names
+from twoface.train.presets import SWAP_PRESETS, PresetName
 from twoface.types import BlendName, ColorMatchName, DetectorName
 
 
@@ -70,6 +71,7 @@ CHOICES: dict[tuple[str, str], tuple[Any, ...]] = {
     ("swap", "--color"): get_args(ColorMatchName),
     ("train swap", "--model"): tuple(names("swap")),
     ("train swap", "--size"): swap_ae.SIZES,
+    ("train swap", "--preset"): get_args(PresetName),
     ("train motion", "--model"): tuple(names("motion")),
     ("train motion", "--size"): motion.SIZES,
     ("train gan", "--model"): tuple(names("gan")),
@@ -85,6 +87,7 @@ def test_choices_come_from_the_registry_and_the_literal_types() -> None:
              and p.type_descriptor.choices is not None}
     assert found == CHOICES
     assert 32 in found[("train gan", "--size")]  # the GAN accepts 32; the old help said not
+    assert set(get_args(PresetName)) == set(SWAP_PRESETS)  # every preset, and only those
 
 
 def test_extract_defaults_match_the_library() -> None:

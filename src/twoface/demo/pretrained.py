@@ -24,15 +24,18 @@ idle CPU cores).
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import shutil
-import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from twoface.demo._common import IDENTITIES
 from twoface.fileio import atomic_write_json, atomic_write_text
+
+if TYPE_CHECKING:
+    from twoface.train.loop import TrainOptions
 
 DEMO_MODELS = Path(__file__).resolve().parents[1] / "models" / "demo"
 KINDS = {"swap_alice_bob": "swap", "motion": "motion", "gan": "gan"}  # folder → model kind
@@ -63,9 +66,9 @@ class Recipe:
 
 RECIPE = Recipe(
     swap={"size": 128, "ema_decay": 0.998, "lr": 3e-4},
-    swap_steps=4000, swap_batch=8,
-    motion={}, motion_steps=1500, motion_batch=8,
-    gan={"size": 64, "max_channels": 128}, gan_steps=1500, gan_batch=16,
+    swap_steps=3000, swap_batch=8,
+    motion={}, motion_steps=1200, motion_batch=8,
+    gan={"size": 64, "max_channels": 128}, gan_steps=1200, gan_batch=16,
 )
 
 
@@ -147,46 +150,62 @@ def _extract(inputs: list[Path], out: Path) -> Path:
 
 
 # ------------------------------------------------------------------------------- training
-def _train(work: Path, quiet: bool) -> dict[str, dict[str, Any]]:
-    from twoface.data.clips import make_clips
-    from twoface.train.gan import train_gan
+def _opts(steps: int, what: str, quiet: bool) -> TrainOptions:
     from twoface.train.loop import TrainOptions
-    from twoface.train.motion import train_motion
+
+    return TrainOptions(steps=steps, save_every=500, preview_every=500, resume=True,
+                        progress=not quiet, description=what)
+
+
+def _train_swap(work: Path, quiet: bool) -> None:
     from twoface.train.swap import train_swap
-
-    r = RECIPE
-    stats: dict[str, dict[str, Any]] = {}
-
-    def opts(steps: int, what: str) -> TrainOptions:
-        return TrainOptions(steps=steps, save_every=500, preview_every=500, resume=True,
-                            progress=not quiet, description=what)
 
     takes = _render_takes(work, quiet)
     fs = {name: _extract(paths, work / "facesets" / name) for name, paths in takes.items()}
-    t0 = time.perf_counter()
-    res = train_swap(fs["alice"], fs["bob"], work / "swap_alice_bob", model="light",
-                     batch=r.swap_batch, seed=0, overrides=dict(r.swap),
-                     options=opts(r.swap_steps, "demo swap"))
-    stats["swap_alice_bob"] = {"steps": res.step, "minutes": (time.perf_counter() - t0) / 60,
-                               "loss": res.last.get("loss")}
+    train_swap(fs["alice"], fs["bob"], work / "swap_alice_bob", model="light",
+               batch=RECIPE.swap_batch, seed=0, overrides=dict(RECIPE.swap),
+               options=_opts(RECIPE.swap_steps, "demo swap", quiet))
+
+
+def _train_motion(work: Path, quiet: bool) -> None:
+    from twoface.data.clips import make_clips
+    from twoface.train.motion import train_motion
 
     motion_videos: list[str | Path] = list(_render_motion_people(work, quiet))
     clips = work / "clips"
     make_clips(motion_videos, clips, size=128)
-    t0 = time.perf_counter()
-    res = train_motion([clips], work / "motion", model="small", batch=r.motion_batch, seed=0,
-                       overrides=dict(r.motion), options=opts(r.motion_steps, "demo motion"))
-    stats["motion"] = {"steps": res.step, "minutes": (time.perf_counter() - t0) / 60,
-                       "loss": res.last.get("loss")}
+    train_motion([clips], work / "motion", model="small", batch=RECIPE.motion_batch, seed=0,
+                 overrides=dict(RECIPE.motion),
+                 options=_opts(RECIPE.motion_steps, "demo motion", quiet))
+
+
+def _train_gan(work: Path, quiet: bool) -> None:
+    from twoface.train.gan import train_gan
 
     stills = _render_gan_stills(work, quiet)
     gan_fs = _extract([stills], work / "facesets" / "gan_people")
-    t0 = time.perf_counter()
-    res = train_gan([gan_fs], work / "gan", model="fastgan-small", batch=r.gan_batch, seed=0,
-                    overrides=dict(r.gan), options=opts(r.gan_steps, "demo gan"))
-    stats["gan"] = {"steps": res.step, "minutes": (time.perf_counter() - t0) / 60,
-                    "loss": res.last.get("loss")}
-    return stats
+    train_gan([gan_fs], work / "gan", model="fastgan-small", batch=RECIPE.gan_batch, seed=0,
+              overrides=dict(RECIPE.gan), options=_opts(RECIPE.gan_steps, "demo gan", quiet))
+
+
+STAGES = {"swap_alice_bob": _train_swap, "motion": _train_motion, "gan": _train_gan}
+
+
+def _run_stats(run: Path) -> dict[str, Any]:
+    """Steps, training minutes (from the log, so that resumed and interrupted runs count
+    once) and the last loss of a finished run."""
+    import csv
+
+    with open(run / "log.csv", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    times = [float(r["time"]) for r in rows]
+    gaps = [b - a for a, b in itertools.pairwise(times)]
+    # A pause between two runs (a resume) is not training time: gaps far above the usual
+    # spacing of log rows are left out.
+    usual = sorted(gaps)[len(gaps) // 2] if gaps else 0.0
+    minutes = sum(g for g in gaps if g <= 20 * usual + 1) / 60
+    return {"steps": int(rows[-1]["step"]), "minutes": minutes,
+            "loss": float(rows[-1]["loss"])}
 
 
 # ------------------------------------------------------------------------------- export
@@ -253,12 +272,19 @@ Limits: synthetic people only, 64-128 px; not a model of any real face.
 """
 
 
-def build(work: Path, *, fresh: bool = False, quiet: bool = False) -> dict[str, Any]:
-    """Train every demo model in ``work`` and export them into :data:`DEMO_MODELS`."""
+def build(work: Path, *, fresh: bool = False, quiet: bool = False,
+          only: str | None = None) -> dict[str, Any]:
+    """Train every demo model in ``work`` and export them into :data:`DEMO_MODELS`
+    (``only``: train that one alone and export nothing, e.g. to run stages side by side)."""
     if fresh:
         shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True, exist_ok=True)
-    stats = _train(work, quiet)
+    for name, stage in STAGES.items():
+        if only in (None, name):
+            stage(work, quiet)
+    if only is not None:
+        return {}
+    stats = {name: _run_stats(work / name) for name in STAGES}
     sizes = {}
     DEMO_MODELS.mkdir(parents=True, exist_ok=True)
     for name in stats:
@@ -280,8 +306,10 @@ def main() -> None:
                         help="working folder (renders, facesets, checkpoints)")
     parser.add_argument("--fresh", action="store_true", help="start over")
     parser.add_argument("--quiet", action="store_true")
+    parser.add_argument("--only", choices=list(STAGES),
+                        help="train this model only (no export): stages can run side by side")
     args = parser.parse_args()
-    build(args.work, fresh=args.fresh, quiet=args.quiet)
+    build(args.work, fresh=args.fresh, quiet=args.quiet, only=args.only)
 
 
 if __name__ == "__main__":
