@@ -1,27 +1,12 @@
-"""Fixtures of the web app's tests: an app on a fresh workspace, a client, a job waiter."""
+"""Fixtures of the web app's tests: an app on a fresh workspace, a client, an upload."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-
-pytest.importorskip("fastapi")
-pytest.importorskip("httpx")
-
-
-def wait_job(client: Any, job: dict[str, Any], timeout: float = 240.0) -> dict[str, Any]:
-    """Poll a job until it has left ``queued``/``running`` (fails after ``timeout`` s)."""
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        row = client.get(f"/api/jobs/{job['id']}").json()
-        if row["status"] not in ("queued", "running"):
-            return row
-        time.sleep(0.2)
-    raise AssertionError(f"job {job['id']} ({job['kind']}) still not finished after {timeout} s")
 
 
 @pytest.fixture

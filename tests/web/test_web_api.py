@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from conftest import wait_job
+from webtools import wait_job
 
 
 def run(client: Any, kind: str, params: dict[str, Any], timeout: float = 240.0
@@ -125,3 +125,33 @@ def test_jobs_cancel_resume_delete_and_events(client: Any, uploaded_video: str,
     assert client.delete(f"/api/jobs/{job['id']}").json() == {"deleted": job["id"]}
     assert not (workspace / "jobs" / job["id"]).exists()
     assert client.get("/api/jobs").json()["jobs"] == []
+
+
+def test_swap_and_animate_jobs_mark_their_output_with_the_consent(
+        client: Any, uploaded_video: str, face_image: Any) -> None:
+    import io
+
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.fromarray(face_image).save(buf, format="PNG")
+    still = client.post("/api/uploads?name=still.png", content=buf.getvalue()).json()["path"]
+    consent = client.post("/api/uploads?name=ok.md&purpose=consent",
+                          content=b"# consent\nyes\n").json()["path"]
+    fs = run(client, "extract", {"files": [uploaded_video], "size": 64})["result"]["faceset"]
+    swap_model = run(client, "train_swap", {"a": fs, "b": fs, "steps": 2, "size": 64,
+                                            "batch": 2})["result"]["model"]
+    swapped = run(client, "swap", {"file": uploaded_video, "model": swap_model,
+                                   "direction": "b2a", "consent": consent})["result"]
+    assert swapped["frames"] == 40 and swapped["output"].endswith(".mp4")
+    motion = run(client, "train_motion", {"videos": [uploaded_video], "steps": 2,
+                                          "size": 64, "batch": 2})["result"]["model"]
+    animated = run(client, "animate", {"source": still, "driving": uploaded_video,
+                                       "model": motion, "consent": consent})["result"]
+    for made, method in ((swapped, "swap"), (animated, "animate")):
+        v = run(client, "verify", {"file": made["output"]})["result"]
+        assert v["manifest"]["claims"]["method"] == method
+        assert v["manifest"]["claims"]["consent_sha256"]
+        assert v["watermark"]["detected"]
+    dl = client.get("/api/file", params={"path": animated["output"], "download": 1})
+    assert dl.status_code == 200 and dl.headers["content-type"] == "video/mp4"

@@ -9,7 +9,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from conftest import wait_job
+from webtools import wait_job
+
 from twoface.web.jobs import Context, JobStore, Worker
 from twoface.web.tasks import read_loss
 

@@ -234,6 +234,7 @@ def _train(ctx: Context, job: Any) -> dict[str, Any]:
     resume = (model_dir / "state.safetensors").is_file()  # a resumed job goes on from there
     opts = TrainOptions(steps=steps, minutes=float(p["minutes"]) or None, progress=False,
                         preview_every=max(1, min(50, steps // 4)), save_every=max(1, steps // 4),
+                        log_every=max(1, min(10, steps // 40)),  # enough points for a curve
                         resume=resume, description=ctx.job["kind"])
     ctx.log(("resuming" if resume else "training") + f" towards step {steps}")
     done = threading.Event()

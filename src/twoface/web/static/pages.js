@@ -51,8 +51,9 @@ function renderDetect(r, box) {
 function renderVerify(r, box) {
   const m = r.manifest || {}, w = r.watermark || {}, claims = m.claims || {};
   const p = w.payload || {};
-  box.replaceChildren(el("p", { class: "verdict v-" + (r.exit_code === 0 ? "real" : "uncertain"),
-    id: "verdict" }, r.verdict),
+  // 0: made by twoface (proof, a solid banner); 3: tampered; 1: no twoface provenance.
+  const look = { 0: "v-fake certain", 1: "v-no-face", 3: "v-fake" }[r.exit_code] || "v-uncertain";
+  box.replaceChildren(el("p", { class: `verdict ${look}`, id: "verdict" }, r.verdict),
   el("h2", {}, "Manifest"), kvTable([["state", m.state], ["reason", m.reason],
     ["generator", m.generator], ["made by twoface", m.made_by_twoface ? "yes (trusted key)" : "no"],
     ["method", claims.method], ["made", claims.created],
@@ -83,7 +84,8 @@ function renderInspect(r, box) {
   el("table", {}, el("tr", {}, ["kind", "start", "end", "confidence", "evidence"].map((h) => el("th", {}, h))),
     r.findings.map((f) => el("tr", {}, el("td", {}, f.kind), el("td", {}, f.start.toFixed(2)),
       el("td", {}, f.end.toFixed(2)), el("td", {}, f.confidence.toFixed(2)),
-      el("td", {}, Object.entries(f.evidence).map(([k, v]) => `${k}=${v}`).join(", "))))),
+      el("td", {}, Object.entries(f.evidence).map(([k, v]) =>
+        `${k}=${typeof v === "object" ? JSON.stringify(v) : v}`).join(", "))))),
   el("p", {}, el("a", { href: fileUrl(r.report_html), target: "_blank" }, "full report")));
 }
 
@@ -102,6 +104,8 @@ async function buildMake() {
   const c = await api("/api/choices");
   c.media = [...c.videos, ...c.images];
   const forms = document.getElementById("forms");
+  const open = new Set([...forms.querySelectorAll("details[open]")].map((d) => d.dataset.kind));
+  if (!forms.children.length) open.add("extract");
   forms.replaceChildren(el("h2", {}, "2. Choose a job"), ...FORMS.map(([kind, title, files, nums]) => {
     const inputs = {};
     const row = el("div", { class: "row" },
@@ -118,7 +122,7 @@ async function buildMake() {
       kind === "swap" ? el("label", {}, "direction", inputs.direction = el("select", {},
         el("option", {}, "a2b"), el("option", {}, "b2a"))) : null,
       el("button", { id: `run-${kind}`, onclick: () => runMake(kind, inputs) }, title));
-    return el("details", { open: kind === "extract" || null }, el("summary", {}, title), row);
+    return el("details", { open: open.has(kind) || null, "data-kind": kind }, el("summary", {}, title), row);
   }));
 }
 
