@@ -29,6 +29,7 @@ from fastapi.responses import (
 )
 
 from twoface.errors import TwofaceError
+from twoface.fileio import folder_lock
 from twoface.web import tasks
 from twoface.web.jobs import FINISHED, JobStore, Worker
 from twoface.web.uploads import DEFAULT_MAX_BYTES, TooLarge, save_upload
@@ -60,11 +61,15 @@ def create_app(workspace: str | Path, token: str | None = None, *,
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        worker.start()
-        try:
-            yield
-        finally:
-            await asyncio.to_thread(worker.stop)
+        # One server per workspace: a second would take the first one's running jobs for
+        # leftovers of a crash.
+        with folder_lock(ws.root, "twoface web server"):
+            store.recover()
+            worker.start()
+            try:
+                yield
+            finally:
+                await asyncio.to_thread(worker.stop)
 
     app = FastAPI(title="twoface", lifespan=lifespan, docs_url="/api/docs",
                   openapi_url="/api/openapi.json", redoc_url=None)

@@ -2,10 +2,11 @@
 time.
 
 A job is a row: its kind, its parameters (JSON), its status, progress and result. The
-table outlives the server: on start, rows left ``running`` by a server that died become
-``interrupted`` and wait for a resume; ``queued`` rows are picked up again. Cancelling raises
-:class:`Cancelled` inside the worker thread (a ``KeyboardInterrupt``, so a training loop
-saves its checkpoint on the way out, exactly as on Ctrl-C).
+table outlives the server: on start (:meth:`JobStore.recover`), rows left ``running`` by a
+server that died become ``interrupted`` and wait for a resume; ``queued`` rows are picked up
+again. Cancelling raises :class:`Cancelled` inside the worker thread (a
+``KeyboardInterrupt``, so a training loop saves its checkpoint on the way out, exactly as on
+Ctrl-C).
 """
 
 from __future__ import annotations
@@ -49,10 +50,15 @@ class JobStore:
         with self._conn() as c:
             c.execute("PRAGMA journal_mode=WAL")
             c.execute(SCHEMA)
-            # Whatever was running when the last server stopped did not finish.
-            c.execute("UPDATE jobs SET status='interrupted', finished=?, message="
-                      "'the server stopped while this job ran; resume it' WHERE "
-                      "status='running'", (_now(),))
+
+    def recover(self) -> int:
+        """Mark the jobs a stopped server left ``running`` as ``interrupted`` (call it while
+        holding the workspace, before the worker starts); returns how many."""
+        with self._conn() as c:
+            cur = c.execute("UPDATE jobs SET status='interrupted', finished=?, message="
+                            "'the server stopped while this job ran; resume it' WHERE "
+                            "status='running'", (_now(),))
+            return cur.rowcount
 
     @contextlib.contextmanager
     def _conn(self) -> Iterator[sqlite3.Connection]:
