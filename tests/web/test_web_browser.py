@@ -189,15 +189,45 @@ def test_make_page_trains_with_live_loss_curve_and_preview(
     _shoot(browser, "make")
 
 
-def test_jobs_page_lists_every_job(server: tuple[str, Path], browser: Any) -> None:
+def _click_in_row(driver: Any, job_id: str, label: str, then: str,
+                  timeout: float = 120.0) -> None:
+    """Click ``label`` in the job's row (the table redraws every few seconds, so look the
+    button up afresh each try), until the row's status reads ``then``."""
+    script = ("const row = document.querySelector(`tr[data-id='${arguments[0]}']`);"
+              "if (!row) return null;"
+              "const b = [...row.querySelectorAll('button')].find(x => x.textContent === "
+              "arguments[1]); if (b && arguments[2]) b.click();"
+              "return row.children[2].textContent;")
+    clicked = False
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        status = driver.execute_script(script, job_id, label, not clicked)
+        clicked = clicked or status is not None
+        if status == then:
+            return
+        time.sleep(0.5)
+    raise AssertionError(f"{label} on {job_id}: the row never read {then}")
+
+
+def test_jobs_page_lists_cancels_and_resumes(server: tuple[str, Path], browser: Any) -> None:
+    import httpx
     from selenium.webdriver.common.by import By
 
     base, _ = server
+    with httpx.Client(base_url=base, timeout=60) as client:
+        faceset = client.get("/api/choices").json()["facesets"][0]
+        job = client.post("/api/jobs", json={"kind": "train_gan", "params": {
+            "facesets": [faceset], "steps": 100000, "size": 32, "batch": 2}}).json()
     browser.get(f"{base}/jobs")
+    _click_in_row(browser, job["id"], "cancel", "cancelled")  # cancel while it runs
+    _click_in_row(browser, job["id"], "resume", "running")  # resume: it goes on
+    _click_in_row(browser, job["id"], "cancel", "cancelled")
+    browser.refresh()
     table = _wait(browser, "#jobs-table")
     rows = table.find_elements(By.CSS_SELECTOR, "tr[data-id]")
-    assert len(rows) >= 4
     kinds = {r.find_elements(By.TAG_NAME, "td")[1].text for r in rows}
-    assert {"detect", "verify", "inspect", "extract"} <= kinds
-    assert "done" in table.text
+    assert {"detect", "verify", "inspect", "extract", "train_gan"} <= kinds
+    assert "done" in table.text and "cancelled" in table.text
+    row = table.find_element(By.CSS_SELECTOR, f"tr[data-id='{job['id']}']")
+    assert "resume" in row.text and "delete" in row.text
     _shoot(browser, "jobs")
