@@ -142,6 +142,15 @@ def test_non_media_upload_is_refused_and_nothing_kept(client: Any, workspace: Pa
     assert list((workspace / "uploads").rglob("*.*")) == []
 
 
+def test_upload_over_the_pixel_cap_is_refused_from_its_header(
+        client: Any, workspace: Path, monkeypatch: pytest.MonkeyPatch, untouched: None) -> None:
+    monkeypatch.setenv("TWOFACE_MAX_PIXELS", "1000")  # the 64×48 test picture is 3072 px
+    r = client.post("/api/uploads?name=big.png", content=_png())
+    assert r.status_code == 400 and "over the" in r.json()["error"]
+    assert "TWOFACE_MAX_PIXELS" in r.json()["error"]
+    assert list((workspace / "uploads").rglob("*.*")) == []
+
+
 def test_token_required_off_localhost(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                       untouched: None) -> None:
     from fastapi.testclient import TestClient
