@@ -5,6 +5,7 @@ clear one-line message, and nothing is written outside the workspace."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -25,17 +26,24 @@ def outside(tmp_path: Path) -> Path:
     return path
 
 
-def _snapshot(folder: Path) -> dict[str, float]:
-    return {str(p): p.stat().st_mtime for p in folder.rglob("*")}
+def _snapshot(folder: Path, skip: Path) -> dict[str, float]:
+    """Every path under ``folder`` but those under ``skip`` (the live workspace, whose
+    SQLite files come and go), with its modification time."""
+    seen = {}
+    for root, dirs, files in os.walk(folder):
+        dirs[:] = [d for d in dirs if Path(root, d) != skip]
+        for name in [*dirs, *files]:
+            path = Path(root, name)
+            seen[str(path)] = path.lstat().st_mtime
+    return seen
 
 
 @pytest.fixture
 def untouched(tmp_path: Path, workspace: Path) -> Iterator[None]:
     """Fails the test if anything outside the workspace changed under ``tmp_path``."""
-    before = {k: v for k, v in _snapshot(tmp_path).items() if not k.startswith(str(workspace))}
+    before = _snapshot(tmp_path, workspace)
     yield
-    after = {k: v for k, v in _snapshot(tmp_path).items() if not k.startswith(str(workspace))}
-    assert after == before, "something was written outside the workspace"
+    assert _snapshot(tmp_path, workspace) == before, "something was written outside the workspace"
 
 
 def _bad_paths(client: Any, workspace: Path, outside: Path) -> dict[str, str]:
