@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo demo-models test lint bench detector clean
+.PHONY: install demo demo-models test lint bench web detector clean
 
 install: $(STAMP)
 
@@ -20,7 +20,13 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/twoface demo -o demo_out
 
+# The web app's browser tests drive Debian's chromium with chromium-driver; install them when
+# this machine can (root, Debian mirrors reachable), else those tests skip and say why.
 test: $(STAMP)
+	-@command -v chromedriver >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get \
+	  >/dev/null 2>&1 && apt-get update -qq >/dev/null 2>&1 && \
+	  apt-get install -y -qq chromium chromium-driver >/dev/null 2>&1; } || \
+	  echo "note: chromium-driver not installed: the web app's browser tests will be skipped"
 	$(BIN)/ruff check src tests bench
 	$(BIN)/mypy
 	$(BIN)/pytest -q
@@ -31,6 +37,10 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/extract.py
+
+# The local web app on http://127.0.0.1:8000/ (workspace: ./twoface_web).
+web: $(STAMP)
+	$(BIN)/twoface web
 
 # Retrain the shipped default detector (needs ../shared): the real people of liveportrait/ and
 # public_domain_portraits/ plus twoface's synthetic people, five leave-identities-out folds

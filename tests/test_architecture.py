@@ -30,6 +30,7 @@ LAYERS: list[set[str]] = [
     {"forensics"},
     {"evaluate"},
     {"demo"},
+    {"web"},
     {"cli"},
 ]
 RANK = {name: i for i, names in enumerate(LAYERS) for name in names}

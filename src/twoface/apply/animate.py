@@ -39,6 +39,7 @@ class AnimateOptions:
     batch: int = 16  # driving frames per model call
     mark: bool = True
     crf: int = 18
+    consent: str | Path | None = None  # a consent record: its SHA-256 goes into the manifest
 
 
 @dataclass
@@ -153,7 +154,8 @@ class AnimatePipeline(Pipeline):
         fps = info.fps or 25
         writer: MarkedVideoWriter | VideoWriter
         if opts.mark:
-            prov = Provenance.from_files("animate", [source, driving], model=self.folder)
+            prov = Provenance.from_files("animate", [source, driving], model=self.folder,
+                                         consent=opts.consent)
             writer = MarkedVideoWriter(output, fps, prov, crf=opts.crf, audio_from=audio)
         else:
             writer = VideoWriter(output, fps, crf=opts.crf, audio_from=audio)

@@ -84,15 +84,17 @@ class GanPipeline(Pipeline):
             raise TwofaceError(None, f"-n must be at least 1, got {n}")
         return self.draw(self.model.latents(n, seed), truncation)
 
-    def _provenance(self, label: str | None = None) -> Provenance:
+    def _provenance(self, label: str | None = None, consent: str | Path | None = None
+                    ) -> Provenance:
         from twoface.provenance import Provenance
 
-        return Provenance.from_files("gan", [], model=self.folder, label=label)
+        return Provenance.from_files("gan", [], model=self.folder, label=label, consent=consent)
 
     def __call__(self, output: str | Path, n: int = 64, *, seed: int = 0,
                  truncation: float = 1.0, grid: str | Path | None = None, mark: bool = True,
-                 progress: bool = True) -> GenerateReport:
-        """Write ``n`` faces as ``OUTPUT/gan_s{seed}_{i:05d}.png`` (and a grid of them)."""
+                 progress: bool = True, consent: str | Path | None = None) -> GenerateReport:
+        """Write ``n`` faces as ``OUTPUT/gan_s{seed}_{i:05d}.png`` (and a grid of them);
+        ``consent``: a consent record whose SHA-256 goes into every manifest."""
         import time
 
         import cv2
@@ -109,7 +111,7 @@ class GanPipeline(Pipeline):
             raise TwofaceError(grid, "the grid is written as PNG; give a .png name")
         faces = self.faces(n, seed=seed, truncation=truncation)
         output.mkdir(parents=True, exist_ok=True)
-        prov = self._provenance() if mark else None
+        prov = self._provenance(consent=consent) if mark else None
         keys = signing_keys() if prov else None  # read once, not once per face
         s = self.size
         if prov and s < MARK_SIDE:

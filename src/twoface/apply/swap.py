@@ -42,6 +42,7 @@ class SwapOptions:
     color_smooth: float = 0.2  # EMA weight of a new frame's colour statistics
     mark: bool = True
     crf: int = 18
+    consent: str | Path | None = None  # a consent record: its SHA-256 goes into the manifest
 
 
 @dataclass
@@ -93,7 +94,8 @@ class SwapPipeline(Pipeline):
         audio = source if info.has_audio else None
         writer: MarkedVideoWriter | VideoWriter
         if opts.mark:
-            prov = Provenance.from_files("swap", [source], model=self.folder)
+            prov = Provenance.from_files("swap", [source], model=self.folder,
+                                         consent=opts.consent)
             writer = MarkedVideoWriter(output, info.fps or 25, prov, crf=opts.crf,
                                        audio_from=audio)
         else:
@@ -225,7 +227,8 @@ class SwapPipeline(Pipeline):
         report = SwapReport(output, frames=1, swapped_frames=1, faces=len(faces),
                             tracks=len(faces))
         if opts.mark:
-            prov = Provenance.from_files("swap", [source], model=self.folder)
+            prov = Provenance.from_files("swap", [source], model=self.folder,
+                                         consent=opts.consent)
             report.manifest = write_marked_image(output, out, prov)
         else:
             write_image(output, out)
