@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -128,8 +129,9 @@ def stage_swap(ctx: DemoContext) -> None:
         f"<img alt='training preview' src='{png_data_uri(preview, 768)}'>"
         f"<p><b>The swap:</b> alice's video converted with bob's decoder of {which}: "
         f"{report.faces} faces in {report.frames} frames, {link(ctx, out)}, watermarked and "
-        f"signed.</p><p><b>eval swap verdict: {verdict}</b>"
-        + (f" ({why})" if why else "") + f"<br><small>{metrics['rules_text']}</small></p>"
+        f"signed.</p><p><b>eval swap verdict: {html.escape(verdict)}</b>"
+        + (f" ({html.escape(why)})" if why else "")
+        + f"<br><small>{html.escape(metrics['rules_text'])}</small></p>"
         f"<p>source (alice) | swapped (alice as bob)</p>{shots}"
         f"<h3>Metrics</h3>{summary_table(metrics['summary'])}")
 

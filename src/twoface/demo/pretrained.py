@@ -66,7 +66,7 @@ class Recipe:
 
 RECIPE = Recipe(
     swap={"size": 128, "ema_decay": 0.998, "lr": 3e-4},
-    swap_steps=3000, swap_batch=8,
+    swap_steps=4000, swap_batch=8,
     motion={}, motion_steps=1200, motion_batch=8,
     gan={"size": 64, "max_channels": 128}, gan_steps=1200, gan_batch=16,
 )
@@ -253,7 +253,7 @@ in these weights or in their training data). They exist to show what the methods
 laptop; they only know the synthetic people they were trained on. Everything made with
 them is watermarked and signed like any twoface output.
 
-| model | steps | minutes (this run) | weights |
+| model | steps | training minutes (2-core CPU, 1 thread, shared with other jobs) | weights |
 |---|---|---|---|
 {rows}
 

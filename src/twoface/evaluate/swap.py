@@ -10,8 +10,9 @@
 * temporal flicker: mean frame-to-frame change inside the face, swapped vs. source;
 * face still found: does a face detector, run near the source face's box, still find a face
   in the swapped frame (counted over the frames where it finds the source's)?
-* sharpness ratio: gradient energy inside the face (away from the blend seam), swapped over
-  source; 1.0 is as sharp as the source, a blur scores far below;
+* sharpness ratio: fine-detail energy inside the face (away from the blend seam: luma minus
+  its 1 px Gaussian blur), swapped over source; 1.0 is as detailed as the source, a blur or
+  an upsampled small face scores far below, and bold features cannot make up for lost detail;
 * a verdict, *convincing* / *recognisable but soft* / *failed*, by the stated
   :class:`VerdictRules`.
 

@@ -125,8 +125,9 @@ function lineChart(series, opts) {
       svg.append(svgEl("circle", { cx: X(p[0]), cy: Y(p[1]), r: 2.5, fill: s.colour }));
     }
   }
-  svg.append(svgEl("text", { x: pad, y: h - 8 }, `${x0.toFixed(2)} ${opts.xunit || ""}`));
-  svg.append(svgEl("text", { x: w - pad - 60, y: h - 8 }, `${x1.toFixed(2)} ${opts.xunit || ""}`));
+  const fmt = (v) => (Number.isInteger(v) ? String(v) : v.toFixed(2));  // steps are whole
+  svg.append(svgEl("text", { x: pad, y: h - 8 }, `${fmt(x0)} ${opts.xunit || ""}`));
+  svg.append(svgEl("text", { x: w - pad - 60, y: h - 8 }, `${fmt(x1)} ${opts.xunit || ""}`));
   svg.append(svgEl("text", { x: 2, y: pad + 4 }, y1.toFixed(2)));
   svg.append(svgEl("text", { x: 2, y: h - pad }, y0.toFixed(2)));
   return svg;
