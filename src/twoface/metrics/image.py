@@ -20,18 +20,23 @@ def psnr_outside(a: np.ndarray, b: np.ndarray, mask: np.ndarray) -> float:
     return 100.0 if mse < 1e-10 else 10 * math.log10(255.0**2 / mse)
 
 
+def _luma(image: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The boolean mask and the image's luma (float32, 0-255)."""
+    gray = image.astype(np.float32)
+    if gray.ndim == 3:
+        gray = gray @ np.array([0.299, 0.587, 0.114], np.float32)
+    return mask > 0.5, gray
+
+
 def gradient_energy(image: np.ndarray, mask: np.ndarray) -> float:
     """Mean gradient magnitude (3×3 Sobel on the luma, 0-255 scale) where ``mask`` is set.
 
     Fine detail (pores, lashes, hair, the edges of lips and eyes) is where the gradient is
     high; a blurred or upsampled face loses it, whatever its colours. NaN for an empty mask.
     """
-    keep = mask > 0.5
+    keep, gray = _luma(image, mask)
     if not keep.any():
         return float("nan")
-    gray = image.astype(np.float32)
-    if gray.ndim == 3:
-        gray = gray @ np.array([0.299, 0.587, 0.114], np.float32)
     gx = cv2.Sobel(gray, cv2.CV_32F, 1, 0, ksize=3)
     gy = cv2.Sobel(gray, cv2.CV_32F, 0, 1, ksize=3)
     return float(np.sqrt(gx * gx + gy * gy)[keep].mean())
@@ -43,12 +48,9 @@ def detail_energy(image: np.ndarray, mask: np.ndarray, sigma: float = 1.0) -> fl
     Unlike the gradient magnitude it is not carried by a few strong edges (a dark eyebrow on
     light skin), so a soft face with bold features does not pass for a sharp one. NaN for an
     empty mask."""
-    keep = mask > 0.5
+    keep, gray = _luma(image, mask)
     if not keep.any():
         return float("nan")
-    gray = image.astype(np.float32)
-    if gray.ndim == 3:
-        gray = gray @ np.array([0.299, 0.587, 0.114], np.float32)
     fine = gray - cv2.GaussianBlur(gray, (0, 0), sigma)
     return float(np.sqrt((fine[keep] ** 2).mean()))
 
