@@ -17,8 +17,8 @@ sums differ in the last bits and the weights drift accordingly. Finished stages 
 a rerun (``--fresh`` starts over). The exported weights are float16 (half the size; the
 models are loaded in float32) and the swap keeps only its averaged (EMA) copy.
 
-Run: ``python -m twoface.demo.pretrained [--work runs/demo_models]`` (about an hour on two
-idle CPU cores).
+Run: ``python -m twoface.demo.pretrained [--work runs/demo_models]`` (about two CPU-hours;
+``--only NAME`` trains one model, so the three can run side by side).
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ import argparse
 import itertools
 import json
 import shutil
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -222,7 +222,7 @@ def export(run: Path, dest: Path, kind: str) -> int:
     if kind == "swap" and ema is not None:
         from twoface.models.registry import create
 
-        plain = create("swap", net.name, **{**_config_of(net), "ema_decay": 0.0})
+        plain = create("swap", net.name, **{**asdict(net.config), "ema_decay": 0.0})
         for part in ("encoder", "decoder_a", "decoder_b"):
             getattr(plain, part).load_state_dict(ema[part].state_dict())
         net = plain
@@ -233,12 +233,6 @@ def export(run: Path, dest: Path, kind: str) -> int:
     shutil.rmtree(dest, ignore_errors=True)
     tmp.rename(dest)
     return sum(p.stat().st_size for p in dest.iterdir())
-
-
-def _config_of(net: Any) -> dict[str, Any]:
-    from twoface.models.registry import config_dict
-
-    return dict(config_dict(net)["config"])
 
 
 def _card(stats: dict[str, dict[str, Any]], sizes: dict[str, int]) -> str:

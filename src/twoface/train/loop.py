@@ -173,11 +173,12 @@ def _fit(model: TrainableModel, batches: Batches, run_dir: Path,
         # torch's stubs leave out Module.to's memory_format keyword, which it takes.
         model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
         torch.backends.cudnn.benchmark = True
+    groups = model.optim_groups()
     optims = {key: torch.optim.AdamW(params, lr=lr, betas=model.adam_betas, weight_decay=0.0)
-              for key, (params, lr) in model.optim_groups().items()}
+              for key, (params, lr) in groups.items()}
     start = load_checkpoint(run_dir, model, optims) if existing is not None else 0
     # The schedule scales the model's own rates (a checkpoint holds the rate it stopped at).
-    base_lr = {key: lr for key, (_, lr) in model.optim_groups().items()}
+    base_lr = {key: lr for key, (_, lr) in groups.items()}
     if world > 1:  # every process starts from rank 0's weights (fresh inits differ)
         import torch.distributed as dist
 
