@@ -198,14 +198,19 @@ def run_extract(ctx: Context) -> dict[str, Any]:
             "tracks": report.tracks, "warnings": list(report.warnings)}
 
 
+def _sync_training(ctx: Context, model_dir: Path, steps: int) -> None:
+    """Copy the loop's last logged step (from ``log.csv``) into the job's progress."""
+    curve = read_loss(model_dir)
+    if curve["step"]:
+        step = int(curve["step"][-1])
+        ctx.store.update(ctx.job["id"], progress=max(round(min(step / steps, 1.0), 4), 1e-4),
+                         message=f"step {step}/{steps}, loss {curve['loss'][-1]:.4f}")
+
+
 def _watch_training(ctx: Context, model_dir: Path, steps: int, done: threading.Event) -> None:
-    """Copy the loop's step (from ``log.csv``) into the job's progress every second."""
+    """Sync the job's progress every second while the loop runs."""
     while not done.wait(1.0):
-        curve = read_loss(model_dir)
-        if curve["step"]:
-            step = curve["step"][-1]
-            ctx.store.update(ctx.job["id"], progress=round(min(step / steps, 1.0), 4),
-                             message=f"step {step}/{steps}, loss {curve['loss'][-1]:.4f}")
+        _sync_training(ctx, model_dir, steps)
 
 
 def read_loss(model_dir: Path) -> dict[str, list[float]]:
@@ -245,6 +250,8 @@ def _train(ctx: Context, job: Any) -> dict[str, Any]:
         result = job(model_dir, opts, int(p["size"]) or None, int(p["batch"]))
     finally:
         done.set()
+        watcher.join()
+        _sync_training(ctx, model_dir, steps)  # a stop between two polls still shows its step
     out: dict[str, Any] = {"model": _rel(ctx, model_dir)}
     if isinstance(result, TrainResult):
         out.update(step=result.step, seconds=round(result.seconds, 1),
