@@ -122,27 +122,10 @@ class SwapPipeline(Pipeline):
     def _track(self, source: Path, opts: SwapOptions, total: int,
                progress: bool) -> dict[int, list[tuple[int, np.ndarray]]]:
         """Track faces and smooth each track's landmarks: frame index → [(track, 68×2)]."""
-        from twoface.faces.track import FaceTracker, TrackerConfig, smooth_landmarks
-        from twoface.media import iter_frames
-        from twoface.progress import progress_bar
+        from twoface.apply._facecrop import track_faces
 
-        tracker = FaceTracker(self.faces, TrackerConfig(detect_every=opts.detect_every,
-                                                        min_face=opts.min_face))
-        tracks: dict[int, list[tuple[int, float, np.ndarray]]] = defaultdict(list)
-        with progress_bar(enabled=progress) as bar:
-            task = bar.add_task(f"track {source.name}", total=total, unit="frames")
-            for fr in iter_frames(source):
-                for face in tracker.update(fr.image, fr.index, fr.time):
-                    assert face.landmarks is not None  # the tracker fits them to every face
-                    tracks[face.track_id].append((fr.index, fr.time, face.landmarks))
-                bar.advance(task)
-        per_frame: dict[int, list[tuple[int, np.ndarray]]] = defaultdict(list)
-        for tid, items in tracks.items():
-            marks = smooth_landmarks(np.array([m for _, _, m in items]),
-                                     np.array([t for _, t, _ in items]))
-            for (index, _, _), m in zip(items, marks, strict=True):
-                per_frame[index].append((tid, m))
-        return dict(per_frame)
+        return track_faces(source, self.faces, detect_every=opts.detect_every,
+                           min_face=opts.min_face, progress=progress, total=total)
 
     def _why_no_faces(self, source: Path, min_face: int) -> str:
         """Tell "faces too small" from "no faces" by looking harder at a few frames."""

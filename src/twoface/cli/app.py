@@ -57,7 +57,8 @@ class Group(_NoFlagLabels, TyperGroup):
 # runs or ``--help`` lists it, so ``twoface verify`` never loads torch and the model files.
 COMMANDS: dict[str, str] = {
     "extract": "faces:extract", "faces": "faces:faces", "swap": "swap:swap",
-    "clips": "motion:clips", "animate": "motion:animate", "generate": "gan:generate",
+    "clips": "motion:clips", "animate": "motion:animate",
+    "reenact": "motion:reenact", "generate": "gan:generate",
     "detect": "judge:detect", "inspect": "forensics:inspect", "verify": "provenance:verify",
     "mark": "provenance:mark", "demo": "demo:demo", "web": "web:web",
 }

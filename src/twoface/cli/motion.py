@@ -12,7 +12,7 @@ from rich.markup import escape
 from twoface.cli import training
 from twoface.cli.common import Device, NoMark, Quiet, default_of
 from twoface.cli.console import err, note, out, print_summary, warn
-from twoface.cli.options import ANIMATE, SIZE_HELP, MotionModel, MotionSize, model_help
+from twoface.cli.options import ANIMATE, REENACT, SIZE_HELP, MotionModel, MotionSize, model_help
 from twoface.cli.training import (
     Compile,
     Minutes,
@@ -27,6 +27,7 @@ from twoface.data.clips import make_clips
 from twoface.errors import TwofaceError
 from twoface.evaluate.motion import evaluate_motion
 from twoface.train.motion import train_motion
+from twoface.types import BlendName, ColorMatchName
 
 
 def clips(
@@ -130,6 +131,52 @@ def animate(
     if not quiet:
         out.print(f"{report.frames} frames ({report.fps:.1f} frames/s, reference frame "
                   f"{report.reference_frame}) → [bold]{escape(str(report.output))}[/]"
+                  + (f" (manifest: {escape(str(report.manifest))})" if report.manifest else ""))
+
+
+def reenact(
+    target: Annotated[Path, typer.Argument(help="Video of the person whose face to drive.")],
+    driver: Annotated[Path, typer.Option("--driver", help="Video of the actor whose "
+                                         "expressions to transfer.")],
+    model: Annotated[Path, typer.Option("-m", "--model", help="Trained motion model.")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="Output video.")],
+    expression_only: Annotated[bool, typer.Option(
+        "--expression-only", help="Keep the target's own head motion; transfer only the "
+        "actor's expression.")] = REENACT.expression_only,
+    neutral_frame: Annotated[int | None, typer.Option(
+        min=0, help="Actor frame the motion is measured from (default: the one with the "
+        "mouth closed, facing the camera).")] = None,
+    blend: Annotated[BlendName, typer.Option(
+        help="How the face is pasted back: feathered mask or Poisson (seamless) cloning.")
+                     ] = REENACT.blend,
+    color: Annotated[ColorMatchName, typer.Option(
+        help="Colour matching of the drawn face to the frame.")] = REENACT.color,
+    batch: Annotated[int, typer.Option(min=1, help="Frames per model call.")] = REENACT.batch,
+    min_face: Annotated[int, typer.Option(help="Leave faces smaller than this (px).")
+                        ] = REENACT.min_face,
+    device: Device = None,
+    no_mark: NoMark = False,
+    quiet: Quiet = False,
+) -> None:
+    """Drive the face in TARGET with the actor's expressions (Face2Face); hair, background
+    and audio stay the target's (output marked)."""
+    from twoface.apply.reenact import ReenactOptions, ReenactPipeline
+
+    if no_mark:
+        from twoface.provenance import warn_no_mark
+
+        warn_no_mark(err)
+    opts = ReenactOptions(expression_only=expression_only, neutral_frame=neutral_frame,
+                          blend=blend, color=color, batch=batch, min_face=min_face,
+                          mark=not no_mark)
+    pipe = ReenactPipeline.from_pretrained(model, device)
+    report = pipe(target, driver, output, opts, progress=not quiet)
+    for n in report.notes:
+        note(n)
+    if not quiet:
+        out.print(f"{report.frames} frames, {report.reenacted_frames} reenacted "
+                  f"({report.fps:.1f} frames/s, actor's neutral frame "
+                  f"{report.neutral_frame}) → [bold]{escape(str(report.output))}[/]"
                   + (f" (manifest: {escape(str(report.manifest))})" if report.manifest else ""))
 
 

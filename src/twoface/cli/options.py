@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from twoface.apply.animate import AnimateOptions
+from twoface.apply.reenact import ReenactOptions
 from twoface.apply.swap import SwapOptions
 from twoface.cli.common import one_of
 from twoface.data.detect_dataset import DatasetOptions
@@ -43,6 +44,7 @@ else:
 # The defaults of the option dataclasses, read as attributes (``SWAP.blend``).
 SWAP = SwapOptions()
 ANIMATE = AnimateOptions()
+REENACT = ReenactOptions()
 DATASET = DatasetOptions()
 TRAIN = TrainOptions()
 

@@ -69,8 +69,13 @@ def train(
 
 def swap(
     source: Annotated[Path, typer.Argument(help="Video or image to convert.")],
-    model: Annotated[Path, typer.Option("-m", "--model", help="Trained model folder.")],
+    model: Annotated[Path, typer.Option("-m", "--model", help=(
+        "Trained model folder: a swap model, or with --face a motion model."))],
     output: Annotated[Path, typer.Option("-o", "--output", help="Output file.")],
+    face: Annotated[list[Path] | None, typer.Option(
+        "--face", help="One-shot swap: a photo of the new face (repeatable: several photos "
+        "of one person, the closest in pose is used per frame); MODEL is then a motion "
+        "model and no per-pair training is needed.")] = None,
     direction: Annotated[Direction, typer.Option(
         help="a2b: faces of A become B; b2a: the other way.")] = SWAP.direction,
     alignments: Annotated[Path | None, typer.Option(
@@ -88,13 +93,19 @@ def swap(
     no_mark: NoMark = False,
     quiet: Quiet = False,
 ) -> None:
-    """Swap faces in a video or image with a trained model (output marked)."""
+    """Swap faces in a video or image with a trained model, or from photos with --face and a
+    motion model (output marked)."""
     from twoface.apply.swap import SwapOptions, SwapPipeline
 
     if no_mark:
         from twoface.provenance import warn_no_mark
 
         warn_no_mark(err)
+    if face:
+        _swap_from_photos(source, list(face), model, output, blend=blend, color=color,
+                          batch=batch, min_face=min_face, device=device, mark=not no_mark,
+                          quiet=quiet)
+        return
     opts = SwapOptions(direction=direction, blend=blend, color=color, batch=batch,
                        min_face=min_face, mark=not no_mark)
     pipe = SwapPipeline.from_pretrained(model, device)
@@ -102,6 +113,21 @@ def swap(
     if not quiet:
         out.print(f"{report.frames} frames, {report.faces} faces swapped in "
                   f"{report.swapped_frames} frames → [bold]{escape(str(report.output))}[/]"
+                  + (f" (manifest: {escape(str(report.manifest))})" if report.manifest else ""))
+
+
+def _swap_from_photos(source: Path, faces: list[Path], model: Path, output: Path, *,
+                      blend: BlendName, color: ColorMatchName, batch: int, min_face: int,
+                      device: str | None, mark: bool, quiet: bool) -> None:
+    from twoface.apply.oneshot import OneShotOptions, OneShotSwapPipeline
+
+    opts = OneShotOptions(blend=blend, color=color, batch=batch, min_face=min_face, mark=mark)
+    pipe = OneShotSwapPipeline.from_pretrained(model, device)
+    report = pipe(source, faces, output, opts, progress=not quiet)
+    if not quiet:
+        used = ", ".join(f"{escape(k)} {v}" for k, v in report.photo_frames.items())
+        out.print(f"{report.frames} frames, {report.swapped_frames} swapped from photos "
+                  f"({used}; {report.fps:.1f} frames/s) → [bold]{escape(str(report.output))}[/]"
                   + (f" (manifest: {escape(str(report.manifest))})" if report.manifest else ""))
 
 

@@ -55,6 +55,8 @@ METHOD_CODES: dict[str, int] = {
     "animate": 4,  # first-order motion animation
     "demo": 5,
     "synthetic": 6,  # procedurally rendered people (twoface.synth)
+    "reenact": 7,  # a face driven by another actor's expressions (motion model)
+    "swap_oneshot": 8,  # a face swapped in from photos by the motion model (no training)
 }
 METHOD_NAMES = {code: name for name, code in METHOD_CODES.items()}
 _LAYOUTS = {TOOL_TWOFACE: ((4, 4, 24, 16), 16), TOOL_TWOFACE_BOUND: ((4, 4, 8, 12, 28), 8)}

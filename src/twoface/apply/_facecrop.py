@@ -1,0 +1,137 @@
+"""Face crops that follow one face through a video, and pasting a drawn crop back into its
+frame: shared by ``swap`` (tracking), ``reenact`` and the one-shot swap (both).
+
+A *follow box* is a square ``(x0, y0, side)`` in whole pixels around one frame's smoothed
+landmarks, ``LOOSE`` × the face's extent like the motion model's training clips, so the motion
+model sees every frame's face at the place and scale it learnt. Boxes may reach past the frame
+(a face at the edge): crops repeat the edge pixels there and pasting clips to the frame.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+from twoface.apply.blend import feather, hist_match, lab_stats, paste, rct
+from twoface.types import BlendName, ColorMatchName
+
+Box = tuple[int, int, int]  # x0, y0, side in frame pixels
+PerFrame = dict[int, list[tuple[int, np.ndarray]]]  # frame index → [(track id, 68×2 marks)]
+
+
+def track_faces(source: Path, models: Any, *, detect_every: int = 5, min_face: int = 40,
+                progress: bool = False, total: int | None = None) -> PerFrame:
+    """Track every face of ``source`` and smooth each track's landmarks (zero-phase Kalman)."""
+    from twoface.faces.track import FaceTracker, TrackerConfig, smooth_landmarks
+    from twoface.media import iter_frames
+    from twoface.progress import progress_bar
+
+    tracker = FaceTracker(models, TrackerConfig(detect_every=detect_every, min_face=min_face))
+    tracks: dict[int, list[tuple[int, float, np.ndarray]]] = defaultdict(list)
+    with progress_bar(enabled=progress) as bar:
+        task = bar.add_task(f"track {source.name}", total=total, unit="frames")
+        for fr in iter_frames(source):
+            for face in tracker.update(fr.image, fr.index, fr.time):
+                assert face.landmarks is not None  # the tracker fits them to every face
+                tracks[face.track_id].append((fr.index, fr.time, face.landmarks))
+            bar.advance(task)
+    per_frame: PerFrame = defaultdict(list)
+    for tid, items in tracks.items():
+        marks = smooth_landmarks(np.array([m for _, _, m in items]),
+                                 np.array([t for _, t, _ in items]))
+        for (index, _, _), m in zip(items, marks, strict=True):
+            per_frame[index].append((tid, m))
+    return dict(per_frame)
+
+
+def main_track(per_frame: PerFrame) -> dict[int, np.ndarray]:
+    """Frame index → landmarks of the face seen in the most frames (the video's subject)."""
+    counts: dict[int, int] = defaultdict(int)
+    for faces in per_frame.values():
+        for tid, _ in faces:
+            counts[tid] += 1
+    if not counts:
+        return {}
+    best = max(counts, key=lambda t: counts[t])
+    return {i: m for i, faces in per_frame.items() for tid, m in faces if tid == best}
+
+
+def follow_box(marks: np.ndarray, loose: float = 1.8) -> Box:
+    """The square around ``marks`` (68×2) the motion model wants to see, in whole pixels."""
+    lo, hi = marks.min(0), marks.max(0)
+    side = max(8, round(loose * float(np.max(hi - lo))))
+    cx, cy = (lo + hi) / 2
+    # A little more room above than below: the hair belongs to the head that moves.
+    return round(cx - side / 2), round(cy - side / 2 - 0.05 * side), side
+
+
+def crop_at(image: np.ndarray, box: Box, size: int) -> np.ndarray:
+    """``box`` of ``image`` resized to ``size``² (uint8), edge pixels repeated past the frame."""
+    x0, y0, side = box
+    h, w = image.shape[:2]
+    pad = max(0, -x0, -y0, x0 + side - w, y0 + side - h)
+    if pad:
+        image = cv2.copyMakeBorder(image, pad, pad, pad, pad, cv2.BORDER_REPLICATE)
+        x0, y0 = x0 + pad, y0 + pad
+    part = np.ascontiguousarray(image[y0:y0 + side, x0:x0 + side])
+    interp = cv2.INTER_AREA if side > size else cv2.INTER_CUBIC
+    return cv2.resize(part, (size, size), interpolation=interp)
+
+
+def normalised_pose(marks: np.ndarray) -> np.ndarray:
+    """68 landmarks centred and scaled to unit spread: comparable across faces and sizes."""
+    centred = marks - marks.mean(0)
+    return centred / max(float(np.sqrt((centred ** 2).sum(1).mean())), 1e-6)
+
+
+def mouth_open(marks: np.ndarray) -> float:
+    """Inner-lip gap over the face's height (0 for a closed mouth)."""
+    gap = float(np.linalg.norm(marks[[61, 62, 63]] - marks[[67, 66, 65]], axis=1).mean())
+    return gap / max(float(np.ptp(marks[:, 1])), 1e-6)
+
+
+class Paster:
+    """Pastes drawn face crops into their frames through the frame's own face mask, with a
+    colour correction smoothed along the track (so the face neither jumps nor flickers)."""
+
+    def __init__(self, color: ColorMatchName = "rct", blend: BlendName = "feather",
+                 smooth: float = 0.2, brow_raise: float = 0.2) -> None:
+        self.color, self.blend, self.smooth, self.brow_raise = color, blend, smooth, brow_raise
+        self._shift: np.ndarray | None = None
+
+    def __call__(self, frame: np.ndarray, face: np.ndarray, box: Box, marks: np.ndarray
+                 ) -> np.ndarray:
+        """``frame`` (uint8) with ``face`` (``S×S×3`` float in [0, 1], drawn for ``box``)
+        pasted inside the hull of ``marks`` (the frame's landmarks)."""
+        from twoface.faces.mask import face_mask
+
+        x0, y0, side = box
+        big = cv2.resize(face.astype(np.float32), (side, side), interpolation=cv2.INTER_CUBIC)
+        big = np.clip(big, 0, 1)
+        here = crop_at(frame, box, side).astype(np.float32) / 255
+        mask = face_mask(marks - np.array([x0, y0], np.float64), (side, side),
+                         brow_raise=self.brow_raise)
+        if self.color == "rct":
+            src, dst = lab_stats(big, mask), lab_stats(here, mask)
+            shift = np.stack([dst[0] - src[0], dst[1] / src[1]])
+            if self._shift is not None:
+                shift = self._shift + self.smooth * (shift - self._shift)
+            self._shift = shift
+            big = rct(big, src, np.stack([src[0] + shift[0], src[1] * shift[1]]))
+        elif self.color == "hist":
+            big = hist_match(big, here, mask)
+        alpha = feather(mask)
+        # Only the part of the box inside the frame is written back.
+        h, w = frame.shape[:2]
+        fx0, fy0, fx1, fy1 = max(0, x0), max(0, y0), min(w, x0 + side), min(h, y0 + side)
+        if fx1 <= fx0 or fy1 <= fy0:
+            return frame
+        cx0, cy0 = fx0 - x0, fy0 - y0
+        cut = (slice(cy0, cy0 + fy1 - fy0), slice(cx0, cx0 + fx1 - fx0))
+        out = frame.copy()
+        out[fy0:fy1, fx0:fx1] = paste(out[fy0:fy1, fx0:fx1], big[cut], alpha[cut], self.blend)
+        return out
