@@ -202,3 +202,22 @@ def test_wrong_kinds_of_input_are_refused(world: dict) -> None:
     with pytest.raises(TwofaceError, match="is an input"):
         ReenactPipeline.from_pretrained(world["model"])(
             world["target"], world["actor"], world["target"])
+
+
+def test_eval_reenact_scores_doing_nothing_as_no_gain(world: dict) -> None:
+    """The untouched target as the "reenactment": no expression gain, full sharpness, the
+    target's identity; the untrained model's output: no better than doing nothing."""
+    from twoface.evaluate.reenact import evaluate_reenact
+
+    still = evaluate_reenact(world["target"], world["target"], world["actor"], every=3,
+                             n_synthetic=2)
+    s = still["summary"]
+    assert s["expression_gain"] == pytest.approx(0.0, abs=1e-9)
+    assert s["expression_baseline_iod"] > 0.005  # the actor does move
+    assert s["sharpness_ratio"] == pytest.approx(1.0) and s["pose_err_deg"] == 0
+    assert s["identity_retrieval"] == 1.0
+    made = world["root"] / "reenacted.mp4"
+    if made.is_file():  # written by the first test of this module
+        s = evaluate_reenact(made, world["target"], world["actor"], every=3,
+                             n_synthetic=2)["summary"]
+        assert s["expression_gain"] < 0.5 and s["sharpness_ratio"] < 0.9

@@ -67,7 +67,8 @@ GROUPS: dict[str, tuple[str, dict[str, str]]] = {
         "swap": "swap:train", "motion": "motion:train", "gan": "gan:train",
         "detector": "detect:train"}),
     "eval": ("Measure generated media.", {
-        "swap": "swap:evaluate", "motion": "motion:evaluate", "gan": "gan:evaluate",
+        "swap": "swap:evaluate", "motion": "motion:evaluate",
+        "reenact": "motion:evaluate_reenact", "gan": "gan:evaluate",
         "detector": "detect:evaluate", "cross-method": "detect:cross_method"}),
     "dataset": ("Build labelled face datasets for detectors.", {
         "build": "detect:dataset_build"}),

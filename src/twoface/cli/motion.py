@@ -200,3 +200,36 @@ def evaluate(
         print(json.dumps(result["summary"], indent=1))
         return
     print_summary(result["summary"], width=30)
+
+
+def evaluate_reenact(
+    output: Annotated[Path, typer.Argument(help="The reenacted video.")],
+    target: Annotated[Path, typer.Option("--target", help="The target video it was made from.")],
+    driver: Annotated[Path, typer.Option("--driver", help="The actor's video.")],
+    neutral_frame: Annotated[int | None, typer.Option(
+        min=0, help="The actor's neutral frame (default: found as reenact finds it).")] = None,
+    every: Annotated[int, typer.Option(min=1, help="Expression, pose and identity on every "
+                                       "Nth frame.")] = 2,
+    real_gallery: Annotated[Path | None, typer.Option(
+        "--real-gallery", help="Faces folder with real people for the identity gallery "
+        "(default: ../shared/data/faces when found, or $TWOFACE_SHARED_FACES).")] = None,
+    no_real_gallery: Annotated[bool, typer.Option(
+        "--no-real-gallery", help="Leave real people out of the gallery.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")
+                       ] = False,
+) -> None:
+    """Measure a reenactment: expression transfer against doing nothing, the target's
+    identity kept (retrieval against real people), pose error, sharpness, flicker."""
+    from twoface.evaluate.gallery import find_shared_faces
+    from twoface.evaluate.reenact import evaluate_reenact as measure
+
+    gallery = None if no_real_gallery else (real_gallery or find_shared_faces())
+    if gallery is not None and not gallery.is_dir():
+        raise TwofaceError(gallery, "is not a folder (--real-gallery)")
+    result = measure(output, target, driver, every=every, neutral_frame=neutral_frame,
+                     real_gallery=gallery)
+    if as_json:
+        print(json.dumps(result["summary"], indent=1))
+        return
+    print_summary(result["summary"], width=30)
+
