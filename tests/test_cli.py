@@ -22,7 +22,7 @@ from twoface.cli import app
 from twoface.errors import TwofaceError
 from twoface.models import gan, motion, swap_ae
 from twoface.models.registry import names
-from twoface.train.presets import SWAP_PRESETS, PresetName
+from twoface.train.presets import MOTION_PRESETS, SWAP_PRESETS, PresetName
 from twoface.types import BlendName, ColorMatchName, DetectorName
 
 
@@ -74,6 +74,9 @@ CHOICES: dict[tuple[str, str], tuple[Any, ...]] = {
     ("train swap", "--preset"): get_args(PresetName),
     ("train motion", "--model"): tuple(names("motion")),
     ("train motion", "--size"): motion.SIZES,
+    ("train motion", "--preset"): get_args(PresetName),
+    ("reenact", "--blend"): get_args(BlendName),
+    ("reenact", "--color"): get_args(ColorMatchName),
     ("train gan", "--model"): tuple(names("gan")),
     ("train gan", "--size"): gan.SIZES,
     ("train detector", "--model"): tuple(names("detector")),
@@ -87,7 +90,7 @@ def test_choices_come_from_the_registry_and_the_literal_types() -> None:
              and p.type_descriptor.choices is not None}
     assert found == CHOICES
     assert 32 in found[("train gan", "--size")]  # the GAN accepts 32; the old help said not
-    assert set(get_args(PresetName)) == set(SWAP_PRESETS)  # every preset, and only those
+    assert set(get_args(PresetName)) == set(SWAP_PRESETS) == set(MOTION_PRESETS)
 
 
 def test_extract_defaults_match_the_library() -> None:

@@ -79,6 +79,22 @@ def test_training_wrote_a_model_folder(world: dict) -> None:
     assert json.loads((world["model"] / "config.json").read_text())["kind"] == "motion"
 
 
+def test_motion_preset_fills_the_recipe_and_explicit_values_win(world: dict) -> None:
+    from twoface.train.loop import TrainOptions
+    from twoface.train.motion import train_motion
+    from twoface.train.presets import MOTION_PRESETS
+
+    run = world["root"] / "preset_run"
+    result = train_motion([world["clips"]], run, preset="cpu", batch=2,
+                          overrides={**TINY, "size": 64},
+                          options=TrainOptions(steps=2, preview_every=0, progress=False))
+    saved = json.loads((run / "config.json").read_text())
+    cpu = MOTION_PRESETS["cpu"]
+    assert saved["name"] == cpu.model and result.step == 2
+    assert saved["config"]["identity"] == cpu.overrides["identity"]  # the preset's loss
+    assert saved["config"]["size"] == 64 and saved["config"]["lr"] == TINY["lr"]  # given wins
+
+
 def test_animation_keeps_frames_fps_audio_and_is_marked(world: dict) -> None:
     from twoface.apply.animate import AnimateOptions, AnimatePipeline
     from twoface.media import probe

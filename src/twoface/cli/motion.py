@@ -21,12 +21,12 @@ from twoface.cli.training import (
     SaveEvery,
     Seed,
     SetFields,
-    Steps,
 )
 from twoface.data.clips import make_clips
 from twoface.errors import TwofaceError
 from twoface.evaluate.motion import evaluate_motion
 from twoface.train.motion import train_motion
+from twoface.train.presets import PresetName
 from twoface.types import BlendName, ColorMatchName
 
 
@@ -60,9 +60,17 @@ def train(
     model: Annotated[MotionModel | None, typer.Option(help=model_help("motion model"))
                      ] = None,
     size: Annotated[MotionSize | None, typer.Option(help=SIZE_HELP)] = None,
-    batch: Annotated[int, typer.Option(min=1, help="Frame pairs per step.")
-                     ] = default_of(train_motion, "batch"),
-    steps: Steps = 20000,
+    batch: Annotated[int | None, typer.Option(
+        min=1, help="Frame pairs per step (default 8, or the preset's).")] = None,
+    preset: Annotated[PresetName | None, typer.Option(
+        help="A recipe for the general model reenact and the one-shot swap reuse: cpu "
+        "(about an hour on 2 cores, small model at 128 px) or gpu (about 10 minutes on one "
+        "H100/H200, fomm at 128 px with a PatchGAN); both add the identity loss. Sets "
+        "model, size, batch, learning-rate schedule and the time budget unless given.")
+                      ] = None,
+    steps: Annotated[int | None, typer.Option(
+        min=1, help="Train until this step (a resumed run continues towards it; default "
+        "20000, or only the time budget with --preset).")] = None,
     minutes: Minutes = None,
     gan: Annotated[bool, typer.Option("--gan", help="Add a PatchGAN loss (sharper).")] = False,
     resume: Resume = False,
@@ -75,13 +83,14 @@ def train(
     quiet: Quiet = False,
 ) -> None:
     """Train a first-order motion model on face clips (Ctrl-C saves; --resume)."""
+    steps = steps or (1_000_000 if preset else 20000)
     how = training.Run(output=output, steps=steps, minutes=minutes, resume=resume,
                        save_every=save_every, preview_every=preview_every, device=device,
                        compile=compile_, seed=seed, set=set_, quiet=quiet)
     notes: list[str] = []  # clips the trainer shrank to the model's size
     training.run(how, "train motion", lambda opts, cfg: train_motion(
         list(clips_dirs), output, model=model, size=size, batch=batch, gan=gan, seed=seed,
-        overrides=cfg, options=opts, notes=notes))
+        overrides=cfg, options=opts, notes=notes, preset=preset))
     for n in notes:
         note(n)
 

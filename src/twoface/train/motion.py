@@ -3,6 +3,7 @@ the generic loop."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from pathlib import Path
 
@@ -21,21 +22,37 @@ one CPU thread."""
 
 
 def train_motion(clips: list[str | Path], run_dir: str | Path, *, model: str | None = None,
-                 size: int | None = None, batch: int = 8, gan: bool = False, seed: int = 0,
+                 size: int | None = None, batch: int | None = None, gan: bool = False,
+                 seed: int = 0,
                  overrides: dict | None = None, options: TrainOptions | None = None,
-                 notes: list[str] | None = None) -> TrainResult:
+                 notes: list[str] | None = None, preset: str | None = None) -> TrainResult:
     """Train (or with ``options.resume``, continue) motion model ``model`` on the clips in
     ``clips`` (clip folders or folders of them) in ``run_dir``.
 
     On resume the saved config wins; asking for another model name or size is an error rather
     than a silent choice. Clips larger than the model are shrunk (said in ``notes``), smaller
-    ones refused.
+    ones refused. ``preset`` (``cpu`` / ``gpu``, :data:`twoface.train.presets.MOTION_PRESETS`)
+    fills in the model, size, batch, config, learning-rate schedule and, unless
+    ``options.minutes`` is given, the time budget; anything given explicitly wins.
     """
     from twoface.data.clips import ClipBatches, check_sizes, find_clips
 
     opts = options or TrainOptions()
     run_dir = Path(run_dir)
     cfg = dict(overrides or {})
+    if preset is not None:
+        from twoface.train.presets import motion_preset
+
+        chosen = motion_preset(preset)
+        model = model or chosen.model
+        size = size or cfg.get("size") or chosen.size
+        batch = batch or chosen.batch
+        cfg = {**chosen.overrides, **cfg}
+        opts = dataclasses.replace(
+            opts, minutes=opts.minutes or chosen.minutes,
+            schedule=chosen.schedule if opts.schedule == "constant" else opts.schedule,
+            warmup=opts.warmup or chosen.warmup)
+    batch = batch or 8
     if size is not None:
         cfg["size"] = size
     if gan:
