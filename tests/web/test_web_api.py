@@ -148,7 +148,15 @@ def test_swap_and_animate_jobs_mark_their_output_with_the_consent(
                                           "size": 64, "batch": 2})["result"]["model"]
     animated = run(client, "animate", {"source": still, "driving": uploaded_video,
                                        "model": motion, "consent": consent})["result"]
-    for made, method in ((swapped, "swap"), (animated, "animate")):
+    reenacted = run(client, "reenact", {"target": uploaded_video, "driver": uploaded_video,
+                                        "model": motion, "expression_only": 1,
+                                        "consent": consent})["result"]
+    assert reenacted["frames"] == 40
+    oneshot = run(client, "swap_oneshot", {"target": uploaded_video, "faces": [still],
+                                           "model": motion, "consent": consent})["result"]
+    assert list(oneshot["photo_frames"].values()) == [oneshot["swapped_frames"]]
+    for made, method in ((swapped, "swap"), (animated, "animate"), (reenacted, "reenact"),
+                         (oneshot, "swap_oneshot")):
         v = run(client, "verify", {"file": made["output"]})["result"]
         assert v["manifest"]["claims"]["method"] == method
         assert v["manifest"]["claims"]["consent_sha256"]

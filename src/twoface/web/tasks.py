@@ -33,9 +33,12 @@ SPEC = {
                                       "size": (0, 256, 32), "batch": (2, 64, 8)}),
     "swap": (("file", "model"), (), {}),
     "animate": (("source", "driving", "model"), (), {}),
+    "reenact": (("target", "driver", "model"), (), {"expression_only": (0, 1, 0)}),
+    "swap_oneshot": (("target", "model"), ("faces",), {}),
     "generate": (("model",), (), {"n": (1, 256, 8), "seed": (0, 2**31 - 1, 0)}),
 }
-MAKES_MEDIA = {"swap", "animate", "generate"}  # these take an optional consent record
+MAKES_MEDIA = {"swap", "animate", "generate", "reenact", "swap_oneshot"}  # these take an
+#                                                  optional consent record
 CHOICES = {"direction": ("a2b", "b2a")}
 TRAINING = {"train_swap", "train_motion", "train_gan"}
 
@@ -320,6 +323,35 @@ def run_animate(ctx: Context) -> dict[str, Any]:
             "notes": list(report.notes), "consent": ctx.job["params"].get("consent")}
 
 
+def run_reenact(ctx: Context) -> dict[str, Any]:
+    from twoface.apply.reenact import ReenactOptions, ReenactPipeline
+
+    ctx.progress(0.0, "loading the motion model")
+    pipe = ReenactPipeline.from_pretrained(_file(ctx, "model"))
+    ctx.progress(0.1, "reenacting")
+    opts = ReenactOptions(expression_only=bool(ctx.job["params"]["expression_only"]),
+                          consent=_consent(ctx))
+    report = pipe(_file(ctx, "target"), _file(ctx, "driver"), ctx.folder / "reenacted.mp4",
+                  opts)
+    return {"output": _rel(ctx, report.output), "frames": report.frames,
+            "reenacted_frames": report.reenacted_frames, "notes": list(report.notes),
+            "consent": ctx.job["params"].get("consent")}
+
+
+def run_swap_oneshot(ctx: Context) -> dict[str, Any]:
+    from twoface.apply.oneshot import OneShotOptions, OneShotSwapPipeline
+
+    ctx.progress(0.0, "loading the motion model")
+    pipe = OneShotSwapPipeline.from_pretrained(_file(ctx, "model"))
+    ctx.progress(0.1, "swapping from photos")
+    photos = [_ws(ctx).resolve(f) for f in ctx.job["params"]["faces"]]
+    report = pipe(_file(ctx, "target"), photos, ctx.folder / "swapped.mp4",
+                  OneShotOptions(consent=_consent(ctx)))
+    return {"output": _rel(ctx, report.output), "frames": report.frames,
+            "swapped_frames": report.swapped_frames, "photo_frames": report.photo_frames,
+            "consent": ctx.job["params"].get("consent")}
+
+
 def run_generate(ctx: Context) -> dict[str, Any]:
     from twoface.apply.generate import GanPipeline
 
@@ -339,4 +371,5 @@ RUNNERS: dict[str, Runner] = {
     "detect": run_detect, "verify": run_verify, "inspect": run_inspect,
     "extract": run_extract, "train_swap": run_train_swap, "train_motion": run_train_motion,
     "train_gan": run_train_gan, "swap": run_swap, "animate": run_animate,
+    "reenact": run_reenact, "swap_oneshot": run_swap_oneshot,
     "generate": run_generate}

@@ -97,6 +97,8 @@ const FORMS = [
   ["train_gan", "Train GAN", [["facesets", "facesets", true]], [["steps", 200], ["minutes", 0], ["size", 32], ["batch", 8]]],
   ["swap", "Run a swap", [["file", "media"], ["model", "swap_models"], ["consent", "consent"]], []],
   ["animate", "Animate a still", [["source", "images"], ["driving", "videos"], ["model", "motion_models"], ["consent", "consent"]], []],
+  ["reenact", "Reenact a video", [["target", "videos"], ["driver", "videos"], ["model", "motion_models"], ["consent", "consent"]], [["expression_only", 0]]],
+  ["swap_oneshot", "Swap from photos", [["target", "videos"], ["faces", "images", true], ["model", "motion_models"], ["consent", "consent"]], []],
   ["generate", "Generate faces", [["model", "gan_models"], ["consent", "consent"]], [["n", 8], ["seed", 0]]],
 ];
 
