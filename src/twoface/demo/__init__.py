@@ -17,6 +17,7 @@ from twoface.demo.make import (
     stage_animate,
     stage_extract,
     stage_generate,
+    stage_reenact,
     stage_render,
     stage_swap,
 )
@@ -27,6 +28,7 @@ STAGES: list[tuple[str, Stage]] = [
     ("extract faces", stage_extract),
     ("face swap", stage_swap),
     ("animate a still", stage_animate),
+    ("reenact and one-shot swap", stage_reenact),
     ("generate faces", stage_generate),
     ("verify provenance", stage_verify),
     ("detect fakes", stage_detect),

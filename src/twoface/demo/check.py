@@ -29,7 +29,7 @@ def stage_verify(ctx: DemoContext) -> None:
             f"<td>{html.escape(str(payload.get('method', '')))}</td>"
             f"<td>{html.escape(str(rep['verdict']))}</td></tr>")
     ctx.sections.append(
-        "<h2>6. Provenance</h2><p>Every file the demo generated carries an invisible watermark "
+        "<h2>7. Provenance</h2><p>Every file the demo generated carries an invisible watermark "
         "and a signed C2PA manifest (<code>twoface verify</code>). The last row is the swapped "
         "video re-encoded at CRF 28 by a plain writer, as an upload platform would: the "
         "manifest is gone, the watermark is still read.</p><table><tr><th>file</th>"
@@ -63,7 +63,7 @@ def stage_detect(ctx: DemoContext) -> None:
         rows.append(f"<tr><td>{html.escape(label)}</td><td>{cell(with_marks)}</td>"
                     f"<td>{cell(alone)}</td><td>{link(ctx, page)}</td></tr>")
     ctx.sections.append(
-        "<h2>7. Detection</h2><p><code>twoface detect</code> checks provenance first: a valid "
+        "<h2>8. Detection</h2><p><code>twoface detect</code> checks provenance first: a valid "
         "twoface manifest or watermark makes the verdict certain. Without marks the shipped "
         "default detector decides, and its verdict is an estimate, never proof: each report "
         "shows what it was trained on, how often it called unseen real videos fake, and its "
