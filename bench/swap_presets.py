@@ -13,8 +13,10 @@ two are side by side. Frames of each result land in ``runs/bench_swap_presets/PA
     .venv/bin/python bench/swap_presets.py [--preset cpu] [--pair d6:d14 --pair d9:d3 ...]
         [--minutes M] [--baseline] [--no-write]
 
-The GPU machine has no dlib or PyAV: there, train only (``--train-only`` on facesets packed
-here) and convert and evaluate back on this machine.
+The GPU machine has no dlib or PyAV (nor dlib's weights, which the ``gpu`` preset's identity
+loss reads): there, train from stacks packed here with ``bench/swap_pairs.py`` (pack, train,
+export; ``bench/gpu.sh`` shows the round trip), then convert and evaluate back on this
+machine. This script itself runs where the facesets are made.
 """
 
 from __future__ import annotations
