@@ -23,7 +23,7 @@ from twoface.errors import TwofaceError
 from twoface.models import gan, motion, swap_ae
 from twoface.models.registry import names
 from twoface.train.presets import MOTION_PRESETS, SWAP_PRESETS, PresetName
-from twoface.types import BlendName, ColorMatchName, DetectorName
+from twoface.types import BlendName, ColorMatchName, DetectorName, OneShotEngine
 
 
 def _walk(command: Any, path: tuple[str, ...] = ()) -> Iterator[tuple[str, Any]]:
@@ -69,6 +69,7 @@ CHOICES: dict[tuple[str, str], tuple[Any, ...]] = {
     ("swap", "--direction"): get_args(Direction),
     ("swap", "--blend"): get_args(BlendName),
     ("swap", "--color"): get_args(ColorMatchName),
+    ("swap", "--engine"): get_args(OneShotEngine),
     ("train swap", "--model"): tuple(names("swap")),
     ("train swap", "--size"): swap_ae.SIZES,
     ("train swap", "--preset"): get_args(PresetName),

@@ -143,6 +143,34 @@ def test_one_shot_swap_from_photos(world: dict) -> None:
     assert verify_file(out)["manifest"]["claims"]["method"] == "swap_oneshot"
 
 
+def test_warp_engine_puts_the_photos_person_into_the_video(world: dict) -> None:
+    """No model: the photo's face warped onto each frame's landmarks, sharp, and the person
+    in the output is the photo's, not the target's."""
+    from twoface.apply.oneshot import OneShotOptions, OneShotSwapPipeline
+    from twoface.faces.detect import detect, embedding, landmarks
+    from twoface.faces.dlib_models import DlibModels
+    from twoface.media import iter_frames, read_image
+
+    out = world["root"] / "oneshot_warp.mp4"
+    report = OneShotSwapPipeline.warp_only()(world["target"], [world["photo"]], out,
+                                             OneShotOptions(engine="warp"))
+    assert report.swapped_frames >= 14
+    psnr, inside = _outside_face_psnr(out, world["target"])
+    assert psnr > 30 and inside > 3
+    models = DlibModels()
+
+    def person(image: np.ndarray) -> np.ndarray:
+        box = detect(image, models, upsample=1)[0][0]
+        return embedding(image, landmarks(image, box, models), models)
+
+    photo = person(read_image(world["photo"]))
+    pairs = [(person(a.image), person(b.image)) for a, b in zip(
+        iter_frames(out), iter_frames(world["target"]), strict=True) if a.index % 5 == 0]
+    to_photo = [float(np.linalg.norm(o - photo)) for o, _ in pairs]
+    to_target = [float(np.linalg.norm(o - t)) for o, t in pairs]
+    assert np.median(to_photo) < np.median(to_target)
+
+
 def test_the_closest_photo_in_pose_takes_over_only_when_clearly_better() -> None:
     from twoface.apply.oneshot import OneShotSwapPipeline, _Photo
 
@@ -167,6 +195,11 @@ def test_cli_reenact_and_one_shot_swap(world: dict) -> None:
                    world["photo"], "-m", world["model"], "-o", out)
     assert proc.returncode == 0, proc.stderr
     assert "swapped from photos" in proc.stdout and out.is_file()
+    proc = run_cli("swap", world["target"], "--face", world["photo"], "--engine", "warp",
+                   "-o", world["root"] / "cli_warp.mp4", "-q")  # no model needed
+    assert proc.returncode == 0, proc.stderr
+    proc = run_cli("swap", world["target"], "-o", world["root"] / "cli_none.mp4", "-q")
+    assert_one_line_error(proc, world["target"], "swap model")
 
 
 @pytest.mark.parametrize("case", ["blank photo", "two faces", "faceless target",

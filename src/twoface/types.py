@@ -17,6 +17,7 @@ Image = np.ndarray
 DetectorName = Literal["hog", "cnn"]
 BlendName = Literal["feather", "seamless"]
 ColorMatchName = Literal["rct", "hist", "none"]
+OneShotEngine = Literal["motion", "warp"]  # the one-shot swap: motion model or landmark warp
 
 # Index ranges of the 68-point (iBUG 300-W) landmark scheme.
 JAW = slice(0, 17)

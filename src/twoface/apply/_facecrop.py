@@ -103,10 +103,12 @@ class Paster:
         self.color, self.blend, self.smooth, self.brow_raise = color, blend, smooth, brow_raise
         self._shift: np.ndarray | None = None
 
-    def __call__(self, frame: np.ndarray, face: np.ndarray, box: Box, marks: np.ndarray
-                 ) -> np.ndarray:
+    def __call__(self, frame: np.ndarray, face: np.ndarray, box: Box, marks: np.ndarray,
+                 *, keep_mouth: bool = False, drawn: np.ndarray | None = None) -> np.ndarray:
         """``frame`` (uint8) with ``face`` (``S×S×3`` float in [0, 1], drawn for ``box``)
-        pasted inside the hull of ``marks`` (the frame's landmarks)."""
+        pasted inside the hull of ``marks`` (the frame's landmarks). ``keep_mouth`` leaves
+        the frame's own inner mouth (a warp cannot draw teeth it never saw); ``drawn``
+        (``side×side`` bool) limits the paste to what the face drawing covered."""
         from twoface.faces.mask import face_mask
 
         x0, y0, side = box
@@ -124,7 +126,14 @@ class Paster:
             big = rct(big, src, np.stack([src[0] + shift[0], src[1] * shift[1]]))
         elif self.color == "hist":
             big = hist_match(big, here, mask)
+        if drawn is not None:
+            mask = mask * drawn.astype(np.float32)
         alpha = feather(mask)
+        if keep_mouth:
+            # Cut after feathering: an eroded hole would grow past the lips.
+            lips = np.round(marks[60:68] - np.array([x0, y0])).astype(np.int32)
+            hole = cv2.fillPoly(np.zeros((side, side), np.float32), [lips], 1.0)
+            alpha = alpha * (1 - cv2.GaussianBlur(hole, (0, 0), max(1.0, side / 150)))
         # Only the part of the box inside the frame is written back.
         h, w = frame.shape[:2]
         fx0, fy0, fx1, fy1 = max(0, x0), max(0, y0), min(w, x0 + side), min(h, y0 + side)

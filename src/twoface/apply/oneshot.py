@@ -1,12 +1,17 @@
-"""``twoface swap TARGET --face PHOTO``: a one-shot face swap with the motion model, no
-per-pair training (Reface's task; FSGAN's idea of reenacting the new face, then blending it).
+"""``twoface swap TARGET --face PHOTO``: a one-shot face swap, no per-pair training (Reface's
+task), with one of two engines.
 
-Per target frame, the photo's face is moved by the target's motion (the target's keypoints
-relative to the target frame whose pose best matches the photo), then fitted onto the frame's
-own landmarks (a similarity fit of the drawn face's landmarks) and pasted through the frame's
-face mask with a colour correction smoothed along the track. Several photos of one person may
-be given: each frame uses the one closest in pose, switching only when another fits clearly
-better (a switch every frame would flicker).
+* ``motion`` (FSGAN's idea of reenacting the new face, then blending it): per target frame,
+  the photo's face is moved by the target's motion (the target's keypoints relative to the
+  target frame whose pose best matches the photo) by a motion model, then fitted onto the
+  frame's own landmarks (a similarity fit of the drawn face's landmarks);
+* ``warp`` (the classic landmark swap, no network): the photo's face is warped triangle by
+  triangle onto the frame's landmarks (:mod:`twoface.apply._warp`), at the frame's own
+  resolution, so it is as sharp as the photo; the frame keeps its inner mouth.
+
+Either way the face is pasted through the frame's face mask with a colour correction smoothed
+along the track. Several photos of one person may be given: each frame uses the one closest in
+pose, switching only when another fits clearly better (a switch every frame would flicker).
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import torch
@@ -32,7 +37,7 @@ from twoface.apply._facecrop import (
 from twoface.apply._pipeline import Pipeline, chunks
 from twoface.apply.animate import transfer
 from twoface.errors import TwofaceError
-from twoface.types import BlendName, ColorMatchName
+from twoface.types import BlendName, ColorMatchName, OneShotEngine
 
 if TYPE_CHECKING:
     from twoface.media import VideoWriter
@@ -43,6 +48,7 @@ if TYPE_CHECKING:
 
 @dataclass
 class OneShotOptions:
+    engine: OneShotEngine = "motion"  # motion: the motion model; warp: landmark warp, no model
     blend: BlendName = "feather"
     color: ColorMatchName = "rct"
     fit: bool = True  # fit the drawn face onto the frame's landmarks before pasting
@@ -70,10 +76,12 @@ class OneShotReport:
 @dataclass
 class _Photo:
     path: Path
-    crop: np.ndarray  # S×S×3 uint8
+    crop: np.ndarray  # S×S×3 uint8 (the motion engine's source)
     pose: np.ndarray  # normalised landmarks
     ref: int = 0  # the target frame whose pose is closest
     tensors: dict[str, Any] = field(default_factory=dict)  # source, feat, kp_s, kp_ref
+    image: np.ndarray | None = None  # the whole photo and its warp points (the warp engine)
+    points: np.ndarray | None = None
 
 
 def photo_face(path: Path, models: Any, min_face: int = 40) -> np.ndarray:
@@ -97,16 +105,26 @@ def photo_face(path: Path, models: Any, min_face: int = 40) -> np.ndarray:
 
 
 class OneShotSwapPipeline(Pipeline):
-    """A trained motion model plus the face tools; ``__call__`` swaps one video."""
+    """A trained motion model (or none, for the warp engine) plus the face tools;
+    ``__call__`` swaps one video."""
 
     kind = "motion"
     model: MotionModel
 
-    def __init__(self, model: TrainableModel, folder: Path, device: torch.device) -> None:
+    def __init__(self, model: TrainableModel | None, folder: Path | None,
+                 device: torch.device) -> None:
         from twoface.faces.dlib_models import DlibModels
 
-        super().__init__(model, folder, device)
+        if model is not None:
+            super().__init__(model, cast(Path, folder), device)
+        else:
+            self.folder, self.device = None, device  # type: ignore[assignment]
         self.faces = DlibModels()
+
+    @classmethod
+    def warp_only(cls) -> OneShotSwapPipeline:
+        """The pipeline without a model: only ``engine="warp"`` works."""
+        return cls(None, None, torch.device("cpu"))
 
     def _tensor(self, crops: list[np.ndarray]) -> torch.Tensor:
         x = torch.from_numpy(np.stack(crops)).to(self.device)
@@ -128,13 +146,23 @@ class OneShotSwapPipeline(Pipeline):
             raise TwofaceError(target, "the one-shot swap converts videos; give a video")
         if output.exists() and output.resolve() in {p.resolve() for p in [target, *paths]}:
             raise TwofaceError(output, "is an input; choose another output file")
-        size = self.model.config.size
+        warp = opts.engine == "warp"
+        if not warp and getattr(self, "model", None) is None:
+            raise TwofaceError(target, "the motion engine needs a motion model (-m)")
+        size = 0 if warp else self.model.config.size
         # 1. The photos' faces, loosely cropped like the model's training clips.
         photos = []
         for p in paths:
             marks = photo_face(p, self.faces, opts.min_face)
-            photos.append(_Photo(p, crop_at(read_image(p), follow_box(marks), size),
-                                 normalised_pose(marks)))
+            image = read_image(p)
+            if warp:
+                from twoface.apply._warp import face_points
+
+                photos.append(_Photo(p, image[:1, :1], normalised_pose(marks), image=image,
+                                     points=face_points(marks)))
+            else:
+                photos.append(_Photo(p, crop_at(image, follow_box(marks), size),
+                                     normalised_pose(marks)))
         info = probe(target)
         tgt = main_track(track_faces(target, self.faces, detect_every=opts.detect_every,
                                      min_face=opts.min_face, progress=progress,
@@ -146,13 +174,19 @@ class OneShotSwapPipeline(Pipeline):
             ph.ref = min(poses, key=lambda i: float(np.abs(poses[i] - ph.pose).mean()))
         report = OneShotReport(output, photo_frames={p.path.name: 0 for p in photos})
         t0 = time.perf_counter()
-        self._prepare(photos, target, tgt, size)
+        if warp:
+            from twoface.apply._warp import triangles
+
+            tris = triangles(cast(np.ndarray, photos[0].points))
+        else:
+            self._prepare(photos, target, tgt, size)
         # 2. Swap in batches, writing as we go: memory stays flat.
         audio = target if info.has_audio else None
         fps = info.fps or 25
         writer: MarkedVideoWriter | VideoWriter
         if opts.mark:
-            prov = Provenance.from_files("swap_oneshot", [target, *paths], model=self.folder,
+            prov = Provenance.from_files("swap_oneshot", [target, *paths],
+                                         model=None if warp else self.folder,
                                          consent=opts.consent)
             writer = MarkedVideoWriter(output, fps, prov, crf=opts.crf, audio_from=audio)
         else:
@@ -169,7 +203,15 @@ class OneShotSwapPipeline(Pipeline):
                     current = self._choose(photos, poses[chunk[k].index], current,
                                            opts.switch_margin)
                     chosen.append(current)
-                if todo:
+                if todo and warp:
+                    for k, who in zip(todo, chosen, strict=True):
+                        marks = tgt[chunk[k].index]
+                        box = follow_box(marks)
+                        face, covered = self._warp(photos[who], box, marks, tris)
+                        images[k] = paster(images[k], face, box, marks, keep_mouth=True,
+                                           drawn=covered)
+                        report.photo_frames[photos[who].path.name] += 1
+                elif todo:
                     boxes = [follow_box(tgt[chunk[k].index]) for k in todo]
                     drawn = self._draw(photos, chosen, [crop_at(images[k], b, size) for k, b
                                                         in zip(todo, boxes, strict=True)])
@@ -191,6 +233,19 @@ class OneShotSwapPipeline(Pipeline):
         return report
 
     # ---------------------------------------------------------------- the steps
+    @staticmethod
+    def _warp(photo: _Photo, box: Box, marks: np.ndarray, tris: np.ndarray
+              ) -> tuple[np.ndarray, np.ndarray]:
+        """The photo's face warped onto ``marks`` in ``box`` at the frame's resolution:
+        (``side×side×3`` float in [0, 1], the drawn area)."""
+        from twoface.apply._warp import face_points, piecewise_warp
+
+        x0, y0, side = box
+        dst = face_points(marks) - np.array([x0, y0], np.float64)
+        face, covered = piecewise_warp(cast(np.ndarray, photo.image),
+                                       cast(np.ndarray, photo.points), dst, tris, (side, side))
+        return face.astype(np.float32) / 255, covered
+
     @torch.no_grad()
     def _prepare(self, photos: list[_Photo], target: Path, tgt: dict[int, np.ndarray],
                  size: int) -> None:

@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
+from twoface.apply.oneshot import OneShotOptions
 from twoface.apply.swap import Direction
 from twoface.cli import training
 from twoface.cli.common import Device, NoMark, Quiet, default_of
@@ -27,7 +28,7 @@ from twoface.errors import TwofaceError
 from twoface.evaluate.swap import evaluate_swap
 from twoface.train.presets import PresetName
 from twoface.train.swap import train_swap
-from twoface.types import BlendName, ColorMatchName
+from twoface.types import BlendName, ColorMatchName, OneShotEngine
 
 
 def train(
@@ -69,13 +70,18 @@ def train(
 
 def swap(
     source: Annotated[Path, typer.Argument(help="Video or image to convert.")],
-    model: Annotated[Path, typer.Option("-m", "--model", help=(
-        "Trained model folder: a swap model, or with --face a motion model."))],
     output: Annotated[Path, typer.Option("-o", "--output", help="Output file.")],
+    model: Annotated[Path | None, typer.Option("-m", "--model", help=(
+        "Trained model folder: a swap model, or with --face a motion model (not needed "
+        "with --engine warp)."))] = None,
     face: Annotated[list[Path] | None, typer.Option(
         "--face", help="One-shot swap: a photo of the new face (repeatable: several photos "
         "of one person, the closest in pose is used per frame); MODEL is then a motion "
         "model and no per-pair training is needed.")] = None,
+    engine: Annotated[OneShotEngine, typer.Option(
+        help="With --face: motion (the motion model moves the photo's face) or warp (the "
+        "photo's face warped onto each frame's landmarks: sharp, no model).")
+                      ] = default_of(OneShotOptions, "engine"),
     direction: Annotated[Direction, typer.Option(
         help="a2b: faces of A become B; b2a: the other way.")] = SWAP.direction,
     alignments: Annotated[Path | None, typer.Option(
@@ -102,10 +108,12 @@ def swap(
 
         warn_no_mark(err)
     if face:
-        _swap_from_photos(source, list(face), model, output, blend=blend, color=color,
-                          batch=batch, min_face=min_face, device=device, mark=not no_mark,
-                          quiet=quiet)
+        _swap_from_photos(source, list(face), model, output, engine=engine, blend=blend,
+                          color=color, batch=batch, min_face=min_face, device=device,
+                          mark=not no_mark, quiet=quiet)
         return
+    if model is None:
+        raise TwofaceError(source, "give a trained swap model with -m (or photos with --face)")
     opts = SwapOptions(direction=direction, blend=blend, color=color, batch=batch,
                        min_face=min_face, mark=not no_mark)
     pipe = SwapPipeline.from_pretrained(model, device)
@@ -116,13 +124,21 @@ def swap(
                   + (f" (manifest: {escape(str(report.manifest))})" if report.manifest else ""))
 
 
-def _swap_from_photos(source: Path, faces: list[Path], model: Path, output: Path, *,
-                      blend: BlendName, color: ColorMatchName, batch: int, min_face: int,
-                      device: str | None, mark: bool, quiet: bool) -> None:
-    from twoface.apply.oneshot import OneShotOptions, OneShotSwapPipeline
+def _swap_from_photos(source: Path, faces: list[Path], model: Path | None, output: Path, *,
+                      engine: OneShotEngine, blend: BlendName, color: ColorMatchName,
+                      batch: int, min_face: int, device: str | None, mark: bool,
+                      quiet: bool) -> None:
+    from twoface.apply.oneshot import OneShotSwapPipeline
 
-    opts = OneShotOptions(blend=blend, color=color, batch=batch, min_face=min_face, mark=mark)
-    pipe = OneShotSwapPipeline.from_pretrained(model, device)
+    opts = OneShotOptions(engine=engine, blend=blend, color=color, batch=batch,
+                          min_face=min_face, mark=mark)
+    if engine == "warp":
+        pipe = OneShotSwapPipeline.warp_only()
+    elif model is None:
+        raise TwofaceError(source, "the motion engine needs a motion model: give -m (or "
+                           "--engine warp)")
+    else:
+        pipe = OneShotSwapPipeline.from_pretrained(model, device)
     report = pipe(source, faces, output, opts, progress=not quiet)
     if not quiet:
         used = ", ".join(f"{escape(k)} {v}" for k, v in report.photo_frames.items())

@@ -1,0 +1,68 @@
+"""Piecewise-affine face warping on landmarks: the classic one-photo face swap, and the
+motion model's sharp, training-free counterpart.
+
+The 68 landmarks plus ten points above the brows (the forehead the paste mask covers) are
+triangulated once (Delaunay, on the first face given); every triangle of the source face is
+moved affinely onto the same triangle of the destination face. What the warp cannot invent
+(teeth behind lips that were closed, an ear turned into view) it does not draw: the inner
+mouth is left to the frame (see :class:`twoface.apply._facecrop.Paster`'s ``keep_mouth``).
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+
+def face_points(marks: np.ndarray, brow_raise: float = 0.25) -> np.ndarray:
+    """``(78, 2)``: the 68 landmarks and the brows lifted by ``brow_raise`` × brow-to-chin."""
+    brows = marks[17:27]
+    lift = (brows.mean(0) - marks[8]) * brow_raise
+    return np.vstack([marks, brows + lift]).astype(np.float64)
+
+
+def triangles(points: np.ndarray) -> np.ndarray:
+    """``(T, 3)`` indices of a Delaunay triangulation of ``points`` ``(N, 2)``."""
+    lo = points.min(0) - 10
+    hi = points.max(0) + 10
+    sub = cv2.Subdiv2D((int(lo[0]), int(lo[1]), int(hi[0] - lo[0]) + 1,
+                        int(hi[1] - lo[1]) + 1))
+    for p in points:
+        sub.insert((float(p[0]), float(p[1])))
+    tris = []
+    for t in np.asarray(sub.getTriangleList()).reshape(-1, 3, 2):
+        d = np.linalg.norm(points[None] - t[:, None], axis=2)  # (3, N)
+        idx = d.argmin(1)
+        if d[np.arange(3), idx].max() < 1e-3 and len(set(idx.tolist())) == 3:
+            tris.append(idx)
+    return np.array(tris, np.int32)
+
+
+def piecewise_warp(image: np.ndarray, src: np.ndarray, dst: np.ndarray, tris: np.ndarray,
+                   size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """``image``'s triangles ``src[tris]`` moved onto ``dst[tris]`` in a ``size`` = (w, h)
+    canvas: the warped picture (uint8) and the mask of what was drawn (bool)."""
+    w, h = size
+    out = np.zeros((h, w, 3), np.uint8)
+    drawn = np.zeros((h, w), np.uint8)
+    for tri in tris:
+        d, s = dst[tri].astype(np.float32), src[tri].astype(np.float32)
+        x0, y0 = np.floor(d.min(0)).astype(int)
+        x1, y1 = np.ceil(d.max(0)).astype(int) + 1
+        x0, y0, x1, y1 = max(x0, 0), max(y0, 0), min(x1, w), min(y1, h)
+        if x1 <= x0 or y1 <= y0:
+            continue
+        e1, e2 = d[1] - d[0], d[2] - d[0]
+        if abs(float(e1[0] * e2[1] - e1[1] * e2[0])) < 1e-3:
+            continue  # a triangle folded flat: nothing to draw
+        # The affine map from this canvas patch back into the source image.
+        back = cv2.getAffineTransform(d - np.array([x0, y0], np.float32), s)
+        patch = cv2.warpAffine(image, back, (x1 - x0, y1 - y0),
+                               flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+                               borderMode=cv2.BORDER_REFLECT)
+        mask = np.zeros((y1 - y0, x1 - x0), np.uint8)
+        cv2.fillConvexPoly(mask, np.round(d - [x0, y0]).astype(np.int32), 1)
+        region = out[y0:y1, x0:x1]
+        region[mask > 0] = patch[mask > 0]
+        drawn[y0:y1, x0:x1] |= mask
+    return out, drawn > 0
