@@ -6,10 +6,11 @@
   model and for untrained ``small`` 128 px and ``fomm`` 256 px models (their cost does not
   depend on training);
 * quality (needs ``../shared``): the one-shot swap of a held-out person's photo
-  (liveportrait/source) into three real driving clips, judged by ``eval swap`` against the
-  real-people gallery; reenactment of two real targets by two real actors (expression only),
-  judged by ``eval reenact``. Clips are cut to their first ``--frames`` frames into the
-  git-ignored ``runs/bench_reenact`` (never published).
+  (liveportrait/source) into three real driving clips, with both engines (the motion model
+  and the landmark warp), judged by ``eval swap`` against the real-people gallery (frames in
+  ``runs/bench_reenact/frames_*.png``); reenactment of two real targets by two real actors
+  (expression only), judged by ``eval reenact``. Clips are cut to their first ``--frames``
+  frames into the git-ignored ``runs/bench_reenact`` (never published).
 
     .venv/bin/python bench/reenact.py [--model MOTION_MODEL] [--frames 90] [--no-write]
 """
@@ -93,13 +94,24 @@ def speed(models: dict[str, Path], frames: int, repeats: int = 2) -> list[dict]:
     return rows
 
 
+def sheet(examples: list, path: Path) -> None:
+    """Source | swapped frames, stacked (never published: made from ../shared)."""
+    import numpy as np
+
+    from twoface.media import write_image
+
+    if examples:
+        write_image(path, np.vstack([np.hstack([a, b]) for _, a, b in examples]))
+
+
 def quality(model: Path, frames: int) -> tuple[list[dict], list[dict]]:
-    from twoface.apply.oneshot import OneShotSwapPipeline
+    from twoface.apply.oneshot import OneShotOptions, OneShotSwapPipeline
     from twoface.apply.reenact import ReenactOptions, ReenactPipeline
     from twoface.data.extract import extract
     from twoface.evaluate.gallery import find_shared_faces
     from twoface.evaluate.reenact import evaluate_reenact
     from twoface.evaluate.swap import evaluate_swap
+    from twoface.types import OneShotEngine
 
     shared = find_shared_faces()
     assert shared is not None
@@ -107,13 +119,17 @@ def quality(model: Path, frames: int) -> tuple[list[dict], list[dict]]:
     fs = WORK / "facesets" / PHOTO
     extract([photo], fs)
     one_rows, re_rows = [], []
-    pipe = OneShotSwapPipeline.from_pretrained(model)
-    for t in TARGETS:
+    engines: dict[OneShotEngine, OneShotSwapPipeline] = {
+        "motion": OneShotSwapPipeline.from_pretrained(model),
+        "warp": OneShotSwapPipeline.warp_only()}
+    for t, engine in ((t, e) for e in engines for t in TARGETS):
         clip = cut(t, frames)
-        out = WORK / f"{PHOTO}_into_{t}.mp4"
-        pipe(clip, [photo], out)
-        s = evaluate_swap(out, clip, fs, every=3, real_gallery=shared)["summary"]
-        one_rows.append({"target": t, "found": s["faces_found"],
+        out = WORK / f"{PHOTO}_into_{t}_{engine}.mp4"
+        engines[engine](clip, [photo], out, OneShotOptions(engine=engine))
+        ev = evaluate_swap(out, clip, fs, every=3, real_gallery=shared)
+        sheet(ev["examples"], WORK / f"frames_{t}_{engine}.png")
+        s = ev["summary"]
+        one_rows.append({"target": t, "engine": engine, "found": s["faces_found"],
                          "retrieval": s["identity_retrieval"],
                          "gallery": s["gallery_identities"], "real": s["gallery_real"],
                          "pose": s["pose_err_deg"], "sharpness": s["sharpness_ratio"],
@@ -173,9 +189,10 @@ def main() -> None:
         body += ["", f"**One-shot swap** of `{PHOTO}.jpg` (a person held out of every "
                  f"clip) into the first {args.frames} frames of real clips, `eval swap` "
                  "(gallery with real people):", "",
-                 "| target | face found | identity retrieval (gallery, real) | pose error (°) "
-                 "| sharpness | verdict |", "|---|---|---|---|---|---|"]
-        body += [f"| {r['target']} | {f(r['found'], '.0%')} | {f(r['retrieval'], '.0%')} "
+                 "| target | engine | face found | identity retrieval (gallery, real) | "
+                 "pose error (°) | sharpness | verdict |", "|---|---|---|---|---|---|---|"]
+        body += [f"| {r['target']} | {r['engine']} | {f(r['found'], '.0%')} | "
+                 f"{f(r['retrieval'], '.0%')} "
                  f"({r['gallery']}, {r['real']}) | {f(r['pose'], '.2f')} | "
                  f"{f(r['sharpness'], '.2f')} | {r['verdict']} |" for r in one_rows]
         body += ["", "**Reenactment** (`--expression-only`), `eval reenact`: expression error "
