@@ -76,6 +76,7 @@ CHOICES: dict[tuple[str, str], tuple[Any, ...]] = {
     ("train motion", "--model"): tuple(names("motion")),
     ("train motion", "--size"): motion.SIZES,
     ("train motion", "--preset"): get_args(PresetName),
+    ("reenact", "--engine"): get_args(OneShotEngine),
     ("reenact", "--blend"): get_args(BlendName),
     ("reenact", "--color"): get_args(ColorMatchName),
     ("train gan", "--model"): tuple(names("gan")),

@@ -7,6 +7,13 @@ camera), move it; the drawn face is pasted back through the target frame's face 
 colour correction smoothed along the track. Hair, background and audio stay the target's.
 ``expression_only`` takes the actor's head motion out of the keypoints (the similarity that
 best maps the neutral keypoints onto each frame's), so the target keeps its own head motion.
+
+The ``warp`` engine needs no model: the actor's landmarks, put in its neutral frame's pose
+(a similarity fit of the nose and eye corners), give the expression's change; carried into each
+target frame by the similarity between the actor's neutral face and the target's, it moves
+the target's landmarks, and the target's own face is warped triangle by triangle onto them
+(:mod:`twoface.apply._warp`). Sharp and the target's own pixels, but only what the target
+shows can be moved: a mouth opened wider than the target ever opens it has no teeth.
 """
 
 from __future__ import annotations
@@ -14,7 +21,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
 import torch
@@ -31,7 +38,7 @@ from twoface.apply._facecrop import (
 from twoface.apply._pipeline import Pipeline, chunks
 from twoface.apply.animate import transfer
 from twoface.errors import TwofaceError
-from twoface.types import BlendName, ColorMatchName
+from twoface.types import BlendName, ColorMatchName, OneShotEngine
 
 if TYPE_CHECKING:
     from twoface.media import VideoWriter
@@ -42,7 +49,9 @@ if TYPE_CHECKING:
 
 @dataclass
 class ReenactOptions:
+    engine: OneShotEngine = "motion"  # motion: the motion model; warp: landmark warp, no model
     expression_only: bool = False  # keep the target's head motion, take only the expression
+    #                                (the warp engine always does)
     neutral_frame: int | None = None  # actor frame the motion is measured from (None: found)
     blend: BlendName = "feather"
     color: ColorMatchName = "rct"
@@ -102,6 +111,19 @@ def expression_transfer(kp_s: dict[str, torch.Tensor], kp_d: dict[str, torch.Ten
     return {"value": value, "jacobian": change @ kp_s["jacobian"].float()}
 
 
+def moved_marks(target: np.ndarray, actor: np.ndarray, neutral: np.ndarray) -> np.ndarray:
+    """``target``'s 68 landmarks moved by the actor's expression: the actor's landmarks put
+    in its neutral frame's pose (a similarity fit of the nose and eye corners, which an
+    expression barely moves), minus the neutral ones, carried into the target's frame by the
+    similarity between the two faces."""
+    from twoface.faces.align import RIGID_POINTS as R
+    from twoface.faces.align import transform_points, umeyama
+
+    change = transform_points(actor, umeyama(actor[R], neutral[R])) - neutral
+    into = umeyama(neutral[R], target[R])[:, :2]  # rotation and scale only
+    return target + change @ into.T
+
+
 def actor_box(marks: dict[int, np.ndarray], frame_w: int, frame_h: int) -> Box:
     """One square over the actor's whole video (FOMM's driving crops: head motion shows)."""
     from twoface.data.clips import stable_box
@@ -117,11 +139,20 @@ class ReenactPipeline(Pipeline):
     kind = "motion"
     model: MotionModel
 
-    def __init__(self, model: TrainableModel, folder: Path, device: torch.device) -> None:
+    def __init__(self, model: TrainableModel | None, folder: Path | None,
+                 device: torch.device) -> None:
         from twoface.faces.dlib_models import DlibModels
 
-        super().__init__(model, folder, device)
+        if model is not None:
+            super().__init__(model, cast(Path, folder), device)
+        else:
+            self.folder, self.device = None, device  # type: ignore[assignment]
         self.faces = DlibModels()
+
+    @classmethod
+    def warp_only(cls) -> ReenactPipeline:
+        """The pipeline without a model: only ``engine="warp"`` works."""
+        return cls(None, None, torch.device("cpu"))
 
     def _tensor(self, crops: list[np.ndarray]) -> torch.Tensor:
         x = torch.from_numpy(np.stack(crops)).to(self.device)
@@ -162,18 +193,31 @@ class ReenactPipeline(Pipeline):
         if dinfo.frame_count < info.frame_count:
             report.notes.append(f"the actor's video has {dinfo.frame_count} frames, the "
                                 f"target {info.frame_count}: its last frame holds after it ends")
-        size = self.model.config.size
-        abox = actor_box(act, dinfo.width, dinfo.height)
+        warp = opts.engine == "warp"
+        if not warp and getattr(self, "model", None) is None:
+            raise TwofaceError(target, "the motion engine needs a motion model (-m)")
         t0 = time.perf_counter()
-        with torch.no_grad():
-            ref = next(fr for fr in iter_frames(driver) if fr.index >= report.neutral_frame)
-            kp_ref = self.model.keypoints(self._tensor([crop_at(ref.image, abox, size)]))
+        if warp:
+            from twoface.apply._warp import face_points, triangles
+
+            tris = triangles(face_points(tgt[min(tgt)]))
+            if not opts.expression_only:
+                report.notes.append("the warp engine transfers the expression only; the "
+                                    "target keeps its head motion")
+        else:
+            size = self.model.config.size
+            abox = actor_box(act, dinfo.width, dinfo.height)
+            with torch.no_grad():
+                ref = next(fr for fr in iter_frames(driver)
+                           if fr.index >= report.neutral_frame)
+                kp_ref = self.model.keypoints(self._tensor([crop_at(ref.image, abox, size)]))
         # 2. Reenact in batches, writing as we go: memory stays flat.
         audio = target if info.has_audio else None
         fps = info.fps or 25
         writer: MarkedVideoWriter | VideoWriter
         if opts.mark:
-            prov = Provenance.from_files("reenact", [target, driver], model=self.folder,
+            prov = Provenance.from_files("reenact", [target, driver],
+                                         model=None if warp else self.folder,
                                          consent=opts.consent)
             writer = MarkedVideoWriter(output, fps, prov, crf=opts.crf, audio_from=audio)
         else:
@@ -193,7 +237,18 @@ class ReenactPipeline(Pipeline):
                     driving.append(actor_image)
                 todo = [k for k, fr in enumerate(chunk) if fr.index in tgt]
                 images = [fr.image for fr in chunk]
-                if todo:
+                if todo and warp:
+                    neutral = act[report.neutral_frame]
+                    for k in todo:
+                        i = chunk[k].index
+                        now = act.get(min(i, max(act)))
+                        if now is None:
+                            continue  # the actor's face is lost here: the frame stays
+                        moved = moved_marks(tgt[i], now, neutral)
+                        box = follow_box(moved)
+                        face, covered = self._warp(images[k], tgt[i], moved, box, tris)
+                        images[k] = paster(images[k], face, box, moved, drawn=covered)
+                elif todo:
                     boxes = [follow_box(tgt[chunk[k].index]) for k in todo]
                     drawn = self._draw([crop_at(images[k], b, size) for k, b in zip(
                         todo, boxes, strict=True)],
@@ -210,6 +265,18 @@ class ReenactPipeline(Pipeline):
         if isinstance(writer, MarkedVideoWriter):  # opts.mark
             report.manifest = writer.manifest_path
         return report
+
+    @staticmethod
+    def _warp(image: np.ndarray, marks: np.ndarray, moved: np.ndarray, box: Box,
+              tris: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The frame's face warped from ``marks`` onto ``moved`` in ``box``: (``side×side×3``
+        float in [0, 1], the drawn area)."""
+        from twoface.apply._warp import face_points, piecewise_warp
+
+        x0, y0, side = box
+        dst = face_points(moved) - np.array([x0, y0], np.float64)
+        face, covered = piecewise_warp(image, face_points(marks), dst, tris, (side, side))
+        return face.astype(np.float32) / 255, covered
 
     @torch.no_grad()
     def _draw(self, sources: list[np.ndarray], driving: list[np.ndarray],

@@ -27,7 +27,7 @@ from twoface.errors import TwofaceError
 from twoface.evaluate.motion import evaluate_motion
 from twoface.train.motion import train_motion
 from twoface.train.presets import PresetName
-from twoface.types import BlendName, ColorMatchName
+from twoface.types import BlendName, ColorMatchName, OneShotEngine
 
 
 def clips(
@@ -147,8 +147,14 @@ def reenact(
     target: Annotated[Path, typer.Argument(help="Video of the person whose face to drive.")],
     driver: Annotated[Path, typer.Option("--driver", help="Video of the actor whose "
                                          "expressions to transfer.")],
-    model: Annotated[Path, typer.Option("-m", "--model", help="Trained motion model.")],
     output: Annotated[Path, typer.Option("-o", "--output", help="Output video.")],
+    model: Annotated[Path | None, typer.Option(
+        "-m", "--model", help="Trained motion model (not needed with --engine warp).")
+                     ] = None,
+    engine: Annotated[OneShotEngine, typer.Option(
+        help="motion (the motion model redraws the face) or warp (the target's own face "
+        "warped onto landmarks moved by the actor's expression: sharp, no model, expression "
+        "only).")] = REENACT.engine,
     expression_only: Annotated[bool, typer.Option(
         "--expression-only", help="Keep the target's own head motion; transfer only the "
         "actor's expression.")] = REENACT.expression_only,
@@ -175,10 +181,16 @@ def reenact(
         from twoface.provenance import warn_no_mark
 
         warn_no_mark(err)
-    opts = ReenactOptions(expression_only=expression_only, neutral_frame=neutral_frame,
-                          blend=blend, color=color, batch=batch, min_face=min_face,
-                          mark=not no_mark)
-    pipe = ReenactPipeline.from_pretrained(model, device)
+    opts = ReenactOptions(engine=engine, expression_only=expression_only,
+                          neutral_frame=neutral_frame, blend=blend, color=color, batch=batch,
+                          min_face=min_face, mark=not no_mark)
+    if engine == "warp":
+        pipe = ReenactPipeline.warp_only()
+    elif model is None:
+        raise TwofaceError(target, "the motion engine needs a motion model: give -m (or "
+                           "--engine warp)")
+    else:
+        pipe = ReenactPipeline.from_pretrained(model, device)
     report = pipe(target, driver, output, opts, progress=not quiet)
     for n in report.notes:
         note(n)

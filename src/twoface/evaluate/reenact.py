@@ -3,8 +3,8 @@ target's person?
 
 Frame by frame, with the three videos in step (the actor's last frame held once it ends):
 
-* expression transfer: landmarks are put in a pose-free frame (a similarity fit of the inner
-  51 points to the face's own first frame), and the *change* the reenactment made to the
+* expression transfer: landmarks are put in a pose-free frame (a similarity fit of the nose
+  and eye corners to the face's own first frame), and the *change* the reenactment made to the
   target's face is compared with the actor's change from its neutral frame (``--expression-
   only``'s meaning of expression). Error per frame: mean distance over the inner points in
   inter-ocular distances. The static baseline (leave the target untouched) has a change of
@@ -25,13 +25,13 @@ from typing import Any
 import numpy as np
 
 from twoface.errors import TwofaceError
-from twoface.faces.align import transform_points, umeyama
+from twoface.faces.align import RIGID_POINTS, transform_points, umeyama
 
 
 def pose_free(marks: np.ndarray, ref: np.ndarray) -> np.ndarray:
-    """``marks`` moved by the similarity that best fits their inner 51 points onto ``ref``'s,
-    in units of ``ref``'s inter-ocular distance."""
-    moved = transform_points(marks, umeyama(marks[17:], ref[17:]))
+    """``marks`` moved by the similarity that best fits their nose and eye corners (which an
+    expression barely moves) onto ``ref``'s, in units of ``ref``'s inter-ocular distance."""
+    moved = transform_points(marks, umeyama(marks[RIGID_POINTS], ref[RIGID_POINTS]))
     return moved / (float(np.linalg.norm(ref[45] - ref[36])) or 1.0)
 
 

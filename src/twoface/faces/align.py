@@ -37,6 +37,11 @@ DEFAULT_COVERAGE = 0.625
 """Fraction of the crop side the template spans: room for forehead, hairline and cheeks."""
 
 
+RIGID_POINTS = [27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 39, 42, 45]
+"""The 68-point scheme's nose and eye corners: what an expression barely moves, so a head's
+pose fitted on them leaves the expression (lips, brows, lids, jaw) out of it."""
+
+
 def umeyama(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
     """The least-squares similarity transform (rotation, uniform scale, shift) taking ``src``
     to ``dst`` (both ``N×2``), as a 2×3 matrix (Umeyama 1991, without reflections)."""
