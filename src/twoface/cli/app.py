@@ -58,7 +58,8 @@ class Group(_NoFlagLabels, TyperGroup):
 COMMANDS: dict[str, str] = {
     "extract": "faces:extract", "faces": "faces:faces", "swap": "swap:swap",
     "clips": "motion:clips", "animate": "motion:animate", "generate": "gan:generate",
-    "detect": "judge:detect", "inspect": "forensics:inspect", "verify": "provenance:verify",
+    "detect": "judge:detect", "inspect": "forensics:inspect", "scan": "scan:scan",
+    "verify": "provenance:verify",
     "mark": "provenance:mark", "demo": "demo:demo", "web": "web:web",
 }
 GROUPS: dict[str, tuple[str, dict[str, str]]] = {
