@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from twoface.errors import TwofaceError
+from twoface.forensics._phash import pdq_hash
 
 # PDQ's own matching convention: two hashes within 31 bits of 256 are the same picture, and
 # frames below quality 50 (flat, blurred) are too featureless to match on.
@@ -34,11 +35,8 @@ _POPCOUNT = np.array([bin(i).count("1") for i in range(256)], dtype=np.uint8)
 
 def pdq(image: np.ndarray) -> tuple[str, int]:
     """PDQ hash (64 hex digits) and quality (0..100) of an ``H×W×3`` uint8 RGB image."""
-    import pdqhash
-
-    bits, quality = pdqhash.compute(np.ascontiguousarray(image, dtype=np.uint8))
-    # The binding lists the bits most significant first, the order the hex digits take.
-    return np.packbits(bits.astype(np.uint8)).tobytes().hex(), int(quality)
+    packed, quality = pdq_hash(image)
+    return packed.tobytes().hex(), quality
 
 
 @dataclass(frozen=True)
