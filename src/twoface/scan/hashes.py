@@ -5,10 +5,12 @@ than re-implemented: hash lists are matched bit for bit across organisations, so
 must be the reference's own, including its Jarosz-filter downsampling and float details.
 
 vPDQ is PDQ applied to video frames sampled once per ``seconds_per_hash``, written in the
-vPDQ text format ``frame_number,quality,pdq_hex,timestamp`` (one line per kept frame).
-Frames are decoded by PyAV here; the reference ``vpdq`` binding decodes with its own FFmpeg
-build, so a frame's hash can differ by a few bits where the two decoders' colour conversion
-differs (well inside the match distance).
+vPDQ text format ``frame_number,quality,pdq_hex,timestamp`` (one line per kept frame). It is
+built here on the PDQ binding, because the ``vpdq`` binding compiles against FFmpeg's
+development libraries, which a plain ``pip install`` cannot count on. Frames are decoded by
+PyAV here and by the reference's own FFmpeg calls there: the same frames are chosen, and a
+frame's hash differs by a few bits only where the two colour conversions differ (measured in
+BENCHMARKS.md, well inside the match distance).
 
 Hex follows PDQ's own ``Hash256::format``: 64 hex digits, most significant 16-bit word first.
 """
@@ -53,18 +55,20 @@ class VpdqFeature:
 
 
 def vpdq(path: str | Path, seconds_per_hash: float = SECONDS_PER_HASH) -> list[VpdqFeature]:
-    """The vPDQ features of the video at ``path``: one PDQ hash per ``seconds_per_hash``."""
-    from twoface.media import iter_frames
+    """The vPDQ features of the video at ``path``: one PDQ hash per ``seconds_per_hash``.
 
+    Frames are chosen by the reference's rule (every ``int(fps · seconds_per_hash)``-th
+    decoded frame, timestamp ``frame / fps``), so both hash the same frames.
+    """
+    from twoface.media import iter_frames, probe
+
+    fps = probe(path).fps
+    every = max(1, int(fps * seconds_per_hash))
     out: list[VpdqFeature] = []
-    next_time = -1.0
     for fr in iter_frames(path):
-        # Sampling by time, not frame count, keeps hashes of a re-timed copy aligned.
-        if fr.time + 1e-6 < next_time:
-            continue
-        next_time = fr.time + seconds_per_hash
-        digest, quality = pdq(fr.image)
-        out.append(VpdqFeature(fr.index, quality, digest, round(float(fr.time), 3)))
+        if fr.index % every == 0:
+            digest, quality = pdq(fr.image)
+            out.append(VpdqFeature(fr.index, quality, digest, round(fr.index / fps, 3)))
     return out
 
 
