@@ -65,7 +65,10 @@ def scan(
     config = ScanConfig(results=str(output), checks=names,  # type: ignore[arg-type]
                         detector=None if model is None else str(model), frames=frames,
                         extra=min(16, frames // 2), device=dev,
-                        threads=1 if n > 1 or ray else max(1, os.cpu_count() or 1),
+                        # One torch thread per worker: the detector's batches are a few
+                        # faces, too small to split well, and on busy cores two threads
+                        # made a file 3x slower (BENCHMARKS.md); workers scale instead.
+                        threads=1,
                         match_list=None if match is None else str(match),
                         reports=not no_reports)
     try:

@@ -12,6 +12,9 @@ becomes a row with an error instead of crashing workers forever.
 from __future__ import annotations
 
 import multiprocessing as mp
+import os
+import threading
+import time
 from collections.abc import Generator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -32,7 +35,20 @@ _WORKER: Checker | None = None
 
 def _init_worker(config: ScanConfig) -> None:
     global _WORKER
+    _orphan_watch(os.getppid())
     _WORKER = Checker(config)
+
+
+def _orphan_watch(parent: int) -> None:
+    """Exit when the scan that started this worker is gone (``kill -9`` of the scan): a
+    pool worker blocked on its next task would otherwise live on, holding its models."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True, name="orphan-watch").start()
 
 
 def _check(item: Item) -> dict[str, Any]:
