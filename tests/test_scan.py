@@ -89,8 +89,7 @@ def test_a_list_file_and_an_unreadable_entry(tmp_path: Path, collection: Path) -
 KILL_SCRIPT = """
 import sys
 from twoface.scan import ScanConfig, run_scan
-run_scan([{folder!r}], ScanConfig(results={out!r}, checks=("detect",), frames=1, extra=0,
-                                  reports=False))
+run_scan([{folder!r}], ScanConfig(results={out!r}, checks=("detect",), explain=1))
 """
 
 
@@ -100,7 +99,9 @@ def test_kill_9_then_resume_gives_every_file_exactly_once(tmp_path: Path,
 
     folder, out = tmp_path / "stills", tmp_path / "results"
     rng = np.random.default_rng(0)
-    for i in range(10):  # distinct content: a little noise on each
+    # Distinct content (a little noise on each); a heat map per file (explain=1) gives each
+    # file enough work that the kill lands mid-scan.
+    for i in range(10):
         noisy = np.clip(face_image + rng.integers(-3, 4, face_image.shape), 0, 255)
         write_image(folder / f"{i:02d}.png", noisy.astype(np.uint8))
     proc = subprocess.Popen([sys.executable, "-c", KILL_SCRIPT.format(folder=str(folder),
@@ -116,8 +117,7 @@ def test_kill_9_then_resume_gives_every_file_exactly_once(tmp_path: Path,
         proc.wait()
     done = len(list((out / "parts").glob("*.parquet")))
     assert 2 <= done < 10
-    summary = run_scan([folder], ScanConfig(results=str(out), checks=("detect",), frames=1,
-                                            extra=0, reports=False))
+    summary = run_scan([folder], ScanConfig(results=str(out), checks=("detect",), explain=1))
     assert summary["run"]["skipped_done"] == done and summary["run"]["checked"] == 10 - done
     rows = read_rows(out).to_pylist()
     want = {hashlib.sha256(p.read_bytes()).hexdigest() for p in folder.iterdir()}
