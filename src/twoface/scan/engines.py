@@ -61,6 +61,8 @@ Rows = Generator[dict[str, Any], None, None]
 
 def run_inline(items: list[Item], config: ScanConfig) -> Rows:
     """Check ``items`` one after another in this process (``--workers 1``)."""
+    if not items:
+        return  # nothing to do: do not load the models
     checker = Checker(config)
     for item in items:
         yield checker.check(item)

@@ -32,6 +32,7 @@ MATCH_DISTANCE = 31
 MIN_QUALITY = 50
 SECONDS_PER_HASH = 1.0
 _HEX = re.compile(r"^[0-9a-fA-F]{64}$")
+_CHUNK = 1 << 15
 _POPCOUNT = np.array([bin(i).count("1") for i in range(256)], dtype=np.uint8)
 
 
@@ -120,7 +121,12 @@ class HashList:
         if not hashes:
             return None
         q = np.stack([np.frombuffer(bytes.fromhex(h), np.uint8) for h in hashes])
-        d = _POPCOUNT[q[:, None, :] ^ self.hashes[None, :, :]].sum(axis=-1, dtype=np.int32)
-        i, j = np.unravel_index(int(np.argmin(d)), d.shape)
-        dist = int(d[i, j])
-        return (self.labels[j], dist) if dist <= MATCH_DISTANCE else None
+        best, where = 257, 0
+        # In chunks of the list: the XOR array is queries x entries x 32 bytes.
+        for start in range(0, len(self.hashes), _CHUNK):
+            part = self.hashes[None, start:start + _CHUNK, :]
+            d = _POPCOUNT[q[:, None, :] ^ part].sum(axis=-1, dtype=np.int32).min(axis=0)
+            j = int(np.argmin(d))
+            if int(d[j]) < best:
+                best, where = int(d[j]), start + j
+        return (self.labels[where], best) if best <= MATCH_DISTANCE else None

@@ -91,7 +91,7 @@ def run_scan(inputs: Iterable[str | Path], config: ScanConfig, *, workers: int =
         t0 = time.perf_counter()
         task = (progress.add_task("scan", total=len(todo), unit="files")
                 if progress is not None else None)
-        if ray is not None:
+        if ray is not None and todo:  # (nothing to do: no need to start Ray)
             rows = run_ray(todo, config, ray, workers if workers > 1 else None)
         elif workers > 1 and len(todo) > 1:
             rows = run_pool(todo, config, min(workers, len(todo)))
