@@ -164,3 +164,23 @@ def test_pdq_and_a_hash_list_match_after_reencode_and_crop(tmp_path: Path,
     assert distance(hashes[0], hashes[0]) == 0
     other = HashList.read(listed)
     assert other.best([format(0, "064x")]) is None
+
+
+def test_the_command_line(tmp_path: Path, collection: Path, local_scan,
+                          capsys: pytest.CaptureFixture[str]) -> None:
+    from test_cli import _main
+
+    code, out, err = _main(capsys, "scan", "/nonexistent", "-o", str(tmp_path / "r"))
+    assert code == 2 and out == "" and err == "error: /nonexistent: does not exist\n"
+    code, _, err = _main(capsys, "scan", str(collection), "-o", str(tmp_path / "r"),
+                         "--checks", "detect,magic")
+    assert code == 2 and "--checks takes some of" in err and "Traceback" not in err
+    bad = tmp_path / "list.txt"
+    bad.write_text("not-a-hash label\n")
+    code, _, err = _main(capsys, "scan", str(collection), "-o", str(tmp_path / "r"),
+                         "--match", str(bad))
+    assert code == 2 and err.startswith(f"error: {bad}: line 1: expected a 64-digit hex")
+    # Into the finished results of the local scan: every file is already done.
+    code, out, _ = _main(capsys, "scan", str(collection), "-o", str(local_scan[0]), "--checks",
+                         "provenance,detect,inspect", "--frames", "4", "--workers", "1")
+    assert code == 0 and "checked 0" in out and "skipped 5 done" in out
