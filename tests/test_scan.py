@@ -127,12 +127,24 @@ def test_kill_9_then_resume_gives_every_file_exactly_once(tmp_path: Path,
 
 
 def test_ray_gives_the_same_rows(tmp_path: Path, collection: Path, local_scan) -> None:
-    pytest.importorskip("ray", reason="Ray is not installed (pip install 'twoface[ray]')")
-    out = tmp_path / "ray"
-    summary = run_scan([collection], ScanConfig(results=str(out), **FAST), workers=2,
-                       ray="local")
-    assert summary["run"]["engine"] == "ray" and summary["run"]["checked"] == 4
-    assert _comparable(read_rows(out)) == _comparable(read_rows(local_scan[0]))
+    ray = pytest.importorskip("ray", reason="Ray is not installed (pip install 'twoface[ray]')")
+    # One local instance on the loopback address for both engines' layouts.
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False,
+             configure_logging=False, _node_ip_address="127.0.0.1")
+    try:
+        want = _comparable(read_rows(local_scan[0]))
+        # Workers that each run the whole check ...
+        summary = run_scan([collection], ScanConfig(results=str(tmp_path / "a"), **FAST),
+                           workers=2, ray="local")
+        assert summary["run"]["engine"] == "ray" and summary["run"]["checked"] == 4
+        assert _comparable(read_rows(tmp_path / "a")) == want
+        # ... and workers that find faces while a shared service scores them (the GPU
+        # layout, here on the CPU).
+        run_scan([collection], ScanConfig(results=str(tmp_path / "b"), **FAST), workers=2,
+                 ray="local", ray_service=True)
+        assert _comparable(read_rows(tmp_path / "b")) == want
+    finally:
+        ray.shutdown()
 
 
 def test_a_process_pool_gives_the_same_rows(tmp_path: Path, collection: Path,

@@ -114,15 +114,17 @@ def crashed_row(item: Item) -> dict[str, Any]:
     return row
 
 
-def run_ray(items: list[Item], config: ScanConfig, address: str, workers: int | None
-            ) -> Rows:
-    """Check ``items`` on Ray actors, each loading the models once.
+def run_ray(items: list[Item], config: ScanConfig, address: str, workers: int | None,
+            service: bool | None = None) -> Rows:
+    """Check ``items`` on Ray actors, each loading the face models once.
 
     ``address``: ``local`` starts a Ray instance on this machine (loopback only); ``auto``
-    joins the cluster this machine belongs to; anything else is a cluster address. Actors
-    take one CPU each; when the cluster has GPUs and ``config.device`` is cuda, each actor
-    takes a share of a GPU for the detector. A killed actor is restarted by Ray and its
-    file retried once.
+    joins the cluster this machine belongs to; anything else is a cluster address. Each
+    worker actor takes one CPU. ``service`` (default: when the cluster has GPUs and
+    ``config.device`` is cuda): the workers only decode and find faces, and one detector
+    service per GPU scores the faces of all of them in batches
+    (:mod:`twoface.scan.ray_detector`). A killed actor is restarted by Ray and its call
+    retried once.
     """
     try:
         import ray
@@ -136,25 +138,39 @@ def run_ray(items: list[Item], config: ScanConfig, address: str, workers: int | 
         else:
             ray.init(address=address, log_to_driver=False, configure_logging=False)
     try:
-        yield from _ray_rows(ray, items, config, workers)
+        yield from _ray_rows(ray, items, config, workers, service)
     finally:
         if started:
             ray.shutdown()
 
 
-def _ray_rows(ray: Any, items: list[Item], config: ScanConfig, workers: int | None
-              ) -> Rows:
+def _ray_rows(ray: Any, items: list[Item], config: ScanConfig, workers: int | None,
+              service: bool | None) -> Rows:
+    from twoface.scan.ray_detector import DetectorService
+
     resources = ray.cluster_resources()
-    n = workers or max(1, int(resources.get("CPU", 1)))
-    gpus = float(resources.get("GPU", 0)) if config.device.startswith("cuda") else 0.0
-    if config.device.startswith("cuda") and not gpus:
+    cuda = config.device.startswith("cuda")
+    gpus = int(resources.get("GPU", 0)) if cuda else 0
+    if cuda and not gpus:
         raise TwofaceError(None, "--device cuda: this Ray cluster has no GPUs")
-    per_gpu = min(1.0, gpus / n) if gpus else 0.0
+    n = workers or max(1, int(resources.get("CPU", 1)))
+    services = []
+    if "detect" in config.checks and (service or (service is None and gpus)):
+        # No CPU reserved: the service waits on the GPU (or, without one, works between
+        # the workers' requests), and a CPU slot held idle would cost a worker.
+        service_cls = ray.remote(num_cpus=0, num_gpus=1 if gpus else 0,
+                                 max_restarts=MAX_TRIES,
+                                 max_task_retries=MAX_TRIES - 1)(DetectorService)
+        services = [service_cls.remote(config.detector, "cuda" if gpus else "cpu")
+                    for _ in range(max(1, gpus))]
+        config = replace(config, device="cpu")  # the workers keep no detector of their own
+    elif gpus:  # Ray sets CUDA_VISIBLE_DEVICES per actor: its share is always cuda:0
+        config = replace(config, device="cuda")
+    per_gpu = min(1.0, gpus / n) if gpus and not services else 0.0
     actor_cls = ray.remote(num_cpus=1, num_gpus=per_gpu, max_restarts=MAX_TRIES,
                            max_task_retries=MAX_TRIES - 1)(RayWorker)
-    if gpus:  # Ray sets CUDA_VISIBLE_DEVICES per actor: its share is always cuda:0
-        config = replace(config, device="cuda")
-    actors = [actor_cls.remote(config) for _ in range(n)]
+    actors = [actor_cls.remote(config, services[i % len(services)] if services else None)
+              for i in range(n)]
     todo = list(reversed(items))
     flying: dict[Any, tuple[Any, Item]] = {}
     idle = actors * _AHEAD
@@ -174,10 +190,17 @@ def _ray_rows(ray: Any, items: list[Item], config: ScanConfig, workers: int | No
 
 class RayWorker:
     """A Ray actor holding one :class:`Checker` (decorated with ``ray.remote`` at run time,
-    so that importing this module does not need Ray)."""
+    so that importing this module does not need Ray). With a detector ``service`` its
+    Checker scores faces there instead of on a detector of its own."""
 
-    def __init__(self, config: ScanConfig) -> None:
-        self.checker = Checker(config)
+    def __init__(self, config: ScanConfig, service: Any = None) -> None:
+        detector = None
+        if service is not None:
+            from twoface.models.detectors import load_detector
+            from twoface.scan.ray_detector import RemoteDetector
+
+            detector = RemoteDetector(service, load_detector(config.detector, "cpu"))
+        self.checker = Checker(config, detector)
 
     def check(self, item: Item) -> dict[str, Any]:
         return self.checker.check(item)

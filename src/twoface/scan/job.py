@@ -74,8 +74,13 @@ def plan(inputs: Iterable[str | Path], store: ResultStore, run: ScanRun, progres
 
 
 def run_scan(inputs: Iterable[str | Path], config: ScanConfig, *, workers: int = 1,
-             ray: str | None = None, progress: Any = None) -> dict[str, Any]:
+             ray: str | None = None, ray_service: bool | None = None, progress: Any = None
+             ) -> dict[str, Any]:
     """Scan ``inputs`` into ``config.results``; returns the summary (also written there).
+
+    ``ray``: a Ray address (see :func:`~twoface.scan.engines.run_ray`), else a local pool of
+    ``workers`` processes (1: in this process). ``ray_service``: score faces in a shared
+    detector service (default: when the Ray cluster has GPUs and the device is cuda).
 
     An interrupt (Ctrl-C) stops the scan after the rows already finished were written and
     the summary of what is there; the KeyboardInterrupt is then raised again.
@@ -92,7 +97,7 @@ def run_scan(inputs: Iterable[str | Path], config: ScanConfig, *, workers: int =
         task = (progress.add_task("scan", total=len(todo), unit="files")
                 if progress is not None else None)
         if ray is not None and todo:  # (nothing to do: no need to start Ray)
-            rows = run_ray(todo, config, ray, workers if workers > 1 else None)
+            rows = run_ray(todo, config, ray, workers if workers > 1 else None, ray_service)
         elif workers > 1 and len(todo) > 1:
             rows = run_pool(todo, config, min(workers, len(todo)))
         else:

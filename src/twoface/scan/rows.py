@@ -96,21 +96,28 @@ def empty_row(item: Item) -> dict[str, Any]:
 class Checker:
     """The models of one worker and the per-file check."""
 
-    def __init__(self, config: ScanConfig) -> None:
+    def __init__(self, config: ScanConfig, detector: Any = None) -> None:
+        """``detector``: one to use instead of loading ``config.detector`` (Ray's
+        :class:`~twoface.scan.ray_detector.RemoteDetector`)."""
         self.config = config
         self.scanner: Any = None
         if "detect" in config.checks:
             import torch
 
             from twoface.forensics.detect import DetectOptions, Scanner
+            from twoface.models.detectors import DEFAULT_DIR
 
             torch.set_num_threads(max(1, config.threads))
             opts = DetectOptions(frames=config.frames, extra=config.extra,
                                  explain=config.explain if config.reports else 0,
                                  provenance="provenance" in config.checks,
                                  **config.detect_fields)
-            self.scanner = Scanner.from_pretrained(config.detector, opts,
-                                                   device=config.device)
+            if detector is not None:
+                self.scanner = Scanner(detector, opts,
+                                       detector_path=config.detector or DEFAULT_DIR)
+            else:
+                self.scanner = Scanner.from_pretrained(config.detector, opts,
+                                                       device=config.device)
         self.hash_list = (HashList.read(config.match_list) if config.match_list is not None
                           else None)
 
