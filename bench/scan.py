@@ -94,10 +94,15 @@ def exactly_once(clips: Path, results: Path) -> tuple[bool, str]:
     rows = read_rows(results).to_pylist()
     want = {hashlib.sha256(p.read_bytes()).hexdigest() for p in clips.glob("*.mp4")}
     keys = [r["key"] for r in rows]
-    parts = len(list((results / "parts").glob("*.parquet")))
+    parts = finished_parts(results)
     ok = len(keys) == len(set(keys)) == len(want) == parts and set(keys) == want
     return ok, (f"{len(rows)} rows for {len(want)} clips, {len(set(keys))} distinct keys, "
                 f"{parts} part files, content hashes {'equal' if set(keys) == want else 'DIFFER'}")
+
+
+def finished_parts(results: Path) -> int:
+    """Row files in ``results/parts`` (not the hidden temporary file of a write under way)."""
+    return sum(not p.name.startswith(".") for p in (results / "parts").glob("*.parquet"))
 
 
 def memory(results: Path) -> str:
@@ -147,7 +152,7 @@ def wait_for_parts(results: Path, count: int, proc: subprocess.Popen, limit: flo
     deadline = time.time() + limit
     n = 0
     while time.time() < deadline and proc.poll() is None:
-        n = len(list((results / "parts").glob("*.parquet")))
+        n = finished_parts(results)
         if n >= count:
             break
         time.sleep(0.2)
