@@ -24,7 +24,15 @@ from pathlib import Path
 
 import numpy as np
 
-from twoface.forensics.index import ZOOMS, add_videos, connect, insert_video, sample_hashes, search
+from twoface.forensics.index import (
+    DEFAULT_HASHER,
+    ZOOMS,
+    add_videos,
+    connect,
+    insert_video,
+    sample_hashes,
+    search,
+)
 from twoface.media import write_video
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -70,7 +78,8 @@ def main() -> None:
             originals[i] = write_video(tmp / f"o{i}.mp4", frames, fps, crf=23)
             queries[i] = write_video(tmp / f"q{i}.mp4", crop(retime(middle(frames, fps),
                                                                       1.25), 0.9), fps, crf=23)
-            pool.append(np.stack([h for _t, h, _m in sample_hashes(originals[i], zooms=ZOOMS)]))
+            pool.append(np.stack([h for _t, h, _m in sample_hashes(originals[i], zooms=ZOOMS,
+                                                                   hasher=DEFAULT_HASHER)]))
         t0 = time.perf_counter()
         add_videos(list(originals.values()), index)
         real_s = sum(len(p) for p in pool) / SAMPLES_PER_S

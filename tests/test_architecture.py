@@ -29,6 +29,7 @@ LAYERS: list[set[str]] = [
     {"apply"},
     {"forensics"},
     {"evaluate"},
+    {"scan"},
     {"demo"},
     {"web"},
     {"cli"},

@@ -168,3 +168,17 @@ def test_cli_add_and_search_json(library, tmp_path) -> None:
                 env=env)
     assert done.returncode == 2 and "no index" in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_an_own_hash_index_finds_the_hardest_case_and_keeps_its_hash(library, tmp_path
+                                                                    ) -> None:
+    """New indexes hold real PDQ (the tests above); ones built on twoface's own hash, as
+    every index before PDQ was, are still filled and searched with that hash."""
+    db = tmp_path / "own.sqlite"
+    add_videos([p for k, p in library.items() if k != "head14"], db, hasher="own")
+    query = _manipulate(library["head12"], tmp_path / "all.mp4", **CASES["all"])
+    best = search(query, db)[0]
+    assert Path(best.file).name == "head12.mp4" and best.mirrored
+    with pytest.raises(TwofaceError, match="holds own hashes"):
+        add_videos([library["head14"]], db, hasher="pdq")
+    add_videos([library["head14"]], db)  # no choice given: the index's own hash

@@ -59,7 +59,8 @@ COMMANDS: dict[str, str] = {
     "extract": "faces:extract", "faces": "faces:faces", "swap": "swap:swap",
     "clips": "motion:clips", "animate": "motion:animate",
     "reenact": "motion:reenact", "generate": "gan:generate",
-    "detect": "judge:detect", "inspect": "forensics:inspect", "verify": "provenance:verify",
+    "detect": "judge:detect", "inspect": "forensics:inspect", "scan": "scan:scan",
+    "verify": "provenance:verify",
     "mark": "provenance:mark", "demo": "demo:demo", "web": "web:web",
 }
 GROUPS: dict[str, tuple[str, dict[str, str]]] = {

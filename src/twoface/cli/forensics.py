@@ -17,6 +17,8 @@ from rich.table import Table
 
 from twoface.cli.common import Quiet, default_of
 from twoface.cli.console import out
+from twoface.errors import TwofaceError
+from twoface.forensics._phash import HASHERS
 from twoface.forensics.index import search
 
 INDEX_HELP = "Index file (default: $TWOFACE_INDEX, else index.sqlite in the user data folder)."
@@ -69,6 +71,9 @@ def inspect(
 def index_add(
     paths: Annotated[list[Path], typer.Argument(help="Videos or folders to index.")],
     index: Index = None,
+    hash_name: Annotated[str | None, typer.Option(
+        "--hash", help="Frame hash of a new index: own (twoface's, default) or pdq (the "
+        "PDQ that hash-sharing programmes use); an existing index keeps its own.")] = None,
     quiet: Quiet = False,
 ) -> None:
     """Hash videos into the index (files already indexed and unchanged are skipped)."""
@@ -77,9 +82,12 @@ def index_add(
     from twoface.progress import progress_bar
 
     db = index or default_index_path()
+    hasher = next((h for h in HASHERS if h == hash_name), None)
+    if hash_name is not None and hasher is None:
+        raise TwofaceError(None, f"--hash takes one of {', '.join(HASHERS)}, got {hash_name!r}")
     videos = [p for p in collect_media(paths) if media_kind(p) == "video"]
     with progress_bar(enabled=not quiet) as bar:
-        report = add_videos(videos, db, progress=bar)
+        report = add_videos(videos, db, progress=bar, hasher=hasher)
     if not quiet:
         out.print(f"[bold]{escape(str(db))}[/]: {len(report.added)} added ({report.frames} "
                   f"frames), {len(report.skipped)} already indexed")

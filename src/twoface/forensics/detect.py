@@ -117,12 +117,12 @@ class Scanner:
 
     @classmethod
     def from_pretrained(cls, folder: str | Path | None = None,
-                        options: DetectOptions | None = None, *, models: Any = None
-                        ) -> Scanner:
-        """The detector in ``folder`` (default: the one twoface ships)."""
+                        options: DetectOptions | None = None, *, models: Any = None,
+                        device: str = "cpu") -> Scanner:
+        """The detector in ``folder`` (default: the one twoface ships), on ``device``."""
         from twoface.models.detectors import DEFAULT_DIR, load_detector
 
-        return cls(load_detector(folder), options, models=models,
+        return cls(load_detector(folder, device), options, models=models,
                    detector_path=folder if folder is not None else DEFAULT_DIR)
 
     # ------------------------------------------------------------------ the job
@@ -219,7 +219,8 @@ class Scanner:
 
         x = torch.from_numpy(np.stack(crops)).permute(0, 3, 1, 2).float().div(255)
         with torch.no_grad():
-            z = self.detector.calibrated_logits(x).float().numpy()
+            z = self.detector.calibrated_logits(x.to(_device_of(self.detector))
+                                                ).float().cpu().numpy()
         for crop, (box, emb), zi in zip(crops, found_ok, z, strict=True):
             out.append(FaceScore(index, round(float(t), 4), -1, float(zi), _sigmoid(float(zi)),
                                  [round(v, 1) for v in box.as_list()], crop, emb))
@@ -357,9 +358,18 @@ def occlusion_map(detector: Detector, crop: np.ndarray, grid: int = 8) -> np.nda
             x[ys[i]:ys[i + 1], xs[j]:xs[j + 1]] = soft[ys[i]:ys[i + 1], xs[j]:xs[j + 1]]
             batch.append(x)
     t = torch.from_numpy(np.stack(batch)).permute(0, 3, 1, 2).float().div(255)
+    t = t.to(_device_of(detector))
     with torch.no_grad():
         z = torch.cat([detector.calibrated_logits(t[k:k + 65]) for k in range(0, len(t), 65)])
-    return (z[0] - z[1:]).reshape(grid, grid).float().numpy()
+    return (z[0] - z[1:]).reshape(grid, grid).float().cpu().numpy()
+
+
+def _device_of(detector: Detector) -> Any:
+    """Where the detector's weights are: its inputs go there (cuda when asked for)."""
+    import torch
+
+    weight = next(detector.parameters(), None)
+    return weight.device if weight is not None else torch.device("cpu")
 
 
 def scan_files(paths: list[str | Path], detector: str | Path | None = None,
