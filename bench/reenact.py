@@ -104,6 +104,26 @@ def sheet(examples: list, path: Path) -> None:
         write_image(path, np.vstack([np.hstack([a, b]) for _, a, b in examples]))
 
 
+def speed_warp(frames: int, repeats: int = 2) -> dict:
+    """Frames per second of both pipelines' warp engines (no model)."""
+    import numpy as np
+
+    from twoface.apply.oneshot import OneShotOptions, OneShotSwapPipeline
+    from twoface.apply.reenact import ReenactOptions, ReenactPipeline
+
+    clip, photo = synthetic_clip(frames), WORK / "clips" / "photo.png"
+    re_fps, one_fps = [], []
+    for _ in range(repeats):
+        re_fps.append(ReenactPipeline.warp_only()(
+            clip, clip, WORK / "speed_re.mp4", ReenactOptions(engine="warp")).fps)
+        one_fps.append(OneShotSwapPipeline.warp_only()(
+            clip, [photo], WORK / "speed_one.mp4", OneShotOptions(engine="warp")).fps)
+    row = {"model": "warp engine (no model)", "size": "frame",
+           "reenact_fps": float(np.median(re_fps)), "oneshot_fps": float(np.median(one_fps))}
+    print(json.dumps(row), flush=True)
+    return row
+
+
 def quality(model: Path, frames: int) -> tuple[list[dict], list[dict]]:
     from twoface.apply.oneshot import OneShotOptions, OneShotSwapPipeline
     from twoface.apply.reenact import ReenactOptions, ReenactPipeline
@@ -135,16 +155,19 @@ def quality(model: Path, frames: int) -> tuple[list[dict], list[dict]]:
                          "pose": s["pose_err_deg"], "sharpness": s["sharpness_ratio"],
                          "verdict": s["verdict"]})
         print(json.dumps(one_rows[-1]), flush=True)
-    re_pipe = ReenactPipeline.from_pretrained(model)
-    for t, a in REENACT:
+    re_pipes: dict[OneShotEngine, ReenactPipeline] = {
+        "motion": ReenactPipeline.from_pretrained(model), "warp": ReenactPipeline.warp_only()}
+    for (t, a), kind in ((pair, e) for e in re_pipes for pair in REENACT):
         tgt, act = cut(t, frames), cut(a, frames)
-        out = WORK / f"{t}_by_{a}.mp4"
-        re_pipe(tgt, act, out, ReenactOptions(expression_only=True))
+        out = WORK / f"{t}_by_{a}_{kind}.mp4"
+        re_pipes[kind](tgt, act, out, ReenactOptions(engine=kind, expression_only=True))
         s = evaluate_reenact(out, tgt, act, every=3, real_gallery=shared)["summary"]
-        re_rows.append({"target": t, "actor": a, "gain": s["expression_gain"],
+        re_rows.append({"target": t, "actor": a, "engine": kind,
+                        "gain": s["expression_gain"],
                         "err": s["expression_err_iod"], "base": s["expression_baseline_iod"],
                         "retrieval": s["identity_retrieval"], "gallery": s["gallery_identities"],
-                        "pose": s["pose_err_deg"], "sharpness": s["sharpness_ratio"]})
+                        "pose": s["pose_err_deg"], "sharpness": s["sharpness_ratio"],
+                        "flicker": s["flicker_ratio"]})
         print(json.dumps(re_rows[-1]), flush=True)
     return one_rows, re_rows
 
@@ -171,6 +194,7 @@ def main() -> None:
             save_pretrained(create("motion", name, size=size), folder)
         untrained[f"{name} {size} px (untrained)"] = folder
     rows = speed({model.name: model, **untrained}, 48)
+    rows.append(speed_warp(48))
     one_rows, re_rows = ([], []) if args.no_quality else quality(model, args.frames)
     device = "cuda" if torch.cuda.is_available() else "cpu"
 
@@ -198,12 +222,13 @@ def main() -> None:
         body += ["", "**Reenactment** (`--expression-only`), `eval reenact`: expression error "
                  "in inter-ocular distances against the do-nothing baseline (gain = 1 − "
                  "error / baseline; the goal is ≥ 0.5), the target's identity kept:", "",
-                 "| target | actor | expression error | baseline | gain | identity retrieval "
-                 "(gallery) | pose error (°) | sharpness |", "|---|---|---|---|---|---|---|---|"]
-        body += [f"| {r['target']} | {r['actor']} | {f(r['err'], '.3f')} | "
+                 "| target | actor | engine | expression error | baseline | gain | identity "
+                 "retrieval (gallery) | pose error (°) | sharpness | flicker ratio |",
+                 "|---|---|---|---|---|---|---|---|---|---|"]
+        body += [f"| {r['target']} | {r['actor']} | {r['engine']} | {f(r['err'], '.3f')} | "
                  f"{f(r['base'], '.3f')} | {f(r['gain'], '.2f')} | {f(r['retrieval'], '.0%')} "
-                 f"({r['gallery']}) | {f(r['pose'], '.2f')} | {f(r['sharpness'], '.2f')} |"
-                 for r in re_rows]
+                 f"({r['gallery']}) | {f(r['pose'], '.2f')} | {f(r['sharpness'], '.2f')} | "
+                 f"{f(r['flicker'], '.2f')} |" for r in re_rows]
     text = "\n".join(body) + "\n"
     print(text)
     if not args.no_write:
