@@ -155,6 +155,12 @@ def test_swap_and_animate_jobs_mark_their_output_with_the_consent(
     oneshot = run(client, "swap_oneshot", {"target": uploaded_video, "faces": [still],
                                            "model": motion, "consent": consent})["result"]
     assert list(oneshot["photo_frames"].values()) == [oneshot["swapped_frames"]]
+    warped = run(client, "swap_oneshot", {"target": uploaded_video, "faces": [still],
+                                          "engine": "warp"})["result"]  # no model needed
+    assert warped["swapped_frames"] == oneshot["swapped_frames"]
+    bad = client.post("/api/jobs", json={"kind": "reenact", "params": {
+        "target": uploaded_video, "driver": uploaded_video}})
+    assert bad.status_code == 400 and "model" in bad.json()["error"]
     for made, method in ((swapped, "swap"), (animated, "animate"), (reenacted, "reenact"),
                          (oneshot, "swap_oneshot")):
         v = run(client, "verify", {"file": made["output"]})["result"]

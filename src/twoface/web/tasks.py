@@ -39,7 +39,8 @@ SPEC = {
 }
 MAKES_MEDIA = {"swap", "animate", "generate", "reenact", "swap_oneshot"}  # these take an
 #                                                  optional consent record
-CHOICES = {"direction": ("a2b", "b2a")}
+CHOICES = {"direction": ("a2b", "b2a"), "engine": ("motion", "warp")}
+WITH_ENGINE = {"reenact", "swap_oneshot"}  # the warp engine needs no model
 TRAINING = {"train_swap", "train_motion", "train_gan"}
 
 
@@ -49,11 +50,20 @@ def check(workspace: Workspace, kind: str, params: dict[str, Any]) -> dict[str, 
     if kind not in SPEC:
         raise TwofaceError(None, f"unknown job kind {kind!r} (one of {', '.join(SPEC)})")
     files, lists, numbers = SPEC[kind]
-    extra = {"consent", "direction"} if kind in MAKES_MEDIA else set()
+    extra = {"consent", "direction", "engine"} if kind in MAKES_MEDIA else set()
     unknown = set(params) - set(files) - set(lists) - set(numbers) - extra
     if unknown:
         raise TwofaceError(None, f"{kind}: unknown parameter(s) {', '.join(sorted(unknown))}")
     out: dict[str, Any] = {}
+    if kind in WITH_ENGINE:
+        out["engine"] = params.get("engine", "motion")
+        if out["engine"] not in CHOICES["engine"]:
+            raise TwofaceError(None, f"{kind}: engine is motion or warp")
+        if out["engine"] == "warp":  # no model needed
+            files = tuple(f for f in files if f != "model")
+            if params.get("model"):
+                workspace.resolve(params["model"])
+                out["model"] = params["model"]
     for name in files:
         if not isinstance(params.get(name), str):
             raise TwofaceError(None, f"{kind}: give {name!r}, a file in the workspace")
@@ -326,10 +336,12 @@ def run_animate(ctx: Context) -> dict[str, Any]:
 def run_reenact(ctx: Context) -> dict[str, Any]:
     from twoface.apply.reenact import ReenactOptions, ReenactPipeline
 
+    p = ctx.job["params"]
     ctx.progress(0.0, "loading the motion model")
-    pipe = ReenactPipeline.from_pretrained(_file(ctx, "model"))
+    pipe = (ReenactPipeline.warp_only() if p["engine"] == "warp"
+            else ReenactPipeline.from_pretrained(_file(ctx, "model")))
     ctx.progress(0.1, "reenacting")
-    opts = ReenactOptions(expression_only=bool(ctx.job["params"]["expression_only"]),
+    opts = ReenactOptions(engine=p["engine"], expression_only=bool(p["expression_only"]),
                           consent=_consent(ctx))
     report = pipe(_file(ctx, "target"), _file(ctx, "driver"), ctx.folder / "reenacted.mp4",
                   opts)
@@ -341,12 +353,14 @@ def run_reenact(ctx: Context) -> dict[str, Any]:
 def run_swap_oneshot(ctx: Context) -> dict[str, Any]:
     from twoface.apply.oneshot import OneShotOptions, OneShotSwapPipeline
 
+    p = ctx.job["params"]
     ctx.progress(0.0, "loading the motion model")
-    pipe = OneShotSwapPipeline.from_pretrained(_file(ctx, "model"))
+    pipe = (OneShotSwapPipeline.warp_only() if p["engine"] == "warp"
+            else OneShotSwapPipeline.from_pretrained(_file(ctx, "model")))
     ctx.progress(0.1, "swapping from photos")
-    photos = [_ws(ctx).resolve(f) for f in ctx.job["params"]["faces"]]
+    photos = [_ws(ctx).resolve(f) for f in p["faces"]]
     report = pipe(_file(ctx, "target"), photos, ctx.folder / "swapped.mp4",
-                  OneShotOptions(consent=_consent(ctx)))
+                  OneShotOptions(engine=p["engine"], consent=_consent(ctx)))
     return {"output": _rel(ctx, report.output), "frames": report.frames,
             "swapped_frames": report.swapped_frames, "photo_frames": report.photo_frames,
             "consent": ctx.job["params"].get("consent")}

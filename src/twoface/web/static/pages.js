@@ -112,9 +112,11 @@ async function buildMake() {
     const inputs = {};
     const row = el("div", { class: "row" },
       files.map(([name, from, many]) => {
-        const opts = (name === "consent" ? [""] : []).concat(c[from] || []);
+        const optional = name === "consent" || (name === "model" && ["reenact", "swap_oneshot"].includes(kind));
+        const opts = (optional ? [""] : []).concat(c[from] || []);
+        const none = name === "consent" ? "(no consent record)" : "(none: warp engine)";
         inputs[name] = el("select", { name, multiple: many || null, id: `${kind}-${name}` },
-          opts.map((o) => el("option", { value: o }, o || "(no consent record)")));
+          opts.map((o) => el("option", { value: o }, o || none)));
         return el("label", {}, name, inputs[name]);
       }),
       nums.map(([name, dflt]) => {
@@ -123,6 +125,8 @@ async function buildMake() {
       }),
       kind === "swap" ? el("label", {}, "direction", inputs.direction = el("select", {},
         el("option", {}, "a2b"), el("option", {}, "b2a"))) : null,
+      ["reenact", "swap_oneshot"].includes(kind) ? el("label", {}, "engine", inputs.engine = el("select", { id: `${kind}-engine` },
+        el("option", {}, "motion"), el("option", {}, "warp"))) : null,
       el("button", { id: `run-${kind}`, onclick: () => runMake(kind, inputs) }, title));
     return el("details", { open: open.has(kind) || null, "data-kind": kind }, el("summary", {}, title), row);
   }));
