@@ -19,8 +19,8 @@ def test_demo_writes_a_report_with_every_stage(tmp_path: Path) -> None:
     assert page.count("data:image/png;base64,") >= 2
     # Everything the demo generated is marked; the re-encoded copy keeps only the watermark.
     # alice, bob, the swap, the animation, the reenactment, the one-shot swap (and more).
-    assert page.count("<td>trusted</td><td>yes") >= 6  # with the reenactment, one-shot swap
-    assert "<b>eval reenact:</b> expression gain" in page
+    assert page.count("<td>trusted</td><td>yes") >= 8  # with reenactments, one-shot swaps
+    assert "eval reenact: expression gain" in page and "<td>warp</td>" in page
     assert "<td>untrusted" not in page and "<td>invalid" not in page
     # Detection: with their marks every demo file is a certain verdict.
     detect = page[page.index("Detection</h2>"):]

@@ -166,44 +166,60 @@ def stage_animate(ctx: DemoContext) -> None:
 
 
 def stage_reenact(ctx: DemoContext) -> None:
-    """The motion model reused without per-pair training: alice's video driven by bob's
-    expressions (reenactment, expression only), and bob's face put into alice's video from one
-    still (the one-shot swap); both marked, the reenactment measured by ``eval reenact``."""
+    """No per-pair training: alice's video driven by bob's expressions (reenactment,
+    expression only), and bob's face put into alice's video from one still (the one-shot
+    swap), each with both engines (the demo motion model, and the model-free landmark warp);
+    all marked, the reenactments measured by ``eval reenact``."""
     import numpy as np
 
-    from twoface.apply.oneshot import OneShotSwapPipeline
+    from twoface.apply.oneshot import OneShotOptions, OneShotSwapPipeline
     from twoface.apply.reenact import ReenactOptions, ReenactPipeline
     from twoface.demo.pretrained import demo_model
     from twoface.evaluate.reenact import evaluate_reenact
     from twoface.media import read_frame, write_image
     from twoface.report import png_data_uri
+    from twoface.types import OneShotEngine
 
     run = demo_model("motion") or ctx.root / "models" / "motion"  # as stage_animate chose
     alice, bob = ctx.videos["alice"], ctx.videos["bob"]
-    reenacted = ctx.root / "videos" / "alice_with_bobs_expressions.mp4"
-    ReenactPipeline.from_pretrained(run)(alice, bob, reenacted,
-                                         ReenactOptions(expression_only=True))
     still = ctx.root / "videos" / "bob_still.png"
     write_image(still, read_frame(bob, 0.0).image)
-    swapped = ctx.root / "videos" / "bob_into_alice_from_one_still.mp4"
-    OneShotSwapPipeline.from_pretrained(run)(alice, [still], swapped)
-    ctx.generated += [reenacted, swapped]
-    s = evaluate_reenact(reenacted, alice, bob, every=3, n_synthetic=4)["summary"]
-    both = _side_by_side(alice, swapped, 3)  # alice | swapped: keep the swapped half
-    frames = np.hstack([_side_by_side(alice, reenacted, 3), both[:, both.shape[1] // 2:]])
+    pipes: dict[OneShotEngine, tuple[ReenactPipeline, OneShotSwapPipeline]] = {
+        "motion": (ReenactPipeline.from_pretrained(run),
+                   OneShotSwapPipeline.from_pretrained(run)),
+        "warp": (ReenactPipeline.warp_only(), OneShotSwapPipeline.warp_only())}
+    rows: list[str] = []
+    strips: list[np.ndarray] = []
+    for engine, (reenact, oneshot) in pipes.items():
+        reenacted = ctx.root / "videos" / f"alice_with_bobs_expressions_{engine}.mp4"
+        reenact(alice, bob, reenacted, ReenactOptions(engine=engine, expression_only=True))
+        swapped = ctx.root / "videos" / f"bob_into_alice_from_one_still_{engine}.mp4"
+        oneshot(alice, [still], swapped, OneShotOptions(engine=engine))
+        ctx.generated += [reenacted, swapped]
+        s = evaluate_reenact(reenacted, alice, bob, every=3, n_synthetic=4)["summary"]
+        rows.append(f"<tr><td>{engine}</td><td>{link(ctx, reenacted)}</td>"
+                    f"<td>{s['expression_gain']:.2f}</td><td>{s['identity_retrieval']:.0%}</td>"
+                    f"<td>{s['sharpness_ratio']:.2f}</td><td>{link(ctx, swapped)}</td></tr>")
+        pair = _side_by_side(alice, reenacted, 3)
+        strips.append(pair if not strips else pair[:, pair.shape[1] // 2:])
+        both = _side_by_side(alice, swapped, 3)
+        strips.append(both[:, both.shape[1] // 2:])
+    frames = np.hstack(strips)
     ctx.sections.append(
-        "<h2>5. Reenactment and the one-shot swap (the motion model, no pair training)</h2>"
-        f"<p>{link(ctx, reenacted)}: alice keeps her head motion, hair and background and "
-        f"takes bob's expressions (<code>twoface reenact --expression-only</code>). "
-        f"{link(ctx, swapped)}: bob's face from one still, moved by alice's motion and pasted "
-        "into her video (<code>twoface swap --face</code>). Both watermarked and signed.</p>"
-        f"<p><b>eval reenact:</b> expression gain {s['expression_gain']:.2f} (1 = bob's "
-        f"expression exactly, 0 = no better than leaving alice untouched), identity kept "
-        f"{s['identity_retrieval']:.0%}, sharpness ratio {s['sharpness_ratio']:.2f}. The demo "
-        "motion model is 64 px and trained for minutes on a CPU: the plumbing shows, a "
-        "convincing face needs the <code>--preset gpu</code> model.</p>"
-        "<p>alice | reenacted | one-shot swap</p>"
-        f"<img alt='reenactment and one-shot swap frames' src='{png_data_uri(frames, 768)}'>")
+        "<h2>5. Reenactment and the one-shot swap (no pair training)</h2>"
+        "<p>alice keeps her head motion, hair and background and takes bob's expressions "
+        "(<code>twoface reenact --expression-only</code>); bob's face from one still is put "
+        "into her video (<code>twoface swap --face</code>). Two engines: <b>motion</b>, the "
+        "demo motion model (64 px, trained for minutes on a CPU: the plumbing shows, a "
+        "convincing face needs the <code>train motion --preset gpu</code> model), and "
+        "<b>warp</b>, no model: faces warped triangle by triangle onto landmarks, as sharp "
+        "as their source. All watermarked and signed.</p><table><tr><th>engine</th>"
+        "<th>reenactment</th><th>eval reenact: expression gain (1 = bob's exactly, 0 = no "
+        "better than alice untouched)</th><th>alice's identity kept</th><th>sharpness "
+        "ratio</th><th>one-shot swap</th></tr>" + "".join(rows) + "</table>"
+        "<p>alice | reenacted (motion) | one-shot (motion) | reenacted (warp) | one-shot "
+        "(warp)</p>"
+        f"<img alt='reenactment and one-shot swap frames' src='{png_data_uri(frames, 960)}'>")
 
 
 def _train_tiny_motion(ctx: DemoContext) -> Path:
