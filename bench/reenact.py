@@ -33,6 +33,14 @@ PHOTO = "s9"  # a held-out person's photo (liveportrait/source)
 REENACT = (("d14", "d3"), ("d19", "d10"))  # (target, actor)
 
 
+def _shown(path: Path) -> str:
+    """A path relative to the project where it lies inside it (nothing machine-specific)."""
+    try:
+        return f"`{path.resolve().relative_to(ROOT)}`"
+    except ValueError:
+        return f"`{path.name}`"
+
+
 def cut(name: str, frames: int) -> Path:
     """The first ``frames`` frames of a liveportrait driving clip (no audio needed)."""
     from twoface.evaluate.gallery import find_shared_faces
@@ -203,7 +211,7 @@ def main() -> None:
 
     body = [f"`python bench/reenact.py` on {machine()}, {torch.get_num_threads()} torch "
             f"threads; {(time.time() - t0) / 60:.0f} min in all. Model for quality: "
-            f"`{model.name}` ({model}).", "",
+            f"`{model.name}` ({_shown(model)}).", "",
             "**Speed** (a 48-frame 512 px synthetic clip driving itself, batch 16 for "
             "reenact and 8 for the one-shot swap; frames/s after tracking, median of 2):", "",
             "| model | size | reenact frames/s | one-shot swap frames/s |", "|---|---|---|---|"]
