@@ -41,8 +41,6 @@ def clips(tmp_path_factory) -> dict[str, Path]:
         "clean": _write(folder / "clean.mp4", a),
         # Every frame shown twice: 0.5x slow motion by repetition.
         "dup": _write(folder / "dup.mp4", [im for im in a[:24] for _ in range(2)]),
-        # Every third frame removed, timestamps re-stamped evenly by the writer.
-        "drop": _write(folder / "drop.mp4", [im for i, im in enumerate(a) if i % 3 != 2]),
         "splice": _write(folder / "splice.mp4", a[:24] + b),
         "letterbox": _write(folder / "letterbox.mp4", boxed),
     }
@@ -58,23 +56,42 @@ def test_clean_clip_has_no_confident_findings(clips):
     assert [f for f in report.findings if f.confidence >= 0.5] == []
 
 
-def test_repeated_frames_found_with_slow_down(clips):
+def test_repeated_frames_found_as_one_slow_down(clips):
     report = inspect_video(clips["dup"])
-    dups = _confident(report, "duplicate_frames")
-    assert dups, report.findings
-    assert dups[0].evidence["repeated_frames"] >= 20
     speed = _confident(report, "speed_change")
-    assert speed and speed[0].evidence["speed_factor"] == pytest.approx(0.5, abs=0.05)
-    assert speed[0].evidence["repeat_period_frames"] == 2
-
-
-def test_dropped_frames_found(clips):
-    report = inspect_video(clips["drop"])
-    drops = _confident(report, "frame_drop")
-    assert drops, report.findings
-    assert drops[0].evidence["source"] == "motion energy"
-    assert drops[0].evidence["period_frames"] == 2
+    assert len(speed) == 1, report.findings  # one finding over the span, not one per repeat
+    ev = speed[0].evidence
+    assert ev["speed_factor"] == pytest.approx(0.5, abs=0.05)
+    assert ev["interval"][0] <= 0.5 <= ev["interval"][1]
+    assert "repeated frames" in ev["method"]
+    assert speed[0].end - speed[0].start >= 0.8 * report.duration
+    # Every other frame repeated is a rhythm, not a frozen picture.
     assert not _confident(report, "duplicate_frames")
+
+
+@pytest.mark.parametrize(("keep", "speed"), [(3, 1.5), (4, 4 / 3)])
+def test_dropped_frames_found_as_one_speed_up(long_head, tmp_path, keep, speed):
+    # Every 3rd (4th) frame removed: a rhythm needs a few seconds to stand out, so the
+    # head plays forward and back (7.7 s) rather than the 2 s clip of the other tests.
+    frames = long_head + long_head[::-1]
+    shown = [im for i, im in enumerate(frames) if i % keep != keep - 1]
+    report = inspect_video(_write(tmp_path / "drop.mp4", shown))
+    speed_found = _confident(report, "speed_change")
+    assert len(speed_found) == 1, report.findings
+    assert speed_found[0].evidence["speed_factor"] == pytest.approx(speed, abs=0.05)
+    assert "skipped frames" in speed_found[0].evidence["method"]
+    assert not _confident(report, "frame_drop")
+
+
+def test_frozen_picture_found(clips, tmp_path):
+    from twoface.media import iter_frames
+
+    frames = [f.image for f in iter_frames(clips["clean"])]
+    frozen = frames[:20] + [frames[20]] * 8 + frames[21:]
+    report = inspect_video(_write(tmp_path / "frozen.mp4", frozen))
+    found = _confident(report, "duplicate_frames")
+    assert len(found) == 1 and found[0].evidence["frozen_frames"] >= 6, report.findings
+    assert found[0].start == pytest.approx(20 / FPS, abs=0.1)
 
 
 def test_splice_found_at_the_cut(clips):
@@ -86,12 +103,13 @@ def test_splice_found_at_the_cut(clips):
     assert cuts[0].end - cuts[0].start < 0.2
 
 
-def test_letterbox_found(clips):
+def test_letterbox_from_the_first_frame_is_context(clips):
     report = inspect_video(clips["letterbox"])
-    bars = _confident(report, "crop")
-    assert bars, report.findings
+    bars = [f for f in report.context if "bars" in f.evidence]
+    assert bars and bars[0].kind == "source_trait", report.findings
     assert set(bars[0].evidence["bars"]) == {"top", "bottom"}
     assert bars[0].evidence["bars"]["top"] == pytest.approx(20 / 128, abs=0.03)
+    assert not [f for f in report.edits if f.confidence >= 0.5]
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess:
@@ -106,17 +124,20 @@ def test_cli_json_shape_and_report_dir(clips, tmp_path):
     data = json.loads(res.stdout)
     assert data["file"] == str(clips["dup"])
     kinds = {"speed_change", "frame_drop", "duplicate_frames", "splice", "reencode", "metadata",
-             "crop"}
+             "crop", "source_trait"}
     assert data["findings"]
     for f in data["findings"]:
         assert f["kind"] in kinds
         assert 0.0 <= f["confidence"] <= 1.0
         assert 0.0 <= f["start"] <= f["end"]
         assert isinstance(f["evidence"], dict)
+        assert f["context"] == (f["kind"] == "source_trait")
+    assert data["media"] == "video" and data["checks"]
     assert json.loads((tmp_path / "rep" / "report.json").read_text()) == data
     page = (tmp_path / "rep" / "report.html").read_text()
     assert "<svg" in page and "data:image/png;base64," in page  # timeline and a still
-    assert page.count("<tr") == len(data["findings"]) + 1
+    tables = 1 + any(f["context"] for f in data["findings"])  # findings, context
+    assert page.count("<tr") == len(data["findings"]) + tables
 
 
 def _audio_only(path: Path) -> Path:
@@ -158,6 +179,7 @@ def test_metadata_future_time_and_audio_length():
     n = 10
     sig = Signals(
         times=np.arange(n) / FPS, motion=np.zeros(n), flow=np.zeros(n), hist_dist=np.zeros(n),
+        flow_hi=np.zeros(n), step_hi=np.zeros(n),
         noise=np.zeros(n), row_max=np.full(8, 200.0), col_max=np.full(8, 200.0),
         packet_pts=np.arange(n) / FPS, audio_duration=8.0, video_duration=4.0,
         metadata={"tags": {"creation_time": "2999-01-01T00:00:00.000000Z"},
@@ -209,20 +231,43 @@ def long_head() -> list[np.ndarray]:
     return [r.image for r in render_sequence(Identity.random(5), 96, size=96, seed=5)]
 
 
-@pytest.mark.parametrize(("speed", "kind"), [(0.75, "speed_change"), (1.25, "frame_drop")])
-def test_retime_rhythm_found_and_measured(long_head, tmp_path, speed, kind):
+@pytest.mark.parametrize("speed", [0.75, 1.25])
+def test_retime_rhythm_found_and_measured(long_head, tmp_path, speed):
     n = int(len(long_head) / speed)
     shown = [long_head[min(int(k * speed), len(long_head) - 1)] for k in range(n)]
     report = inspect_video(_write(tmp_path / "retimed.mp4", shown))
-    rhythm = [f for f in _confident(report, kind) if f.evidence.get("source") == "motion cadence"]
-    assert rhythm, report.findings
-    assert abs(rhythm[0].evidence["speed_factor"] - speed) < 0.01
+    found = _confident(report, "speed_change")
+    assert len(found) == 1, report.findings
+    ev = found[0].evidence
+    assert abs(ev["speed_factor"] - speed) < 0.02
+    assert ev["interval"][0] - 0.01 <= speed <= ev["interval"][1] + 0.01
+
+
+def test_partial_speed_up_gets_its_own_span(long_head, tmp_path):
+    # 2 s untouched, then 1.5× (every third frame dropped), then untouched again.
+    frames = long_head + long_head[::-1]
+    mid = [f for i, f in enumerate(frames[48:144]) if i % 3 != 2]
+    shown = frames[:48] + mid + frames[144:]
+    report = inspect_video(_write(tmp_path / "partial.mp4", shown))
+    found = _confident(report, "speed_change")
+    assert found, report.findings
+    assert all(abs(f.evidence["speed_factor"] - 1.5) < 0.05 for f in found)
+    assert found[0].start >= 0.5 and found[-1].end <= report.duration - 0.5
+
+
+def test_conversion_cadence_is_context_not_an_edit(long_head, tmp_path):
+    # 25 → 30 fps the simple way: every 5th frame shown twice, audio-free.
+    shown = [f for i, f in enumerate(long_head) for _ in range(2 if i % 5 == 4 else 1)]
+    report = inspect_video(write_video(tmp_path / "converted.mp4", shown, 30))
+    traits = [f for f in report.context if f.evidence.get("trait") ==
+              "frame-rate conversion cadence"]
+    assert traits and traits[0].evidence["conversion"] == "25 → 30 fps", report.findings
+    assert not [f for f in report.edits if f.confidence >= 0.5]
 
 
 def test_untouched_long_clip_has_no_rhythm(long_head, tmp_path):
     report = inspect_video(_write(tmp_path / "plain.mp4", long_head))
-    assert not [f for f in report.findings if f.evidence.get("source") == "motion cadence"
-                and f.confidence >= 0.5]
+    assert not [f for f in report.findings if f.kind == "speed_change" and f.confidence >= 0.5]
 
 
 def test_display_rotation_reported_as_context(rotated_talking_video):
