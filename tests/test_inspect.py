@@ -261,7 +261,9 @@ def test_conversion_cadence_is_context_not_an_edit(long_head, tmp_path):
     report = inspect_video(write_video(tmp_path / "converted.mp4", shown, 30))
     traits = [f for f in report.context if f.evidence.get("trait") ==
               "frame-rate conversion cadence"]
-    assert traits and traits[0].evidence["conversion"] == "25 → 30 fps", report.findings
+    assert traits, report.findings
+    assert traits[0].evidence["content_fps"] == pytest.approx(25, abs=0.5)
+    assert traits[0].evidence["file_fps"] == pytest.approx(30, abs=0.01)
     assert not [f for f in report.edits if f.confidence >= 0.5]
 
 
@@ -274,3 +276,63 @@ def test_display_rotation_reported_as_context(rotated_talking_video):
     report = inspect_video(rotated_talking_video)
     rot = [f for f in report.findings if f.evidence.get("rotation_degrees")]
     assert len(rot) == 1 and rot[0].kind == "metadata" and rot[0].confidence < 0.5
+
+
+@pytest.fixture(scope="module")
+def still() -> np.ndarray:
+    """A 512 px photo-like still: a rendered head with sensor-like noise (a clean render's
+    flat shading leaves too few non-zero DCT values for the histogram checks)."""
+    from twoface.synth import Identity, render_sequence
+
+    im = render_sequence(Identity.random(2), 1, size=256, seed=2)[0].image
+    im = cv2.resize(im, (512, 512), interpolation=cv2.INTER_CUBIC).astype(float)
+    noise = np.random.default_rng(0).normal(0, 4, im.shape)
+    return np.clip(im + noise, 0, 255).astype(np.uint8)
+
+
+def test_still_image_gets_the_checks_for_stills(still, tmp_path):
+    from PIL import Image
+
+    from twoface.forensics.shallow import inspect
+
+    once = tmp_path / "once.jpg"
+    Image.fromarray(still).save(once, quality=90)
+    twice = tmp_path / "twice.jpg"
+    Image.fromarray(still).save(tmp_path / "first.jpg", quality=50)
+    Image.open(tmp_path / "first.jpg").save(twice, quality=90)
+    single, double = inspect(once), inspect(twice)
+    for report in (single, double):
+        assert report.media == "image" and "frames" not in report.to_dict()
+        assert any("not applicable" in c for c in report.checks)
+    q = [f for f in single.findings if f.kind == "reencode"]
+    assert q and q[0].evidence["jpeg_quality_estimate"] == pytest.approx(90, abs=2)
+    assert q[0].confidence < 0.5
+    assert _confident(double, "reencode"), double.findings
+
+
+def test_enlarged_still_shows_resampling(still, tmp_path):
+    from twoface.forensics.shallow import inspect
+    from twoface.media import write_image
+
+    h, w = still.shape[:2]
+    zoomed = cv2.resize(still[h // 10:h - h // 10, w // 10:w - w // 10], (w, h),
+                        interpolation=cv2.INTER_LINEAR)
+    plain, crop = tmp_path / "plain.png", tmp_path / "zoomed.png"
+    write_image(plain, still)
+    write_image(crop, zoomed)
+    assert not _confident(inspect(plain), "crop")
+    found = _confident(inspect(crop), "crop")
+    assert found and found[0].evidence["enlarged_by"] == pytest.approx(1.25, abs=0.03)
+
+
+def test_cli_on_an_image_is_an_image_report(still, tmp_path):
+    from PIL import Image
+
+    path = tmp_path / "photo.jpg"
+    Image.fromarray(still).save(path, quality=85)
+    res = _cli("inspect", str(path), "--json", "-o", str(tmp_path / "rep"))
+    assert res.returncode == 0, res.stderr
+    data = json.loads(res.stdout)
+    assert data["media"] == "image" and "frames" not in data and data["checks"]
+    page = (tmp_path / "rep" / "report.html").read_text()
+    assert "A still image" in page and "<svg" not in page

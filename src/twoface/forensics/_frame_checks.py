@@ -68,15 +68,21 @@ def duplicate_frames(sig: Signals, dups: np.ndarray) -> list[Finding]:
     in a row is neither.
     """
     out: list[Finding] = []
+    typical = float(np.median(sig.step_hi[1:])) if sig.n > 1 else 0.0
     for first, last in _runs(dups, max_gap=1):
         n = last - first + 1
         if n < _FREEZE:
             continue
+        # A motionless shot (a still camera, a still sitter) repeats too, but keeps its
+        # sensor grain; a frozen picture is exact, far below the clip's own step.
+        still = float(sig.step_hi[first:last + 1].max())
+        exact = still <= 0.5 * typical
         start, end = span(sig, first - 1, last)
-        conf = min(0.9, 0.3 + 0.05 * n)
+        conf = min(0.9, 0.3 + 0.05 * n) if exact else min(0.4, 0.1 + 0.02 * n)
         out.append(Finding("duplicate_frames", start, end, conf, {
             "frozen_frames": n, "max_motion": round(float(sig.motion[first:last + 1].max()), 3),
-            "typical_motion": round(float(np.median(sig.motion[1:])), 3)}))
+            "typical_motion": round(float(np.median(sig.motion[1:])), 3),
+            "largest_change_in_run": round(still, 2), "typical_change": round(typical, 2)}))
     return out
 
 

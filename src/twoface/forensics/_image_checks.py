@@ -38,7 +38,7 @@ _EDITORS = ("photoshop", "gimp", "lightroom", "snapseed", "picsart", "facetune",
 _DQ_PERIODIC = 6.0
 # Peak strength (see _resample) a single picture must reach: one frame is noisier than a
 # clip's average, so the bar is higher than for video.
-_STILL_PEAK = 14.0
+_STILL_PEAK = 10.0
 
 
 def jpeg_quality(table: np.ndarray) -> float:

@@ -49,7 +49,11 @@ _SD_FLOOR = 0.1
 _MIN_CHANGE = 0.04
 # Repeats a frame-rate conversion leaves: 24→30 fps shows one frame in 5 twice, 25→30 one in
 # 6; 24→25 one in 25. As factors of content advance per shown frame:
-_TRAITS = {0.8: "24 → 30 fps", 5 / 6: "25 → 30 fps", 0.96: "24 → 25 fps"}
+_TRAITS = {0.8: "one frame in 5 shown twice", 5 / 6: "one frame in 6 shown twice",
+           0.96: "one frame in 25 shown twice"}
+# Largest share of irregular repeats still read as a conversion (24 → 30 fps repeats 20 %,
+# and a window of a few seconds counts a few more or fewer).
+_IRREGULAR_TRAIT = 0.27
 
 
 @dataclass
@@ -228,8 +232,16 @@ def fit_window(sig: Signals, a: int, b: int) -> WindowFit:
     flow = _flow_per_tick(sig)[a:b]
     fit = WindowFit(a, b, 1.0, 1.0, 1.0, 0.0, "", None, 0.0)
     repeat, known = _repeats(flow)
+    # Repeats next to repeats are a frozen picture (reported by the frozen-frame check), not
+    # a cadence: no conversion or re-timing from 0.5× up shows a frame three times.
+    frozen = repeat & (np.r_[False, repeat[:-1]] | np.r_[repeat[1:], False])
+    frozen |= np.r_[False, frozen[:-1]] & repeat
+    if frozen.sum() >= 3:
+        repeat, known = repeat & ~frozen, known & ~frozen
+    else:
+        frozen[:] = False
     if int(repeat.sum()) < 4 or int(known.sum()) < 16:
-        rhythm = _best_rhythm(_residual(flow))
+        rhythm = _best_rhythm(_residual(flow, ~frozen), valid=~frozen)
         if rhythm is not None:
             rhythm = _resolve_alias(rhythm)
             if _trait_name(rhythm.factor) and rhythm.factor < 1:
@@ -257,6 +269,12 @@ def fit_window(sig: Signals, a: int, b: int) -> WindowFit:
         fit.method = "repeated frames in a fixed rhythm"
         fit.phase = (phase - a * edit_s) % 1.0
         return fit
+    if c < 0.95 and trait is None and 1 - c <= _IRREGULAR_TRAIT:
+        # Repeats without a rhythm, at a rate a conversion gives: phones and converters
+        # that follow a clock rather than a pattern leave exactly this; re-timing software
+        # keeps a strict rhythm (above).
+        fit.trait_name = "repeats without a fixed rhythm"
+        return fit
     if c < 0.95 and trait is None:
         # Irregular repeats at a rate no conversion gives: re-timing by a tool that keeps
         # no rhythm, or a variable-rate source; measured, but weaker evidence.
@@ -264,7 +282,8 @@ def fit_window(sig: Signals, a: int, b: int) -> WindowFit:
         fit.factor, fit.low, fit.high, fit.z = c, c - err, c + err, 0.0
         fit.method = "repeated frames, irregular"
         return fit
-    rhythm = _best_rhythm(_residual(flow, ~repeat), fast_only=True, valid=~repeat)
+    rhythm = _best_rhythm(_residual(flow, ~repeat & ~frozen), fast_only=True,
+                          valid=~repeat & ~frozen)
     if rhythm is not None and rhythm.effect < _ALIAS_EFFECT:
         _set(fit, rhythm)
         fit.phase = (rhythm.phase - a * rhythm.factor) % 1.0
@@ -395,7 +414,9 @@ def _trait_findings(sig: Signals, fits: list[WindowFit]) -> list[Finding]:
     fps = 1 / float(np.median(np.diff(sig.times)))
     return [Finding("source_trait", start, end, min(0.95, 0.5 + 0.45 * len(with_trait)
                                                       / len(fits)), {
-        "trait": "frame-rate conversion cadence", "conversion": name, "file_fps": round(fps, 2),
+        "trait": "frame-rate conversion cadence", "pattern": name,
+        "conversion": f"≈ {fps * (1 - share):.3g} → {fps:.3g} fps",
+        "content_fps": round(fps * (1 - share), 2), "file_fps": round(fps, 2),
         "repeated_share": round(share, 3),
         "windows_with_it": f"{len(with_trait)}/{len(fits)}",
         "note": "repeats left by converting a lower frame rate up: context, not an edit "

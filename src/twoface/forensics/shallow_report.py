@@ -1,8 +1,9 @@
 """One self-contained HTML page for a ``twoface inspect`` report.
 
 What a reviewer needs at a glance: where in the clip each finding sits (a timeline, one lane
-per kind, darker = more confident), the motion curve the timing checks read, a still at the
-start of each confident finding, and the evidence behind every call. Traits of the source
+per kind: red = a confident edit finding, slate = a weak one, grey = context), the motion
+curve the timing checks read, a still at the start of each confident finding, and the
+evidence behind every call. Traits of the source
 (a frame-rate conversion, black bars) are context: grey, in their own table, never red.
 """
 
@@ -44,9 +45,14 @@ def timeline_svg(report: Report) -> str:
             w = max(3.0, _x(f.end, duration) - x0)
             tip = html.escape(f"{f.kind} {f.start:.2f}-{f.end:.2f} s, confidence "
                               f"{f.confidence:.2f}")
-            # Context is drawn in a light neutral grey whatever its confidence.
-            fill, opacity = (("#95a5a6", 0.35) if f.is_context
-                             else ("#c0392b", 0.15 + 0.85 * f.confidence))
+            # Red is kept for confident edit findings; weak ones are a neutral slate, and
+            # context a light grey whatever its confidence.
+            if f.is_context:
+                fill, opacity = "#bdc3c7", 0.5
+            elif f.confidence >= 0.5:
+                fill, opacity = "#c0392b", 0.15 + 0.85 * f.confidence
+            else:
+                fill, opacity = "#5d6d7e", 0.2 + 0.6 * f.confidence
             parts.append(f'<rect x="{x0:.1f}" y="{y + 3}" width="{w:.1f}" height="14" '
                          f'fill="{fill}" fill-opacity="{opacity:.2f}">'
                          f'<title>{tip}</title></rect>')
