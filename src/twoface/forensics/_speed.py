@@ -183,6 +183,36 @@ def _strict_pattern(repeat: np.ndarray, known: np.ndarray
     return None if best is None else (best[1], best[2], best[3])
 
 
+def _loose_pattern(flow: np.ndarray, repeat: np.ndarray, known: np.ndarray,
+                   frozen: np.ndarray) -> tuple[float, np.ndarray, float] | None:
+    """A slow-down rhythm found by the matched filter when too few of its repeats were
+    seen one by one (little motion) for the strict count: accepted when most of the
+    repeats that were seen fall on its slots. A "skip" rhythm above 1.5× whose single steps
+    are those repeats is the same slow-down seen from the other side."""
+    r = _best_rhythm(_residual(flow, ~frozen), valid=~frozen)
+    if r is None:
+        return None
+    k = np.arange(flow.size, dtype=float)
+    adv = np.floor((k + 1) * r.factor + r.phase) - np.floor(k * r.factor + r.phase)
+    if r.factor > 1.5:
+        slots, factor = adv == 1, r.factor - 1
+    elif r.factor < 1:
+        slots, factor = adv == 0, r.factor
+    else:
+        return None
+    if _trait_name(factor) or repeat.sum() == 0:
+        return None
+    if float(repeat[slots].sum()) < 0.6 * float(repeat.sum()):
+        return None
+    # ...and where the picture moves enough to tell, its slots do hold repeats (an irregular
+    # conversion cadence lines up with some rhythm now and then, but leaves most slots
+    # empty).
+    seen = slots & known
+    if int(seen.sum()) < 4 or float(repeat[seen].mean()) < 0.7:
+        return None
+    return factor, slots & ~frozen, r.phase
+
+
 def _trait_name(factor: float) -> str | None:
     for value, name in _TRAITS.items():
         if abs(factor - value) <= 0.025:
@@ -250,7 +280,7 @@ def fit_window(sig: Signals, a: int, b: int) -> WindowFit:
                 _set(fit, rhythm)
                 fit.phase = (rhythm.phase - a * rhythm.factor) % 1.0
         return fit
-    pattern = _strict_pattern(repeat, known)
+    pattern = _strict_pattern(repeat, known) or _loose_pattern(flow, repeat, known, frozen)
     edit_s, slots, phase = (1.0, np.zeros_like(repeat), 0.0) if pattern is None else pattern
     rest = known & ~slots
     c = 1.0 - float(repeat[rest].sum()) / max(1, int(rest.sum()))
@@ -261,9 +291,10 @@ def fit_window(sig: Signals, a: int, b: int) -> WindowFit:
     trait = _trait_name(c) if c < 0.95 else None
     fit.trait_name, fit.trait_share = trait, 1.0 - c
     if edit_s < 1:
-        n = int(known.sum())
+        # The rhythm fixes the factor to within one event over the window, give or take
+        # the events that could not be seen (little motion) at each end.
         events = int(slots.sum())
-        err = (2.0 + math.sqrt(events)) / max(1, n)
+        err = (2.0 + math.sqrt(events)) / max(1, b - a)
         fit.factor, fit.low, fit.high = edit_s, edit_s - err, edit_s + err
         fit.z = _Z + events / 2  # a strict rhythm of repeats is strong evidence per event
         fit.method = "repeated frames in a fixed rhythm"
