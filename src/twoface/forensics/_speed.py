@@ -42,6 +42,8 @@ from twoface.forensics._signals import Signals
 WIN, STEP = 120, 40
 # Factors closer to 1 than this are not reported (codec and detection noise).
 _MIN_CHANGE = 0.04
+# Shortest span (seconds) a speed change is reported over.
+_MIN_SPAN_S = 1.2
 # Repeats a frame-rate conversion leaves: 24→30 fps shows one frame in 5 twice, 25→30 one in
 # 6; 24→25 one in 25. As factors of content advance per shown frame:
 _TRAITS = {0.8: "one frame in 5 shown twice", 5 / 6: "one frame in 6 shown twice",
@@ -131,6 +133,10 @@ def fit_window(sig: Signals, a: int, b: int) -> WindowFit:
         rhythm = _best_rhythm(_residual(flow, ~frozen), valid=~frozen)
         if rhythm is not None:
             rhythm = _resolve_alias(rhythm)
+            if rhythm.factor > 1.5 and _trait_name(rhythm.factor - 1):
+                rhythm = _resolve_alias(Rhythm(rhythm.z, rhythm.factor, _ALIAS_EFFECT,
+                                               rhythm.events, rhythm.low, rhythm.high,
+                                               rhythm.phase))
             if _trait_name(rhythm.factor) and rhythm.factor < 1:
                 fit.trait_name, fit.trait_share = _trait_name(rhythm.factor), 1 - rhythm.factor
             else:
@@ -172,7 +178,10 @@ def fit_window(sig: Signals, a: int, b: int) -> WindowFit:
         return fit
     rhythm = _best_rhythm(_residual(flow, ~repeat & ~frozen), fast_only=True,
                           valid=~repeat & ~frozen)
-    if rhythm is not None and rhythm.effect < _ALIAS_EFFECT:
+    # A "speed-up" whose single steps fall once in 5 or 6 is a conversion cadence seen from
+    # the other side (its repeats too faint to count one by one), not an edit.
+    if (rhythm is not None and rhythm.effect < _ALIAS_EFFECT
+            and not _trait_name(rhythm.factor - 1)):
         _set(fit, rhythm)
         fit.phase = (rhythm.phase - a * rhythm.factor) % 1.0
     return fit
@@ -235,6 +244,8 @@ def retiming(sig: Signals) -> list[Finding]:
         low, high = min(f.low for f in g), max(f.high for f in g)
         first, last = _refine(sig, best, g[0].a, g[-1].b)
         start, end = _span(sig, first, last)
+        if end - start < _MIN_SPAN_S:
+            continue  # a rhythm over a few dozen frames is as likely chance (or a cut)
         if best.z:
             conf = min(0.95, 0.5 + 0.05 * (best.z - _Z))
             strength = {"rhythm_z": round(best.z, 1)}
