@@ -41,8 +41,6 @@ def clips(tmp_path_factory) -> dict[str, Path]:
         "clean": _write(folder / "clean.mp4", a),
         # Every frame shown twice: 0.5x slow motion by repetition.
         "dup": _write(folder / "dup.mp4", [im for im in a[:24] for _ in range(2)]),
-        # Every third frame removed, timestamps re-stamped evenly by the writer.
-        "drop": _write(folder / "drop.mp4", [im for i, im in enumerate(a) if i % 3 != 2]),
         "splice": _write(folder / "splice.mp4", a[:24] + b),
         "letterbox": _write(folder / "letterbox.mp4", boxed),
     }
@@ -58,23 +56,42 @@ def test_clean_clip_has_no_confident_findings(clips):
     assert [f for f in report.findings if f.confidence >= 0.5] == []
 
 
-def test_repeated_frames_found_with_slow_down(clips):
+def test_repeated_frames_found_as_one_slow_down(clips):
     report = inspect_video(clips["dup"])
-    dups = _confident(report, "duplicate_frames")
-    assert dups, report.findings
-    assert dups[0].evidence["repeated_frames"] >= 20
     speed = _confident(report, "speed_change")
-    assert speed and speed[0].evidence["speed_factor"] == pytest.approx(0.5, abs=0.05)
-    assert speed[0].evidence["repeat_period_frames"] == 2
-
-
-def test_dropped_frames_found(clips):
-    report = inspect_video(clips["drop"])
-    drops = _confident(report, "frame_drop")
-    assert drops, report.findings
-    assert drops[0].evidence["source"] == "motion energy"
-    assert drops[0].evidence["period_frames"] == 2
+    assert len(speed) == 1, report.findings  # one finding over the span, not one per repeat
+    ev = speed[0].evidence
+    assert ev["speed_factor"] == pytest.approx(0.5, abs=0.05)
+    assert ev["interval"][0] <= 0.5 <= ev["interval"][1]
+    assert "repeated frames" in ev["method"]
+    assert speed[0].end - speed[0].start >= 0.8 * report.duration
+    # Every other frame repeated is a rhythm, not a frozen picture.
     assert not _confident(report, "duplicate_frames")
+
+
+@pytest.mark.parametrize(("keep", "speed"), [(3, 1.5), (4, 4 / 3)])
+def test_dropped_frames_found_as_one_speed_up(long_head, tmp_path, keep, speed):
+    # Every 3rd (4th) frame removed: a rhythm needs a few seconds to stand out, so the
+    # head plays forward and back (7.7 s) rather than the 2 s clip of the other tests.
+    frames = long_head + long_head[::-1]
+    shown = [im for i, im in enumerate(frames) if i % keep != keep - 1]
+    report = inspect_video(_write(tmp_path / "drop.mp4", shown))
+    speed_found = _confident(report, "speed_change")
+    assert len(speed_found) == 1, report.findings
+    assert speed_found[0].evidence["speed_factor"] == pytest.approx(speed, abs=0.05)
+    assert "skipped frames" in speed_found[0].evidence["method"]
+    assert not _confident(report, "frame_drop")
+
+
+def test_frozen_picture_found(clips, tmp_path):
+    from twoface.media import iter_frames
+
+    frames = [f.image for f in iter_frames(clips["clean"])]
+    frozen = frames[:20] + [frames[20]] * 8 + frames[21:]
+    report = inspect_video(_write(tmp_path / "frozen.mp4", frozen))
+    found = _confident(report, "duplicate_frames")
+    assert len(found) == 1 and found[0].evidence["frozen_frames"] >= 6, report.findings
+    assert found[0].start == pytest.approx(20 / FPS, abs=0.1)
 
 
 def test_splice_found_at_the_cut(clips):
@@ -86,12 +103,13 @@ def test_splice_found_at_the_cut(clips):
     assert cuts[0].end - cuts[0].start < 0.2
 
 
-def test_letterbox_found(clips):
+def test_letterbox_from_the_first_frame_is_context(clips):
     report = inspect_video(clips["letterbox"])
-    bars = _confident(report, "crop")
-    assert bars, report.findings
+    bars = [f for f in report.context if "bars" in f.evidence]
+    assert bars and bars[0].kind == "source_trait", report.findings
     assert set(bars[0].evidence["bars"]) == {"top", "bottom"}
     assert bars[0].evidence["bars"]["top"] == pytest.approx(20 / 128, abs=0.03)
+    assert not [f for f in report.edits if f.confidence >= 0.5]
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess:
@@ -106,17 +124,20 @@ def test_cli_json_shape_and_report_dir(clips, tmp_path):
     data = json.loads(res.stdout)
     assert data["file"] == str(clips["dup"])
     kinds = {"speed_change", "frame_drop", "duplicate_frames", "splice", "reencode", "metadata",
-             "crop"}
+             "crop", "source_trait"}
     assert data["findings"]
     for f in data["findings"]:
         assert f["kind"] in kinds
         assert 0.0 <= f["confidence"] <= 1.0
         assert 0.0 <= f["start"] <= f["end"]
         assert isinstance(f["evidence"], dict)
+        assert f["context"] == (f["kind"] == "source_trait")
+    assert data["media"] == "video" and data["checks"]
     assert json.loads((tmp_path / "rep" / "report.json").read_text()) == data
     page = (tmp_path / "rep" / "report.html").read_text()
     assert "<svg" in page and "data:image/png;base64," in page  # timeline and a still
-    assert page.count("<tr") == len(data["findings"]) + 1
+    tables = 1 + any(f["context"] for f in data["findings"])  # findings, context
+    assert page.count("<tr") == len(data["findings"]) + tables
 
 
 def _audio_only(path: Path) -> Path:
@@ -158,6 +179,7 @@ def test_metadata_future_time_and_audio_length():
     n = 10
     sig = Signals(
         times=np.arange(n) / FPS, motion=np.zeros(n), flow=np.zeros(n), hist_dist=np.zeros(n),
+        flow_hi=np.zeros(n), step_hi=np.zeros(n),
         noise=np.zeros(n), row_max=np.full(8, 200.0), col_max=np.full(8, 200.0),
         packet_pts=np.arange(n) / FPS, audio_duration=8.0, video_duration=4.0,
         metadata={"tags": {"creation_time": "2999-01-01T00:00:00.000000Z"},
@@ -209,23 +231,108 @@ def long_head() -> list[np.ndarray]:
     return [r.image for r in render_sequence(Identity.random(5), 96, size=96, seed=5)]
 
 
-@pytest.mark.parametrize(("speed", "kind"), [(0.75, "speed_change"), (1.25, "frame_drop")])
-def test_retime_rhythm_found_and_measured(long_head, tmp_path, speed, kind):
+@pytest.mark.parametrize("speed", [0.75, 1.25])
+def test_retime_rhythm_found_and_measured(long_head, tmp_path, speed):
     n = int(len(long_head) / speed)
     shown = [long_head[min(int(k * speed), len(long_head) - 1)] for k in range(n)]
     report = inspect_video(_write(tmp_path / "retimed.mp4", shown))
-    rhythm = [f for f in _confident(report, kind) if f.evidence.get("source") == "motion cadence"]
-    assert rhythm, report.findings
-    assert abs(rhythm[0].evidence["speed_factor"] - speed) < 0.01
+    found = _confident(report, "speed_change")
+    assert len(found) == 1, report.findings
+    ev = found[0].evidence
+    assert abs(ev["speed_factor"] - speed) < 0.02
+    assert ev["interval"][0] - 0.01 <= speed <= ev["interval"][1] + 0.01
+
+
+def test_partial_speed_up_gets_its_own_span(long_head, tmp_path):
+    # 2 s untouched, then 1.5× (every third frame dropped), then untouched again.
+    frames = long_head + long_head[::-1]
+    mid = [f for i, f in enumerate(frames[48:144]) if i % 3 != 2]
+    shown = frames[:48] + mid + frames[144:]
+    report = inspect_video(_write(tmp_path / "partial.mp4", shown))
+    found = _confident(report, "speed_change")
+    assert found, report.findings
+    assert all(abs(f.evidence["speed_factor"] - 1.5) < 0.05 for f in found)
+    assert found[0].start >= 0.5 and found[-1].end <= report.duration - 0.5
+
+
+def test_conversion_cadence_is_context_not_an_edit(long_head, tmp_path):
+    # 25 → 30 fps the simple way: every 5th frame shown twice, audio-free.
+    shown = [f for i, f in enumerate(long_head) for _ in range(2 if i % 5 == 4 else 1)]
+    report = inspect_video(write_video(tmp_path / "converted.mp4", shown, 30))
+    traits = [f for f in report.context if f.evidence.get("trait") ==
+              "frame-rate conversion cadence"]
+    assert traits, report.findings
+    assert traits[0].evidence["content_fps"] == pytest.approx(25, abs=0.5)
+    assert traits[0].evidence["file_fps"] == pytest.approx(30, abs=0.01)
+    assert not [f for f in report.edits if f.confidence >= 0.5]
 
 
 def test_untouched_long_clip_has_no_rhythm(long_head, tmp_path):
     report = inspect_video(_write(tmp_path / "plain.mp4", long_head))
-    assert not [f for f in report.findings if f.evidence.get("source") == "motion cadence"
-                and f.confidence >= 0.5]
+    assert not [f for f in report.findings if f.kind == "speed_change" and f.confidence >= 0.5]
 
 
 def test_display_rotation_reported_as_context(rotated_talking_video):
     report = inspect_video(rotated_talking_video)
     rot = [f for f in report.findings if f.evidence.get("rotation_degrees")]
     assert len(rot) == 1 and rot[0].kind == "metadata" and rot[0].confidence < 0.5
+
+
+@pytest.fixture(scope="module")
+def still() -> np.ndarray:
+    """A 512 px photo-like still: a rendered head with sensor-like noise (a clean render's
+    flat shading leaves too few non-zero DCT values for the histogram checks)."""
+    from twoface.synth import Identity, render_sequence
+
+    im = render_sequence(Identity.random(2), 1, size=256, seed=2)[0].image
+    im = cv2.resize(im, (512, 512), interpolation=cv2.INTER_CUBIC).astype(float)
+    noise = np.random.default_rng(0).normal(0, 4, im.shape)
+    return np.clip(im + noise, 0, 255).astype(np.uint8)
+
+
+def test_still_image_gets_the_checks_for_stills(still, tmp_path):
+    from PIL import Image
+
+    from twoface.forensics.shallow import inspect
+
+    once = tmp_path / "once.jpg"
+    Image.fromarray(still).save(once, quality=90)
+    twice = tmp_path / "twice.jpg"
+    Image.fromarray(still).save(tmp_path / "first.jpg", quality=50)
+    Image.open(tmp_path / "first.jpg").save(twice, quality=90)
+    single, double = inspect(once), inspect(twice)
+    for report in (single, double):
+        assert report.media == "image" and "frames" not in report.to_dict()
+        assert any("not applicable" in c for c in report.checks)
+    q = [f for f in single.findings if f.kind == "reencode"]
+    assert q and q[0].evidence["jpeg_quality_estimate"] == pytest.approx(90, abs=2)
+    assert q[0].confidence < 0.5
+    assert _confident(double, "reencode"), double.findings
+
+
+def test_enlarged_still_shows_resampling(still, tmp_path):
+    from twoface.forensics.shallow import inspect
+    from twoface.media import write_image
+
+    h, w = still.shape[:2]
+    zoomed = cv2.resize(still[h // 10:h - h // 10, w // 10:w - w // 10], (w, h),
+                        interpolation=cv2.INTER_LINEAR)
+    plain, crop = tmp_path / "plain.png", tmp_path / "zoomed.png"
+    write_image(plain, still)
+    write_image(crop, zoomed)
+    assert not _confident(inspect(plain), "crop")
+    found = _confident(inspect(crop), "crop")
+    assert found and found[0].evidence["enlarged_by"] == pytest.approx(1.25, abs=0.03)
+
+
+def test_cli_on_an_image_is_an_image_report(still, tmp_path):
+    from PIL import Image
+
+    path = tmp_path / "photo.jpg"
+    Image.fromarray(still).save(path, quality=85)
+    res = _cli("inspect", str(path), "--json", "-o", str(tmp_path / "rep"))
+    assert res.returncode == 0, res.stderr
+    data = json.loads(res.stdout)
+    assert data["media"] == "image" and "frames" not in data and data["checks"]
+    page = (tmp_path / "rep" / "report.html").read_text()
+    assert "A still image" in page and "<svg" not in page

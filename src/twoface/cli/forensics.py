@@ -26,7 +26,7 @@ Index = Annotated[Path | None, typer.Option("--index", help=INDEX_HELP)]
 
 
 def inspect(
-    video: Annotated[Path, typer.Argument(help="Video to examine.")],
+    media: Annotated[Path, typer.Argument(help="Video or still image to examine.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")
                        ] = False,
     output: Annotated[Path | None, typer.Option(
@@ -36,13 +36,15 @@ def inspect(
     max_frames: Annotated[int | None, typer.Option(
         min=2, help="Examine only the first N frames (long videos).")] = None,
 ) -> None:
-    """Look for traces of plain editing: repeated or dropped frames, cuts, black bars,
-    odd metadata, speed changes. Each finding has a time span, a confidence and evidence.
+    """Look for traces of plain editing: speed changes, frozen frames, cuts, enlargement
+    (crops), odd metadata, re-compression. Each finding has a time span, a confidence and
+    evidence; traits of the source (frame-rate conversion, black bars) are listed apart as
+    context. A still image gets the checks that apply to stills.
     """
     from twoface.fileio import atomic_write_json
-    from twoface.forensics.shallow import inspect_video
+    from twoface.forensics.shallow import inspect as run_inspect
 
-    report = inspect_video(video, max_frames=max_frames)
+    report = run_inspect(media, max_frames=max_frames)
     data = report.to_dict()
     if output is not None:
         from twoface.forensics.shallow_report import write_html
@@ -52,18 +54,27 @@ def inspect(
     if as_json:
         print(json.dumps(data, indent=1))
         return
-    shown = [f for f in report.findings if f.confidence >= min_confidence]
-    out.print(f"[bold]{escape(str(video))}[/]: {report.frames} frames, "
-              f"{report.duration:.2f} s, {len(report.findings)} finding(s)")
-    if shown:
-        table = Table(show_lines=False)
+    what = ("image" if report.media == "image"
+            else f"{report.frames} frames, {report.duration:.2f} s")
+    out.print(f"[bold]{escape(str(media))}[/]: {what}, {len(report.edits)} finding(s), "
+              f"{len(report.context)} source trait(s)")
+    for title, items in (("findings", report.edits), ("context: traits of the source, "
+                                                      "not edits", report.context)):
+        shown = [f for f in items if f.confidence >= min_confidence]
+        if not shown:
+            continue
+        table = Table(title=title, show_lines=False)
         for col in ("kind", "start", "end", "conf", "evidence"):
             table.add_column(col)
         for f in shown:
             ev = ", ".join(f"{k}={v}" for k, v in f.evidence.items())
+            strong = f.confidence >= 0.5 and not f.is_context
             table.add_row(f.kind, f"{f.start:.2f}", f"{f.end:.2f}", f"{f.confidence:.2f}",
-                          escape(ev), style="bold" if f.confidence >= 0.5 else None)
+                          escape(ev), style="bold" if strong else ("dim" if f.is_context
+                                                                   else None))
         out.print(table)
+    if report.media == "image":
+        out.print("checked: " + "; ".join(report.checks))
     if output is not None:
         out.print(f"report: [bold]{escape(str(output / 'report.html'))}[/] (and report.json)")
 

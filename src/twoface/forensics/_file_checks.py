@@ -1,6 +1,6 @@
-"""The shallowfake checks on the file as a whole: letterbox bars, the encoder and its settings,
-creation times, a display rotation, and audio as long as the video or not. Part of
-:mod:`twoface.forensics.shallow`, which runs them all.
+"""The shallowfake checks on the file as a whole: letterbox bars (context), the encoder and
+its settings, creation times, a display rotation, and audio as long as the video or not.
+Part of :mod:`twoface.forensics.shallow`, which runs them all.
 """
 
 from __future__ import annotations
@@ -41,12 +41,14 @@ def letterbox(sig: Signals, dark: float = 28.0) -> list[Finding]:
     if not sides:
         return []
     paired = ("top" in sides and "bottom" in sides) or ("left" in sides and "right" in sides)
-    # Bars on opposite sides are what letterboxing/pillarboxing leaves; a single thin dark
-    # strip may be the scene itself, so it stays below 0.5 unless it is wide.
+    # Bars that stay dark in every frame from the first one are how the source was framed
+    # (a 4:3 picture in a 16:9 file, a phone's side bars): context. A crop made later
+    # shows as resampling traces instead (:mod:`twoface.forensics._resample`).
     conf = min(0.95, (0.55 if paired else 0.35) + 2.0 * max(sides.values()))
-    return [Finding("crop", float(sig.times[0]), span(sig, 0, sig.n - 1)[1], conf, {
-        "bars": {k: round(v, 3) for k, v in sides.items()},
-        "max_brightness_in_bars": dark})]
+    return [Finding("source_trait", float(sig.times[0]), span(sig, 0, sig.n - 1)[1], conf, {
+        "trait": "black bars in every frame", "bars": {k: round(v, 3) for k, v in sides.items()},
+        "max_brightness_in_bars": dark,
+        "note": "present from the first frame to the last: how the source was framed"})]
 
 
 # ------------------------------------------------------------------------------ metadata
@@ -143,8 +145,11 @@ def metadata_checks(sig: Signals, now: dt.datetime) -> list[Finding]:
         if abs(diff) > 0.5 and rel > 0.05:
             # A speed change applied to the picture alone leaves the audio at its old length.
             conf = min(0.9, 0.4 + rel)
+            # Picture sped up alone: shorter than its audio by the speed factor.
             out.append(Finding("speed_change", 0.0, end, conf, {
                 "source": "audio vs video duration", "video_s": round(end, 3),
                 "audio_s": round(sig.audio_duration, 3),
-                "ratio": round(sig.audio_duration / end, 3)}))
+                "ratio": round(sig.audio_duration / end, 3),
+                "speed_factor": round(sig.audio_duration / end, 3),
+                "method": "audio length against video length (picture re-timed alone)"}))
     return out

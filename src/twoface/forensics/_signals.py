@@ -16,6 +16,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from twoface.forensics._resample import second_derivative_profiles
 from twoface.media import iter_frames
 from twoface.media._avio import AV_ERRORS, open_input
 
@@ -27,7 +28,7 @@ THUMB = 64
 NOISE_SIDE = 256
 # Side of the grey images that optical flow runs on: flow magnitude grows in proportion to
 # the motion (a dropped frame doubles it), which the saturating grey difference does not.
-FLOW_SIDE = 96
+FLOW_SIDE = 128
 # Bins per RGB channel of the colour histograms compared across a possible cut.
 HIST_BINS = 16
 
@@ -43,6 +44,10 @@ class Signals:
     level (grey levels). ``row_max``/``col_max`` hold, per row/column of the noise-sized
     image, the brightest value seen in any frame: a black bar stays dark all clip long.
     ``packet_pts`` are the video packets' presentation times in seconds, sorted.
+    ``flow_hi[i]`` is the 95th percentile of the flow magnitude and ``step_hi[i]`` the
+    99th percentile of the absolute grey difference: a talking head moves a small part of
+    the picture, so the means drown its motion in codec noise while the top of the
+    distribution keeps it (a repeated frame's top stays at noise level).
     """
 
     times: np.ndarray
@@ -53,9 +58,16 @@ class Signals:
     row_max: np.ndarray
     col_max: np.ndarray
     packet_pts: np.ndarray
+    flow_hi: np.ndarray
+    step_hi: np.ndarray
     audio_duration: float | None
     video_duration: float
     metadata: dict = field(default_factory=dict)
+    # Sums of the full-resolution second-derivative profiles (per column, per row) over
+    # ``resample_frames`` frames: the resampling check's evidence.
+    d2_cols: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    d2_rows: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    resample_frames: int = 0
 
     @property
     def n(self) -> int:
@@ -72,6 +84,8 @@ def gather(path: Path, *, max_frames: int | None = None) -> Signals:
     times: list[float] = []
     motion: list[float] = []
     flow: list[float] = []
+    flow_hi: list[float] = []
+    step_hi: list[float] = []
     prev_small: np.ndarray | None = None
     hist_dist: list[float] = []
     noise: list[float] = []
@@ -79,11 +93,23 @@ def gather(path: Path, *, max_frames: int | None = None) -> Signals:
     col_max: np.ndarray | None = None
     prev_thumb: np.ndarray | None = None
     prev_hist: np.ndarray | None = None
+    d2_cols: np.ndarray | None = None
+    d2_rows: np.ndarray | None = None
+    d2_frames = 0
     for frame in iter_frames(path):
         if max_frames is not None and len(times) >= max_frames:
             break
         rgb = frame.image
         h, w = rgb.shape[:2]
+        # Full resolution (resampling traces live at the pixel scale); large frames only
+        # every few frames, which the average over the clip hardly needs.
+        if len(times) % max(1, round(h * w / 400_000)) == 0:
+            cols, rows = second_derivative_profiles(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY))
+            if d2_cols is None or d2_rows is None or d2_cols.shape != cols.shape:
+                d2_cols, d2_rows, d2_frames = cols, rows, 0
+            else:
+                d2_cols, d2_rows = d2_cols + cols, d2_rows + rows
+            d2_frames += 1
         scale = min(1.0, NOISE_SIDE / max(h, w))
         mid = rgb if scale >= 1.0 else cv2.resize(
             rgb, (max(1, round(w * scale)), max(1, round(h * scale))),
@@ -92,7 +118,16 @@ def gather(path: Path, *, max_frames: int | None = None) -> Signals:
         thumb = cv2.resize(grey, (THUMB, THUMB), interpolation=cv2.INTER_AREA).astype(np.float32)
         hist = _colour_hist(mid)
         small = cv2.resize(grey, (FLOW_SIDE, FLOW_SIDE), interpolation=cv2.INTER_AREA)
-        flow.append(0.0 if prev_small is None else _flow_magnitude(prev_small, small))
+        if prev_small is None:
+            flow.append(0.0)
+            flow_hi.append(0.0)
+            step_hi.append(0.0)
+        else:
+            mag = _flow_field(prev_small, small)
+            flow.append(float(mag.mean()))
+            flow_hi.append(float(np.percentile(mag, 95)))
+            diff = np.abs(small.astype(np.int16) - prev_small.astype(np.int16))
+            step_hi.append(float(np.percentile(diff, 99)))
         prev_small = small
         times.append(frame.time)
         motion.append(0.0 if prev_thumb is None else float(np.abs(thumb - prev_thumb).mean()))
@@ -108,8 +143,10 @@ def gather(path: Path, *, max_frames: int | None = None) -> Signals:
         hist_dist=np.asarray(hist_dist),
         noise=np.asarray(noise), row_max=row_max, col_max=col_max,
         packet_pts=np.asarray(meta.pop("_packet_pts")),
+        flow_hi=np.asarray(flow_hi), step_hi=np.asarray(step_hi),
         audio_duration=meta.pop("_audio_duration"), video_duration=meta.pop("_video_duration"),
-        metadata=meta,
+        metadata=meta, d2_cols=d2_cols if d2_cols is not None else np.zeros(0),
+        d2_rows=d2_rows if d2_rows is not None else np.zeros(0), resample_frames=d2_frames,
     )
 
 
@@ -197,11 +234,11 @@ def _colour_hist(rgb: np.ndarray) -> np.ndarray:
     return hist / max(1.0, float(hist.sum()) / 3)
 
 
-def _flow_magnitude(a: np.ndarray, b: np.ndarray) -> float:
-    """Mean Farneback optical-flow magnitude from ``a`` to ``b`` (pixels, uint8 greys)."""
+def _flow_field(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Farneback optical-flow magnitude per pixel from ``a`` to ``b`` (pixels, uint8 greys)."""
     # OpenCV's stubs want a flow array; None (allocate one) is what its docs allow.
     f = cv2.calcOpticalFlowFarneback(a, b, None, 0.5, 3, 9, 3, 5, 1.1, 0)  # type: ignore[call-overload]
-    return float(np.linalg.norm(f, axis=2).mean())
+    return np.linalg.norm(f, axis=2)
 
 
 def _noise_level(grey: np.ndarray) -> float:

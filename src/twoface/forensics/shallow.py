@@ -1,8 +1,11 @@
 """Shallowfake checks: traces of plain editing (no neural network needed).
 
 ``inspect_video(path)`` decodes a video once (:mod:`twoface.forensics._signals`) and runs
-each check over the per-frame signals (:mod:`twoface.forensics._frame_checks`) and the
-file's metadata (:mod:`twoface.forensics._file_checks`). Every check returns :class:`Finding`
+each check over the per-frame signals (:mod:`twoface.forensics._frame_checks`,
+:mod:`twoface.forensics._speed`, :mod:`twoface.forensics._resample`) and the file's
+metadata (:mod:`twoface.forensics._file_checks`). ``inspect_image(path)`` runs the checks
+that make sense for a still (:mod:`twoface.forensics._image_checks`); ``inspect(path)``
+picks one by the file's kind. Every check returns :class:`Finding`
 objects with a time span, a confidence in 0..1 and the numbers that led to it, so a reader
 can judge the call. The checks are deliberately conservative: one odd frame in a clean clip
 stays below 0.5; only repeated or strong evidence goes above it.
@@ -18,20 +21,26 @@ import numpy as np
 
 from twoface.errors import MediaError
 from twoface.forensics._file_checks import letterbox, metadata_checks, rotation
-from twoface.forensics._finding import Finding, FindingKind
+from twoface.forensics._finding import CONTEXT_KINDS, Finding, FindingKind
 from twoface.forensics._frame_checks import (
-    cadence,
     duplicate_frames,
     duplicate_mask,
-    motion_jumps,
     splices,
     timestamp_gaps,
 )
+from twoface.forensics._resample import resampling_findings
 from twoface.forensics._signals import gather
+from twoface.forensics._speed import retiming
 
-__all__ = ["Finding", "FindingKind", "Report", "cadence", "duplicate_frames", "inspect_video",
-           "letterbox", "metadata_checks", "motion_jumps", "rotation", "splices",
-           "timestamp_gaps"]
+__all__ = ["CONTEXT_KINDS", "VIDEO_CHECKS", "Finding", "FindingKind", "Report",
+           "duplicate_frames", "inspect", "inspect_image", "inspect_video", "letterbox",
+           "metadata_checks", "retiming", "rotation", "splices", "timestamp_gaps"]
+
+# What ``inspect_video`` looks at, in words, for the report.
+VIDEO_CHECKS = ("speed changes (repeat and skip rhythms, audio length)", "frozen frames",
+                "timestamp gaps", "cuts (splices)", "enlargement / crop (resampling traces)",
+                "encoder settings and metadata", "source traits (frame-rate conversion, "
+                "variable frame rate, black bars): context only")
 
 
 @dataclass
@@ -42,12 +51,49 @@ class Report:
     findings: list[Finding]
     frames: int = 0
     duration: float = 0.0
+    media: str = "video"
+    checks: tuple[str, ...] = VIDEO_CHECKS
     # Per-frame signals for plots (time, motion, hist): kept out of the JSON, which stays small.
     curves: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
 
+    @property
+    def edits(self) -> list[Finding]:
+        """Findings about what was done to the media (context left out)."""
+        return [f for f in self.findings if not f.is_context]
+
+    @property
+    def context(self) -> list[Finding]:
+        """Traits of the source (frame-rate conversion, bars, variable rate)."""
+        return [f for f in self.findings if f.is_context]
+
     def to_dict(self) -> dict:
-        return {"file": self.file, "frames": self.frames, "duration": round(self.duration, 3),
-                "findings": [f.to_dict() for f in self.findings]}
+        d = {"file": self.file, "media": self.media, "frames": self.frames,
+             "duration": round(self.duration, 3), "checks": list(self.checks),
+             "findings": [f.to_dict() for f in self.findings]}
+        if self.media == "image":
+            del d["frames"], d["duration"]
+        return d
+
+
+def inspect(path: str | Path, *, max_frames: int | None = None) -> Report:
+    """``inspect_image`` for a still, ``inspect_video`` for a video (by the file's kind)."""
+    from twoface.media import media_kind
+
+    if media_kind(path) == "image":
+        return inspect_image(path)
+    return inspect_video(path, max_frames=max_frames)
+
+
+def inspect_image(path: str | Path) -> Report:
+    """The checks a still allows: metadata, JPEG re-compression, resampling traces.
+
+    Raises MediaError for files that are missing, not images, or broken.
+    """
+    from twoface.forensics._image_checks import IMAGE_CHECKS, image_findings
+
+    findings = image_findings(Path(path))
+    findings.sort(key=lambda f: (f.is_context, -f.confidence))
+    return Report(str(path), findings, media="image", checks=IMAGE_CHECKS)
 
 
 def inspect_video(path: str | Path, *, max_frames: int | None = None,
@@ -61,20 +107,22 @@ def inspect_video(path: str | Path, *, max_frames: int | None = None,
 
     path = Path(path)
     if media_kind(path) != "video":
-        raise MediaError(path, "is an image; `inspect` checks videos")
+        raise MediaError(path, "is an image: use inspect_image (still checks)")
     probe(path)  # a still image in a video's clothing, or a broken file, stops here
     sig = gather(path, max_frames=max_frames)
     findings: list[Finding] = []
     dups = duplicate_mask(sig)
     findings += duplicate_frames(sig, dups)
     findings += timestamp_gaps(sig)
-    findings += motion_jumps(sig, dups)
-    findings += cadence(sig)
+    findings += retiming(sig)
     findings += splices(sig, dups)
+    findings += resampling_findings(sig.d2_cols, sig.d2_rows, 0.0, sig.video_duration,
+                                    frames=sig.resample_frames)
     findings += letterbox(sig)
     findings += metadata_checks(sig, now or dt.datetime.now(dt.UTC))
     findings += rotation(path, sig)
-    findings.sort(key=lambda f: (-f.confidence, f.start))
+    # Edits first, most confident first; the source's traits after them.
+    findings.sort(key=lambda f: (f.is_context, -f.confidence, f.start))
     duration = sig.video_duration or (float(sig.times[-1]) if sig.n else 0.0)
     return Report(str(path), findings, frames=sig.n, duration=duration,
                   curves={"time": sig.times, "motion": sig.motion, "hist": sig.hist_dist})

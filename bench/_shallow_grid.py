@@ -1,0 +1,218 @@
+"""The ``inspect`` half of the shallowfake benchmark: every manipulation at several strengths,
+each clip at each CRF, scored per finding kind (precision and recall).
+
+A clip-variant counts as *predicted* for a kind when ``inspect_video`` gives a finding of
+that kind at confidence ≥ THRESHOLD (context, kind ``source_trait``, never counts). It is a
+true positive when the variant really carries that edit, and for ``speed_change`` only when
+some confident finding also measures the factor within ±FACTOR_TOL. Every derived clip is
+re-encoded once by the writer (that is the protocol, not an edit), so ``reencode`` and
+``metadata`` are left out of the false-alarm count on untouched clips and scored only on the
+double re-encode variant.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from twoface.forensics.shallow import Finding, inspect_video
+from twoface.media import iter_frames, write_video
+
+THRESHOLD = 0.5
+FACTOR_TOL = 0.05
+Frames = list[np.ndarray]
+# Kinds that every derived clip carries by construction (the writer's one encode).
+PROTOCOL_KINDS = {"reencode", "metadata"}
+
+
+def retime(frames: Frames, speed: float) -> Frames:
+    """Play ``speed``× as fast at the same frame rate: repeat (<1) or drop (>1) frames."""
+    n = int(len(frames) / speed)
+    return [frames[min(int(k * speed), len(frames) - 1)] for k in range(n)]
+
+
+def drop_every(frames: Frames, n: int) -> Frames:
+    return [f for i, f in enumerate(frames) if i % n != n - 1]
+
+
+def crop(frames: Frames, share: float) -> Frames:
+    h, w = frames[0].shape[:2]
+    ch, cw = int(h * share), int(w * share)
+    y, x = (h - ch) // 2, (w - cw) // 2
+    return [cv2.resize(f[y:y + ch, x:x + cw], (w, h), interpolation=cv2.INTER_LINEAR)
+            for f in frames]
+
+
+def partial(frames: Frames, speed: float) -> Frames:
+    """The middle third re-timed, the rest untouched."""
+    a, b = len(frames) // 3, 2 * len(frames) // 3
+    return frames[:a] + retime(frames[a:b], speed) + frames[b:]
+
+
+def splice(a: Frames, b: Frames) -> Frames:
+    h, w = a[0].shape[:2]
+    tail = [cv2.resize(f, (w, h), interpolation=cv2.INTER_AREA) for f in b[len(b) // 2:]]
+    return a[:len(a) // 2] + tail
+
+
+@dataclass
+class Variant:
+    """One manipulation: how to make it and what a correct report contains."""
+
+    label: str
+    group: str  # rows of the recall table
+    make: Callable[[Frames, Frames], Frames]  # (frames, another clip's frames) -> frames
+    kinds: set[str] = field(default_factory=set)
+    factor: float | None = None
+    reencode_twice: bool = False
+
+
+_ORDINAL = {2: "nd", 3: "rd"}
+
+
+def variants(quick: bool) -> list[Variant]:
+    speeds = (0.75, 1.25, 1.5) if quick else (0.5, 0.75, 0.9, 1.1, 1.25, 1.5, 2.0)
+    drops = (4,) if quick else (2, 4, 6, 10)
+    crops = (0.8,) if quick else (0.7, 0.8, 0.9, 0.95)
+    out = [Variant("untouched", "untouched", lambda f, o: f)]
+    out += [Variant(f"speed {s:g}×", "speed", lambda f, o, s=s: retime(f, s),
+                    {"speed_change"}, s) for s in speeds]
+    out += [Variant(f"drop every {n}{_ORDINAL.get(n, 'th')}", "drop",
+                    lambda f, o, n=n: drop_every(f, n),
+                    {"speed_change"}, n / (n - 1)) for n in drops]
+    out += [Variant(f"partial {s:g}× (middle third)", "partial",
+                    lambda f, o, s=s: partial(f, s), {"speed_change"}, s) for s in (0.75, 1.5)]
+    out += [Variant(f"crop {c:.0%} + resize", "crop", lambda f, o, c=c: crop(f, c), {"crop"})
+            for c in crops]
+    out += [Variant("cut-and-splice", "splice", splice, {"splice"}),
+            Variant("mirror (no check yet)", "mirror", lambda f, o: [
+                np.ascontiguousarray(x[:, ::-1]) for x in f]),
+            Variant("re-encode CRF 30 ×2", "reencode", lambda f, o: f, {"reencode"},
+                    reencode_twice=True)]
+    return out
+
+
+@dataclass
+class Outcome:
+    clip: str
+    crf: int
+    variant: Variant
+    strong: list[Finding]
+    seconds: float
+
+    def predicted(self, kind: str) -> bool:
+        return any(f.kind == kind for f in self.strong)
+
+    def correct(self, kind: str) -> bool:
+        """A confident finding of ``kind`` that matches the edit (and its factor)."""
+        if kind not in self.variant.kinds:
+            return False
+        hits = [f for f in self.strong if f.kind == kind]
+        if kind == "speed_change" and self.variant.factor is not None:
+            hits = [f for f in hits if f.evidence.get("speed_factor") is not None
+                    and abs(f.evidence["speed_factor"] - self.variant.factor) <= FACTOR_TOL]
+        return bool(hits)
+
+    def false_alarm(self) -> bool:
+        """Untouched-like clip (no edit) with a confident manipulation finding."""
+        return any(f.kind not in PROTOCOL_KINDS for f in self.strong)
+
+
+def run_grid(clips: dict[str, tuple[Frames, float]], crfs: list[int], quick: bool,
+             tmp: Path, log: Callable[[str], None]) -> list[Outcome]:
+    names = list(clips)
+    out: list[Outcome] = []
+    t0 = time.perf_counter()
+    for crf in crfs:
+        for i, name in enumerate(names):
+            frames, fps = clips[name]
+            other = clips[names[(i + 1) % len(names)]][0]
+            for j, v in enumerate(variants(quick)):
+                path = tmp / f"g_{crf}_{i}_{j}.mp4"
+                made = v.make(frames, other)
+                if v.reencode_twice:
+                    first = write_video(path.with_suffix(".a.mp4"), made, fps, crf=30)
+                    write_video(path, (f.image for f in iter_frames(first)), fps, crf=30)
+                else:
+                    write_video(path, made, fps, crf=crf)
+                t = time.perf_counter()
+                report = inspect_video(path)
+                strong = [f for f in report.edits if f.confidence >= THRESHOLD]
+                out.append(Outcome(name, crf, v, strong, time.perf_counter() - t))
+                path.unlink()
+            log(f"  crf {crf} {name} done ({time.perf_counter() - t0:.0f} s)")
+    return out
+
+
+def _rate(k: int, n: int) -> str:
+    return f"{k / n:.2f} ({k}/{n})" if n else "—"
+
+
+def tables(outcomes: list[Outcome]) -> str:
+    """Markdown: recall per manipulation and CRF, then precision/recall per finding kind."""
+    crfs = sorted({o.crf for o in outcomes})
+    labels = list(dict.fromkeys(o.variant.label for o in outcomes))
+    rows = ["| manipulation | counts as detected | " + " | ".join(f"CRF {c}" for c in crfs)
+            + " | kinds seen ≥ 0.5 (all CRFs) |", "|---|---|" + "---|" * len(crfs) + "---|"]
+    for label in labels:
+        sel = [o for o in outcomes if o.variant.label == label]
+        v = sel[0].variant
+        if not v.kinds:
+            what = "false alarm: any finding but reencode/metadata"
+        else:
+            what = " / ".join(sorted(v.kinds))
+            if v.factor is not None:
+                what += f" measuring {v.factor:.3g}× (±{FACTOR_TOL})"
+        cells = []
+        for c in crfs:
+            cs = [o for o in sel if o.crf == c]
+            k = sum(o.false_alarm() if not v.kinds else
+                    any(o.correct(kd) for kd in v.kinds) for o in cs)
+            cells.append(_rate(k, len(cs)))
+        seen: dict[str, int] = {}
+        for o in sel:
+            for f in o.strong:
+                seen[f.kind] = seen.get(f.kind, 0) + 1
+        rows.append(f"| {label} | {what} | " + " | ".join(cells) + " | "
+                    + (", ".join(f"{k} {n}" for k, n in sorted(seen.items())) or "—") + " |")
+    kinds = ("speed_change", "crop", "splice", "reencode", "duplicate_frames", "frame_drop")
+    prow = ["| finding kind | precision | recall | clip-variants flagged |", "|---|---|---|---|"]
+    for kind in kinds:
+        flagged = [o for o in outcomes if o.predicted(kind)]
+        right = sum(o.correct(kind) for o in flagged)
+        truth = [o for o in outcomes if kind in o.variant.kinds]
+        found = sum(o.correct(kind) for o in truth)
+        prow.append(f"| {kind} | {_rate(right, len(flagged))} | {_rate(found, len(truth))} | "
+                    f"{len(flagged)} |")
+    return ("\n".join(rows) + "\n\nPer finding kind (all clips, all CRFs; `reencode` counts "
+            "every CRF 28 clip as flagged, since crf ≥ 28 is reported by design, so its "
+            "precision here is that of the double re-encode row only):\n\n" + "\n".join(prow))
+
+
+def bar_lines(outcomes: list[Outcome]) -> list[tuple[str, str, bool]]:
+    """(bar, measured, passed) for the issue's must-show bars."""
+    def recall(pred: Callable[[Outcome], bool]) -> tuple[int, int]:
+        sel = [o for o in outcomes if pred(o)]
+        return sum(any(o.correct(k) for k in o.variant.kinds) for o in sel), len(sel)
+
+    untouched = [o for o in outcomes if o.variant.label == "untouched"]
+    fa = sum(o.false_alarm() for o in untouched)
+    speed = recall(lambda o: o.variant.group in ("speed", "drop") and o.variant.factor is not None
+                   and 0.75 <= o.variant.factor <= 1.5 and o.variant.group != "partial"
+                   and (o.variant.group == "speed" or o.variant.label == "drop every 4th"))
+    crop80 = recall(lambda o: o.variant.label == "crop 80% + resize")
+    spl = recall(lambda o: o.variant.group == "splice")
+    return [
+        ("untouched: ≤ 1 in 10 with a confident manipulation finding",
+         _rate(fa, len(untouched)), fa * 10 <= len(untouched)),
+        ("speed 0.75–1.5× and every-4th drops: recall ≥ 90 %, factor ±0.05",
+         _rate(*speed), speed[1] > 0 and speed[0] >= 0.9 * speed[1]),
+        ("crop 80 % + resize: recall ≥ 80 %", _rate(*crop80),
+         crop80[1] > 0 and crop80[0] >= 0.8 * crop80[1]),
+        ("cut-and-splice: recall ≥ 95 %", _rate(*spl), spl[1] > 0 and spl[0] >= 0.95 * spl[1]),
+    ]
