@@ -71,6 +71,20 @@ def test_verify_and_inspect_jobs(client: Any, uploaded_video: str) -> None:
     assert client.get("/api/file", params={"path": i["report_html"]}).status_code == 200
 
 
+def test_inspect_job_on_a_still_runs_the_checks_for_stills(client: Any) -> None:
+    import cv2
+    import numpy as np
+
+    still = np.full((96, 128, 3), 120, np.uint8)
+    cv2.circle(still, (64, 48), 30, (40, 90, 200), -1)
+    ok, jpeg = cv2.imencode(".jpg", still, [cv2.IMWRITE_JPEG_QUALITY, 90])
+    up = client.post("/api/uploads?name=still.jpg", content=jpeg.tobytes())
+    assert up.status_code == 201, up.text
+    i = run(client, "inspect", {"file": up.json()["path"]})["result"]
+    assert i["media"] == "image" and "frames" not in i
+    assert client.get("/api/file", params={"path": i["report_html"]}).status_code == 200
+
+
 def test_make_chain_records_the_consent_in_the_manifest(client: Any,
                                                         uploaded_video: str) -> None:
     consent = client.post("/api/uploads?name=consent.txt&purpose=consent",

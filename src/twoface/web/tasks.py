@@ -187,12 +187,12 @@ def run_verify(ctx: Context) -> dict[str, Any]:
 
 def run_inspect(ctx: Context) -> dict[str, Any]:
     from twoface.fileio import atomic_write_json
-    from twoface.forensics.shallow import inspect_video
+    from twoface.forensics.shallow import inspect
     from twoface.forensics.shallow_report import write_html
 
-    ctx.progress(0.1, "decoding the video")
+    ctx.progress(0.1, "decoding the file")
     limit = int(ctx.job["params"]["max_frames"]) or None
-    report = inspect_video(_file(ctx, "file"), max_frames=limit)
+    report = inspect(_file(ctx, "file"), max_frames=limit)  # a still gets the checks for stills
     data = report.to_dict() | {"file": ctx.job["params"]["file"]}
     atomic_write_json(ctx.folder / "report.json", data)
     page = write_html(report, ctx.folder)
