@@ -77,7 +77,7 @@ def test_inspect_job_on_a_still_runs_the_checks_for_stills(client: Any) -> None:
 
     still = np.full((96, 128, 3), 120, np.uint8)
     cv2.circle(still, (64, 48), 30, (40, 90, 200), -1)
-    ok, jpeg = cv2.imencode(".jpg", still, [cv2.IMWRITE_JPEG_QUALITY, 90])
+    _ok, jpeg = cv2.imencode(".jpg", still, [cv2.IMWRITE_JPEG_QUALITY, 90])
     up = client.post("/api/uploads?name=still.jpg", content=jpeg.tobytes())
     assert up.status_code == 201, up.text
     i = run(client, "inspect", {"file": up.json()["path"]})["result"]
