@@ -6,6 +6,8 @@ triangulated once (Delaunay, on the first face given); every triangle of the sou
 moved affinely onto the same triangle of the destination face. What the warp cannot invent
 (teeth behind lips that were closed, an ear turned into view) it does not draw: the inner
 mouth is left to the frame (see :class:`twoface.apply._facecrop.Paster`'s ``keep_mouth``).
+A face moved on itself (reenactment) adds a ring of fixed points around it
+(:func:`anchor_ring`), so the warp fades into the untouched frame with no blend at all.
 """
 
 from __future__ import annotations
@@ -19,6 +21,18 @@ def face_points(marks: np.ndarray, brow_raise: float = 0.25) -> np.ndarray:
     brows = marks[17:27]
     lift = (brows.mean(0) - marks[8]) * brow_raise
     return np.vstack([marks, brows + lift]).astype(np.float64)
+
+
+def anchor_ring(marks: np.ndarray, n: int = 20, margin: float = 1.5) -> np.ndarray:
+    """``(n, 2)`` points on an ellipse around the face (``margin`` × its half-extent): the warp's
+    fixed frame. A warp whose ring points stay put is the identity along the ring, so the
+    warped region meets the untouched frame without a seam (no feathered blend, no ghost
+    brows or doubled jaw)."""
+    pts = face_points(marks)
+    lo, hi = pts.min(0), pts.max(0)
+    centre, half = (lo + hi) / 2, (hi - lo) / 2 * margin
+    angle = np.linspace(0, 2 * np.pi, n, endpoint=False)
+    return centre + half * np.stack([np.cos(angle), np.sin(angle)], 1)
 
 
 def triangles(points: np.ndarray) -> np.ndarray:

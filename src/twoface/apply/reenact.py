@@ -12,8 +12,9 @@ The ``warp`` engine needs no model: the actor's landmarks, put in its neutral fr
 (a similarity fit of the nose and eye corners), give the expression's change; carried into each
 target frame by the similarity between the actor's neutral face and the target's, it moves
 the target's landmarks, and the target's own face is warped triangle by triangle onto them
-(:mod:`twoface.apply._warp`). Sharp and the target's own pixels, but only what the target
-shows can be moved: a mouth opened wider than the target ever opens it has no teeth.
+(:mod:`twoface.apply._warp`) inside a ring of fixed points, so it meets the untouched frame
+with no blend. Sharp and the target's own pixels, but only what the target shows can be
+moved: a mouth opened wider than the target ever opens it has no teeth.
 """
 
 from __future__ import annotations
@@ -198,9 +199,10 @@ class ReenactPipeline(Pipeline):
             raise TwofaceError(target, "the motion engine needs a motion model (-m)")
         t0 = time.perf_counter()
         if warp:
-            from twoface.apply._warp import face_points, triangles
+            from twoface.apply._warp import anchor_ring, face_points, triangles
 
-            tris = triangles(face_points(tgt[min(tgt)]))
+            first = tgt[min(tgt)]
+            tris = triangles(np.vstack([face_points(first), anchor_ring(first)]))
             if not opts.expression_only:
                 report.notes.append("the warp engine transfers the expression only; the "
                                     "target keeps its head motion")
@@ -244,10 +246,8 @@ class ReenactPipeline(Pipeline):
                         now = act.get(min(i, max(act)))
                         if now is None:
                             continue  # the actor's face is lost here: the frame stays
-                        moved = moved_marks(tgt[i], now, neutral)
-                        box = follow_box(moved)
-                        face, covered = self._warp(images[k], tgt[i], moved, box, tris)
-                        images[k] = paster(images[k], face, box, moved, drawn=covered)
+                        images[k] = self._warp(images[k], tgt[i],
+                                               moved_marks(tgt[i], now, neutral), tris)
                 elif todo:
                     boxes = [follow_box(tgt[chunk[k].index]) for k in todo]
                     drawn = self._draw([crop_at(images[k], b, size) for k, b in zip(
@@ -267,16 +267,20 @@ class ReenactPipeline(Pipeline):
         return report
 
     @staticmethod
-    def _warp(image: np.ndarray, marks: np.ndarray, moved: np.ndarray, box: Box,
-              tris: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """The frame's face warped from ``marks`` onto ``moved`` in ``box``: (``side×side×3``
-        float in [0, 1], the drawn area)."""
-        from twoface.apply._warp import face_points, piecewise_warp
+    def _warp(image: np.ndarray, marks: np.ndarray, moved: np.ndarray,
+              tris: np.ndarray) -> np.ndarray:
+        """``image`` with its face warped from ``marks`` onto ``moved``, inside a ring of fixed
+        points: the frame's own pixels, meeting the untouched frame without a seam."""
+        from twoface.apply._warp import anchor_ring, face_points, piecewise_warp
 
-        x0, y0, side = box
-        dst = face_points(moved) - np.array([x0, y0], np.float64)
-        face, covered = piecewise_warp(image, face_points(marks), dst, tris, (side, side))
-        return face.astype(np.float32) / 255, covered
+        ring = anchor_ring(marks)
+        src = np.vstack([face_points(marks), ring])
+        dst = np.vstack([face_points(moved), ring])
+        h, w = image.shape[:2]
+        warped, covered = piecewise_warp(image, src, dst, tris, (w, h))
+        out = image.copy()
+        out[covered] = warped[covered]
+        return out
 
     @torch.no_grad()
     def _draw(self, sources: list[np.ndarray], driving: list[np.ndarray],
