@@ -179,6 +179,20 @@ def test_every_scheme_round_trips(name: str, photo: np.ndarray) -> None:
         get_scheme("no-such-scheme")
 
 
+def test_mark_hides_in_texture_not_on_flat_areas() -> None:
+    """Half the picture flat (skin, a wall), half textured: the mark is weaker on the flat half,
+    where a pattern of its size would show as a mottle."""
+    rng = np.random.default_rng(3)
+    img = np.full((256, 256, 3), 170, np.uint8)
+    texture = cv2.GaussianBlur(rng.normal(0, 40, (256, 128)), (0, 0), 1.5)
+    img[:, 128:] = np.clip(120 + texture, 0, 255).astype(np.uint8)[..., None]
+    change = get_scheme().embed(img, PAYLOAD).astype(float) - img
+    flat = np.sqrt(np.mean(change[16:-16, 16:112] ** 2))
+    busy = np.sqrt(np.mean(change[16:-16, 144:-16] ** 2))
+    assert flat < 0.6 * busy, (flat, busy)
+    assert flat < 2.0  # grey levels RMS
+
+
 def _jpeg(img: np.ndarray, q: int) -> np.ndarray:
     buf = io.BytesIO()
     PILImage.fromarray(img).save(buf, "JPEG", quality=q)

@@ -52,6 +52,9 @@ class OneShotOptions:
     blend: BlendName = "feather"
     color: ColorMatchName = "rct"
     fit: bool = True  # fit the drawn face onto the frame's landmarks before pasting
+    photo_shape: bool = True  # warp engine: keep the photo's eyes, nose and mouth where they
+    #               are on its face (moved by the frame's pose and expression); False: onto
+    #               the frame's own landmarks (the frame's face geometry, the photo's skin)
     switch_margin: float = 0.15  # another photo must fit the pose this much better to take over
     batch: int = 8  # frames per model call
     min_face: int = 40  # px; smaller faces are left alone
@@ -82,6 +85,23 @@ class _Photo:
     tensors: dict[str, Any] = field(default_factory=dict)  # source, feat, kp_s, kp_ref
     image: np.ndarray | None = None  # the whole photo and its warp points (the warp engine)
     points: np.ndarray | None = None
+    marks: np.ndarray | None = None  # its 68 landmarks (the warp engine)
+
+
+def photo_shaped(photo: np.ndarray, frame: np.ndarray, calm: np.ndarray) -> np.ndarray:
+    """Where the photo's landmarks go in a frame: the photo's own eyes, brows, nose and mouth
+    (their spacing is much of a person's identity), moved by the frame's expression (its change
+    from the target's calm frame ``calm``, as :func:`~twoface.apply.reenact.moved_marks`
+    measures it) and put in the frame's pose by a similarity fit of the nose and eye corners;
+    the jaw line stays the frame's, so the face fills the frame's face outline."""
+    from twoface.apply.reenact import moved_marks
+    from twoface.faces.align import RIGID_POINTS as R
+    from twoface.faces.align import transform_points, umeyama
+
+    shaped = moved_marks(photo, frame, calm)  # the photo's face with the frame's expression
+    out = transform_points(shaped, umeyama(shaped[R], frame[R]))
+    out[:17] = frame[:17]
+    return out
 
 
 def photo_face(path: Path, models: Any, min_face: int = 40) -> np.ndarray:
@@ -159,7 +179,7 @@ class OneShotSwapPipeline(Pipeline):
                 from twoface.apply._warp import face_points
 
                 photos.append(_Photo(p, image[:1, :1], normalised_pose(marks), image=image,
-                                     points=face_points(marks)))
+                                     points=face_points(marks), marks=marks))
             else:
                 photos.append(_Photo(p, crop_at(image, follow_box(marks), size),
                                      normalised_pose(marks)))
@@ -176,8 +196,10 @@ class OneShotSwapPipeline(Pipeline):
         t0 = time.perf_counter()
         if warp:
             from twoface.apply._warp import triangles
+            from twoface.apply.reenact import neutral_frame
 
             tris = triangles(cast(np.ndarray, photos[0].points))
+            calm = tgt[neutral_frame(tgt, (info.width, info.height))]
         else:
             self._prepare(photos, target, tgt, size)
         # 2. Swap in batches, writing as we go: memory stays flat.
@@ -206,6 +228,9 @@ class OneShotSwapPipeline(Pipeline):
                 if todo and warp:
                     for k, who in zip(todo, chosen, strict=True):
                         marks = tgt[chunk[k].index]
+                        if opts.photo_shape:
+                            marks = photo_shaped(cast(np.ndarray, photos[who].marks), marks,
+                                                 calm)
                         box = follow_box(marks)
                         face, covered = self._warp(photos[who], box, marks, tris)
                         images[k] = paster(images[k], face, box, marks, keep_mouth=True,

@@ -8,9 +8,10 @@ a 2-level DWT's LL image holds; we resample instead of transforming, which is th
   onto itself. The grid is covered by a periodic tile of ``TILE × TILE`` chips.
 * **Tile.** The 127 BCH channel bits each own ``TILE²//127`` chips at pseudo-random positions
   with pseudo-random ±1 signs (spread spectrum); the chip signs are multiplied by the bit's sign.
-  The tile is upsampled smoothly to pixels, shaped by a mask (a little more in flat regions:
-  video codecs keep flat-area detail that they would quantise away in busy regions), scaled to
-  a fixed RMS (``TARGET_RMS`` grey levels, PSNR ≈ 40.2 dB) and added equally to R, G and B, so
+  The tile is upsampled smoothly to pixels, shaped by an activity mask (less in flat regions,
+  where a pattern of this size shows as a mottle on skin and walls; more in textured ones,
+  which hide it), scaled to a fixed RMS (``TARGET_RMS`` grey levels, PSNR ≈ 40.2 dB) and added
+  equally to R, G and B, so
   only luminance changes.
 * **Informed embedding.** The image itself correlates with each carrier by chance, which is
   most of the noise a plain spread-spectrum decoder sees. The embedder measures that
@@ -70,7 +71,8 @@ READS = 2  # bit read-outs per candidate: at the whole-sample shift and the best
 CHASE_BITS = 3  # least reliable bits whose flips are tried (2^3 words per read-out)
 SUBSHIFTS = (-0.5, -0.25, 0.0, 0.25, 0.5)  # sub-sample shifts tried, in decoder samples
 VIDEO_SMOOTHING = 0.8  # EMA of per-bit amplitudes across a video's frames
-MASK_POWER = -0.5  # exponent of the activity mask (see embed)
+MASK_POWER = 0.5  # exponent of the activity mask (see embed)
+MASK_RANGE = (0.25, 4.0)  # activity relative to the image's mean, clipped to this first
 HP_SIGMA = 2.0  # decoder high-pass, in decoder samples (1 chip)
 LOCAL_SIGMA = 4.0  # window of the local-contrast normalisation
 LOCAL_FLOOR = 1.5  # keeps near-flat regions from being amplified into noise
@@ -158,13 +160,13 @@ class TiledScheme:
         h, w = img.shape[:2]
         signs = np.where(encode_payload(payload) > 0, 1.0, -1.0)
         y = luminance(img)
-        # Activity mask, raised to MASK_POWER < 0: a little *more* mark in flat regions. The
-        # textbook choice (more in busy regions) measured worse here: H.264 quantises busy
-        # regions coarsely, and the informed weights already spend power where it counts.
+        # Activity mask, raised to MASK_POWER > 0: the mark hides in texture. A flat-weighted
+        # mask (power -0.5) survived heavy H.264 a little better per frame but was plainly
+        # visible as a mottle on skin; this one halves the mark on flat areas (bench/watermark).
         sigma = max(1.0, min(h, w) / self.grid)
         hp = y - cv2.GaussianBlur(y, (0, 0), sigma)
         act = np.sqrt(cv2.GaussianBlur(hp * hp, (0, 0), 2 * sigma))
-        mask = np.clip(act / (np.mean(act) + 1e-6), 0.5, 2.0) ** MASK_POWER
+        mask = np.clip(act / (np.mean(act) + 1e-6), *MASK_RANGE) ** MASK_POWER
 
         def mark(weights: np.ndarray) -> np.ndarray:
             delta = self._render((h, w), signs * weights) * mask
