@@ -6,8 +6,10 @@ task), with one of two engines.
   target frame whose pose best matches the photo) by a motion model, then fitted onto the
   frame's own landmarks (a similarity fit of the drawn face's landmarks);
 * ``warp`` (the classic landmark swap, no network): the photo's face is warped triangle by
-  triangle onto the frame's landmarks (:mod:`twoface.apply._warp`), at the frame's own
-  resolution, so it is as sharp as the photo; the frame keeps its inner mouth.
+  triangle (:mod:`twoface.apply._warp`) onto the photo's own landmarks moved by the frame's
+  expression and pose (:func:`photo_shaped`: the photo's eye, nose and mouth spacing is kept,
+  which is much of its identity; the jaw line is the frame's), at the frame's own resolution,
+  so it is as sharp as the photo; the frame keeps its inner mouth.
 
 Either way the face is pasted through the frame's face mask with a colour correction smoothed
 along the track. Several photos of one person may be given: each frame uses the one closest in
