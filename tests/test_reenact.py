@@ -150,6 +150,48 @@ def test_warp_reenactment_moves_the_targets_landmarks_by_the_actors_expression()
     assert np.abs(moved - target)[[57, 66]].max() > 10  # the lip drop arrives, doubled
 
 
+def test_anchored_warp_leaves_the_frame_outside_its_ring_untouched() -> None:
+    """A warp inside fixed ring points changes nothing past the ring (no seam to blend)."""
+    from twoface.apply._warp import anchor_ring, face_points, piecewise_warp, triangles
+    from twoface.faces.align import template_points
+
+    rng = np.random.default_rng(0)
+    image = rng.integers(0, 255, (200, 200, 3), np.uint8)
+    marks = template_points(80).astype(np.float64) + 60
+    moved = marks.copy()
+    moved[48:68, 1] += 4  # the mouth moves down
+    ring = anchor_ring(marks)
+    src, dst = np.vstack([face_points(marks), ring]), np.vstack([face_points(moved), ring])
+    warped, covered = piecewise_warp(image, src, dst, triangles(src), (200, 200))
+    out = np.where(covered[..., None], warped, image)
+    assert covered[100, 100] and not covered[2, 2]
+    assert np.abs(out.astype(int) - image)[~covered].max() == 0
+    assert np.abs(out.astype(int) - image)[covered].mean() > 5  # the inside did move
+
+
+def test_mouth_interior_comes_from_an_open_donor_only() -> None:
+    """Lips opened by a warp get the inside of the donor's open mouth (dark here); a donor
+    with a shut mouth gives nothing."""
+    import cv2
+
+    from twoface.apply._warp import fill_mouth
+    from twoface.faces.align import template_points
+
+    face = np.full((160, 160, 3), 200, np.uint8)
+    marks = template_points(100).astype(np.float64) + 30
+    marks[[56, 57, 58, 65, 66, 67], 1] += 8  # opened lips on a face whose inside is skin
+    donor = np.full((160, 160, 3), 190, np.uint8)
+    d_marks = marks.copy()
+    cv2.fillPoly(donor, [np.round(d_marks[48:60]).astype(np.int32)], (150, 80, 80))
+    cv2.fillPoly(donor, [np.round(d_marks[60:68]).astype(np.int32)], (30, 20, 20))
+    out = fill_mouth(face, marks, donor, d_marks)
+    centre = np.round(marks[60:68].mean(0)).astype(int)
+    assert out[centre[1], centre[0]].mean() < 80  # the dark inside arrived
+    shut = d_marks.copy()
+    shut[[65, 66, 67], 1] = shut[[63, 62, 61], 1]  # the donor's lips meet
+    assert np.array_equal(fill_mouth(face, marks, donor, shut), face)
+
+
 def test_warp_reenactment_is_sharp_and_keeps_the_target(world: dict) -> None:
     from twoface.apply.reenact import ReenactOptions, ReenactPipeline
 

@@ -80,3 +80,48 @@ def piecewise_warp(image: np.ndarray, src: np.ndarray, dst: np.ndarray, tris: np
         region[mask > 0] = patch[mask > 0]
         drawn[y0:y1, x0:x1] |= mask
     return out, drawn > 0
+
+
+def fill_mouth(image: np.ndarray, marks: np.ndarray, donor: np.ndarray, donor_marks: np.ndarray,
+               *, min_area: float = 6.0) -> np.ndarray:
+    """``image`` with the inside of its lips (``marks[60:68]``) taken from ``donor``'s open mouth
+    (Face2Face's mouth interior: a warp can open lips, but draws no teeth behind them).
+
+    The donor's mouth is moved by the affine that best maps its 20 mouth points onto
+    ``marks``'; its brightness is matched on the lips around the opening. A mouth
+    open less than ``min_area`` px², or a donor whose own mouth is open less than half as
+    wide, is left as it is.
+    """
+    inner = marks[60:68].astype(np.float32)
+    if cv2.contourArea(inner) < min_area:
+        return image
+    src = np.hstack([donor_marks[48:68], np.ones((20, 1))])
+    affine = np.linalg.lstsq(src, marks[48:68], rcond=None)[0].T  # 2×3
+    donor_area = cv2.contourArea(donor_marks[60:68].astype(np.float32))
+    if donor_area * abs(np.linalg.det(affine[:, :2])) < 0.5 * cv2.contourArea(inner):
+        return image  # the donor's mouth is shut: it has no inside to give
+    h, w = image.shape[:2]
+    x0, y0 = np.floor(marks[48:68].min(0)).astype(int) - 2
+    x1, y1 = np.ceil(marks[48:68].max(0)).astype(int) + 3
+    x0, y0, x1, y1 = max(x0, 0), max(y0, 0), min(x1, w), min(y1, h)
+    if x1 <= x0 or y1 <= y0:
+        return image
+    shift = np.array([[1, 0, -x0], [0, 1, -y0]], np.float64)
+    to_patch = shift @ np.vstack([affine, [0, 0, 1]])
+    patch = cv2.warpAffine(donor, to_patch, (x1 - x0, y1 - y0), flags=cv2.INTER_LINEAR,
+                           borderMode=cv2.BORDER_REFLECT).astype(np.float32)
+    here = image[y0:y1, x0:x1].astype(np.float32)
+    local = marks - np.array([x0, y0])
+    lips = np.zeros((y1 - y0, x1 - x0), np.uint8)
+    cv2.fillPoly(lips, [np.round(local[48:60]).astype(np.int32)], 1)
+    hole = np.zeros_like(lips)
+    cv2.fillPoly(hole, [np.round(local[60:68]).astype(np.int32)], 1)
+    ring = (lips > 0) & (hole == 0)
+    if ring.sum() > 10:  # as bright as this face's lips (one gain: teeth keep their colour)
+        gain = float(here[ring].mean()) / max(float(patch[ring].mean()), 1.0)
+        patch = patch * np.clip(gain, 0.6, 1.6)
+    alpha = cv2.GaussianBlur(hole.astype(np.float32), (0, 0), 0.8)[..., None]
+    out = image.copy()
+    out[y0:y1, x0:x1] = np.clip(np.rint(here * (1 - alpha) + patch * alpha), 0, 255).astype(
+        np.uint8)
+    return out

@@ -199,7 +199,7 @@ class ReenactPipeline(Pipeline):
             raise TwofaceError(target, "the motion engine needs a motion model (-m)")
         t0 = time.perf_counter()
         if warp:
-            from twoface.apply._warp import anchor_ring, face_points, triangles
+            from twoface.apply._warp import anchor_ring, face_points, fill_mouth, triangles
 
             first = tgt[min(tgt)]
             tris = triangles(np.vstack([face_points(first), anchor_ring(first)]))
@@ -246,8 +246,9 @@ class ReenactPipeline(Pipeline):
                         now = act.get(min(i, max(act)))
                         if now is None:
                             continue  # the actor's face is lost here: the frame stays
-                        images[k] = self._warp(images[k], tgt[i],
-                                               moved_marks(tgt[i], now, neutral), tris)
+                        moved = moved_marks(tgt[i], now, neutral)
+                        images[k] = fill_mouth(self._warp(images[k], tgt[i], moved, tris),
+                                               moved, driving[k], now)
                 elif todo:
                     boxes = [follow_box(tgt[chunk[k].index]) for k in todo]
                     drawn = self._draw([crop_at(images[k], b, size) for k, b in zip(
