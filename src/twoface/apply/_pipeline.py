@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar, Self, TypeVar
+from typing import TYPE_CHECKING, ClassVar, Self, TypeVar, cast
 
+import numpy as np
 import torch
 
 if TYPE_CHECKING:
     from twoface.models.base import TrainableModel
+    from twoface.models.motion import MotionModel
 
 T = TypeVar("T")
 
@@ -34,6 +36,34 @@ class Pipeline:
 
         dev = pick_device(device)
         return cls(from_pretrained(folder, cls.kind, device=dev), Path(folder), dev)
+
+
+class FaceMotionPipeline(Pipeline):
+    """A motion model, or none (the landmark-warp engines need no model), plus dlib's face
+    tools (:attr:`faces`): the base of reenactment and the one-shot swap."""
+
+    kind = "motion"
+    model: MotionModel
+
+    def __init__(self, model: TrainableModel | None, folder: Path | None,
+                 device: torch.device) -> None:
+        from twoface.faces.dlib_models import DlibModels
+
+        if model is not None:
+            super().__init__(model, cast(Path, folder), device)
+        else:
+            self.folder, self.device = None, device  # type: ignore[assignment]
+        self.faces = DlibModels()
+
+    @classmethod
+    def warp_only(cls) -> Self:
+        """The pipeline without a model: only ``engine="warp"`` works."""
+        return cls(None, None, torch.device("cpu"))
+
+    def _tensor(self, crops: list[np.ndarray]) -> torch.Tensor:
+        """Crops (``H×W×3`` uint8) as a ``(B, 3, H, W)`` batch in [0, 1] on the device."""
+        x = torch.from_numpy(np.stack(crops)).to(self.device)
+        return x.permute(0, 3, 1, 2).float() / 255
 
 
 def chunks(items: Iterable[T], n: int) -> Iterator[list[T]]:

@@ -36,15 +36,13 @@ from twoface.apply._facecrop import (
     normalised_pose,
     track_faces,
 )
-from twoface.apply._pipeline import Pipeline, chunks
+from twoface.apply._pipeline import FaceMotionPipeline, chunks
 from twoface.apply.animate import transfer
 from twoface.errors import TwofaceError
 from twoface.types import BlendName, ColorMatchName, OneShotEngine
 
 if TYPE_CHECKING:
     from twoface.media import VideoWriter
-    from twoface.models.base import TrainableModel
-    from twoface.models.motion import MotionModel
     from twoface.provenance import MarkedVideoWriter
 
 
@@ -126,31 +124,9 @@ def photo_face(path: Path, models: Any, min_face: int = 40) -> np.ndarray:
     return landmarks(image, big[0], models)
 
 
-class OneShotSwapPipeline(Pipeline):
+class OneShotSwapPipeline(FaceMotionPipeline):
     """A trained motion model (or none, for the warp engine) plus the face tools;
     ``__call__`` swaps one video."""
-
-    kind = "motion"
-    model: MotionModel
-
-    def __init__(self, model: TrainableModel | None, folder: Path | None,
-                 device: torch.device) -> None:
-        from twoface.faces.dlib_models import DlibModels
-
-        if model is not None:
-            super().__init__(model, cast(Path, folder), device)
-        else:
-            self.folder, self.device = None, device  # type: ignore[assignment]
-        self.faces = DlibModels()
-
-    @classmethod
-    def warp_only(cls) -> OneShotSwapPipeline:
-        """The pipeline without a model: only ``engine="warp"`` works."""
-        return cls(None, None, torch.device("cpu"))
-
-    def _tensor(self, crops: list[np.ndarray]) -> torch.Tensor:
-        x = torch.from_numpy(np.stack(crops)).to(self.device)
-        return x.permute(0, 3, 1, 2).float() / 255
 
     def __call__(self, target: str | Path, faces: Sequence[str | Path], output: str | Path,
                  options: OneShotOptions | None = None, *, progress: bool = False

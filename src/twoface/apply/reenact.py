@@ -22,7 +22,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -36,15 +36,13 @@ from twoface.apply._facecrop import (
     mouth_open,
     track_faces,
 )
-from twoface.apply._pipeline import Pipeline, chunks
+from twoface.apply._pipeline import FaceMotionPipeline, chunks
 from twoface.apply.animate import transfer
 from twoface.errors import TwofaceError
 from twoface.types import BlendName, ColorMatchName, OneShotEngine
 
 if TYPE_CHECKING:
     from twoface.media import VideoWriter
-    from twoface.models.base import TrainableModel
-    from twoface.models.motion import MotionModel
     from twoface.provenance import MarkedVideoWriter
 
 
@@ -134,30 +132,9 @@ def actor_box(marks: dict[int, np.ndarray], frame_w: int, frame_h: int) -> Box:
     return round(x0), round(y0), max(8, round(side))
 
 
-class ReenactPipeline(Pipeline):
-    """A trained motion model plus the face tools; ``__call__`` reenacts one video."""
-
-    kind = "motion"
-    model: MotionModel
-
-    def __init__(self, model: TrainableModel | None, folder: Path | None,
-                 device: torch.device) -> None:
-        from twoface.faces.dlib_models import DlibModels
-
-        if model is not None:
-            super().__init__(model, cast(Path, folder), device)
-        else:
-            self.folder, self.device = None, device  # type: ignore[assignment]
-        self.faces = DlibModels()
-
-    @classmethod
-    def warp_only(cls) -> ReenactPipeline:
-        """The pipeline without a model: only ``engine="warp"`` works."""
-        return cls(None, None, torch.device("cpu"))
-
-    def _tensor(self, crops: list[np.ndarray]) -> torch.Tensor:
-        x = torch.from_numpy(np.stack(crops)).to(self.device)
-        return x.permute(0, 3, 1, 2).float() / 255
+class ReenactPipeline(FaceMotionPipeline):
+    """A trained motion model (or none, for the warp engine) plus the face tools;
+    ``__call__`` reenacts one video."""
 
     def __call__(self, target: str | Path, driver: str | Path, output: str | Path,
                  options: ReenactOptions | None = None, *, progress: bool = False
