@@ -10,7 +10,7 @@ a 2-level DWT's LL image holds; we resample instead of transforming, which is th
   with pseudo-random ±1 signs (spread spectrum); the chip signs are multiplied by the bit's sign.
   The tile is upsampled smoothly to pixels, shaped by an activity mask (less in flat regions,
   where a pattern of this size shows as a mottle on skin and walls; more in textured ones,
-  which hide it), scaled to a fixed RMS (``TARGET_RMS`` grey levels, PSNR ≈ 40.2 dB) and added
+  which hide it), scaled to a fixed RMS (``TARGET_RMS`` grey levels, PSNR ≈ 38.6 dB) and added
   equally to R, G and B, so
   only luminance changes.
 * **Informed embedding.** The image itself correlates with each carrier by chance, which is
@@ -62,7 +62,7 @@ from twoface.types import Image
 GRID = 96  # chips along the shorter side
 TILE = 32  # chips per tile side
 SEED = 0x7F0CE
-TARGET_RMS = 2.5  # luminance change, grey levels RMS (PSNR ≈ 40.2 dB)
+TARGET_RMS = 3.0  # luminance change, grey levels RMS (PSNR ≈ 38.6 dB, most of it in texture)
 # Scales searched: kept fraction of the shorter side (crops down to 70 %; slight padding).
 SCALES = np.arange(0.70, 1.0401, 0.01)
 REFINE = (-0.0067, -0.0033, 0.0033, 0.0067)  # finer steps around the best coarse scale
@@ -160,9 +160,11 @@ class TiledScheme:
         h, w = img.shape[:2]
         signs = np.where(encode_payload(payload) > 0, 1.0, -1.0)
         y = luminance(img)
-        # Activity mask, raised to MASK_POWER > 0: the mark hides in texture. A flat-weighted
-        # mask (power -0.5) survived heavy H.264 a little better per frame but was plainly
-        # visible as a mottle on skin; this one halves the mark on flat areas (bench/watermark).
+        # Activity mask, raised to MASK_POWER > 0: the mark hides in texture. The flat-weighted
+        # mask used before (power -0.5, 2.5 grey levels RMS, PSNR 40.2 dB) was plainly visible
+        # as a mottle on skin and walls; this one at 3.0 RMS puts about half as much on flat
+        # areas and 12 % less on skin-like ones, and survives H.264 about as well
+        # (bench/watermark.py).
         sigma = max(1.0, min(h, w) / self.grid)
         hp = y - cv2.GaussianBlur(y, (0, 0), sigma)
         act = np.sqrt(cv2.GaussianBlur(hp * hp, (0, 0), 2 * sigma))
