@@ -35,7 +35,13 @@ from twoface.media import iter_frames, probe, read_image
 from twoface.provenance.content import MATCH_DISTANCE, content_hash, hash_distance
 from twoface.provenance.payload import WatermarkPayload, encode_payload
 from twoface.provenance.verify import bind, copied
-from twoface.provenance.watermark import TARGET_RMS, false_positive_rate, get_scheme, luminance
+from twoface.provenance.watermark import (
+    TARGET_RMS,
+    TiledScheme,
+    false_positive_rate,
+    get_scheme,
+    luminance,
+)
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _report import SHARED as DATA
@@ -130,6 +136,22 @@ def psnr(a: np.ndarray, b: np.ndarray) -> float:
     return float(10 * np.log10(255 ** 2 / max(mse, 1e-12)))
 
 
+def visibility(orig: np.ndarray, marked: np.ndarray) -> tuple[float, float]:
+    """RMS of the mark (luma, grey levels) on the flattest 30 % of the picture, where a
+    pattern shows most, and on the next 30 % (skin-like)."""
+    y = luminance(orig).astype(np.float64)
+    d = luminance(marked).astype(np.float64) - y
+    hp = y - cv2.GaussianBlur(y, (0, 0), 3)
+    act = np.sqrt(cv2.GaussianBlur(hp * hp, (0, 0), 6))
+    lo, mid = np.percentile(act, [30, 60])
+    flat, skin = act < lo, (act >= lo) & (act < mid)
+    return float(np.sqrt(np.mean(d[flat] ** 2))), float(np.sqrt(np.mean(d[skin] ** 2)))
+
+
+# The flat-weighted mask used until 2026-12-06, for the visibility comparison.
+BEFORE = {"target_rms": 2.5, "mask_power": -0.5, "mask_range": (0.5, 2.0)}
+
+
 def load_clips(n_clips: int, clip_len: int) -> list[tuple[str, list[np.ndarray]]]:
     clips = []
     for video in sorted(DRIVING.glob("*.mp4")):
@@ -195,6 +217,9 @@ def main() -> None:
     t0 = time.time()
     clips = load_clips(n_clips, clip_len)
     marked, psnrs, ssims, embed_s = [], [], [], []
+    vis: list[tuple[float, float]] = []
+    vis_before: list[tuple[float, float]] = []
+    before = TiledScheme(**BEFORE)  # type: ignore[arg-type]  # a dict of mixed values
     baseline = get_scheme("dwtdctsvd")  # the classic scheme, for comparison
     base_marked: list[Frames] = []
     base_psnr: list[float] = []
@@ -210,6 +235,9 @@ def main() -> None:
             out.append(scheme.embed(f, payload, state))
             embed_s.append(time.perf_counter() - t)
         psnrs += [psnr(a, b) for a, b in zip(frames[::VOTE_EVERY], out[::VOTE_EVERY], strict=True)]
+        vis += [visibility(a, b) for a, b in zip(frames[::VOTE_EVERY], out[::VOTE_EVERY],
+                                                 strict=True)]
+        vis_before.append(visibility(frames[0], before.embed(frames[0], payload)))
         ssims += [ssim(a, b) for a, b in zip(frames[::VOTE_EVERY], out[::VOTE_EVERY], strict=True)]
         marked.append(out)
         base_marked.append([baseline.embed(f, payload) for f in frames[::VOTE_EVERY]])
@@ -277,7 +305,8 @@ def main() -> None:
           f" ms per frame; bench took {elapsed:.0f} s")
 
     section = render(rows, args.quick, len(clips), clip_len, psnrs, ssims, fp, n_items,
-                     fp_clips, times_e, times_d, embed_s, elapsed, float(np.mean(base_psnr)))
+                     fp_clips, times_e, times_d, embed_s, elapsed, float(np.mean(base_psnr)),
+                     np.mean(vis, axis=0), np.mean(vis_before, axis=0))
     print(section)
     if not args.no_write:
         write_section("Watermark robustness", section)
@@ -285,7 +314,8 @@ def main() -> None:
 
 def render(rows: list[tuple], quick: bool, n_clips: int, clip_len: int, psnrs: list[float],
            ssims: list[float], fp: int, n_fp: int, fp_clips: int, times_e: list[float],
-           times_d: list[float], embed_s: list[float], elapsed: float, base_psnr: float) -> str:
+           times_d: list[float], embed_s: list[float], elapsed: float, base_psnr: float,
+           vis: np.ndarray, vis_before: np.ndarray) -> str:
     lines = [
         f"`python bench/watermark.py{' --quick' if quick else ''}` on {machine()}; "
         f"{elapsed / 60:.1f} min. Scheme `tiled` "
@@ -301,6 +331,13 @@ def render(rows: list[tuple], quick: bool, n_clips: int, clip_len: int, psnrs: l
         "",
         f"Quality: PSNR {np.mean(psnrs):.2f} dB (min {np.min(psnrs):.2f}), SSIM "
         f"{np.mean(ssims):.4f} (min {np.min(ssims):.4f}); target RMS {TARGET_RMS} grey levels.",
+        "",
+        "Visibility: the mark's RMS on the flattest 30 % of each picture (where a pattern "
+        f"shows most: walls, smooth skin) is {vis[0]:.2f} grey levels, on the next 30 % "
+        f"(skin-like texture) {vis[1]:.2f}; the flat-weighted mask used until 2026-12-06 "
+        f"(2.5 RMS, PSNR 40.2 dB, visible as a mottle on skin) put {vis_before[0]:.2f} / "
+        f"{vis_before[1]:.2f} there (first frame of each clip). Its robustness then: frame "
+        "detection 94.2 % at CRF 35 and 68.1 % on the chain, clip votes 100 % on both.",
         "",
         "Content binding (layout 2, `src/twoface/provenance/content.py`): a clip's mark "
         "carries the hash of its first frame, and *clip bound* counts votes that decode the "

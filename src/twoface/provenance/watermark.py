@@ -118,8 +118,11 @@ class TiledScheme:
     name = "tiled"
 
     def __init__(self, grid: int = GRID, tile: int = TILE, seed: int = SEED,
-                 target_rms: float = TARGET_RMS, informed: bool = True) -> None:
+                 target_rms: float = TARGET_RMS, informed: bool = True,
+                 mask_power: float = MASK_POWER,
+                 mask_range: tuple[float, float] = MASK_RANGE) -> None:
         self.grid, self.tile, self.target_rms, self.informed = grid, tile, target_rms, informed
+        self.mask_power, self.mask_range = mask_power, mask_range
         rng = np.random.default_rng(seed)
         chips = tile * tile
         if chips < CODE_BITS:
@@ -160,7 +163,7 @@ class TiledScheme:
         h, w = img.shape[:2]
         signs = np.where(encode_payload(payload) > 0, 1.0, -1.0)
         y = luminance(img)
-        # Activity mask, raised to MASK_POWER > 0: the mark hides in texture. The flat-weighted
+        # Activity mask, raised to mask_power > 0: the mark hides in texture. The flat-weighted
         # mask used before (power -0.5, 2.5 grey levels RMS, PSNR 40.2 dB) was plainly visible
         # as a mottle on skin and walls; this one at 3.0 RMS puts about half as much on flat
         # areas and 12 % less on skin-like ones, and survives H.264 about as well
@@ -168,7 +171,7 @@ class TiledScheme:
         sigma = max(1.0, min(h, w) / self.grid)
         hp = y - cv2.GaussianBlur(y, (0, 0), sigma)
         act = np.sqrt(cv2.GaussianBlur(hp * hp, (0, 0), 2 * sigma))
-        mask = np.clip(act / (np.mean(act) + 1e-6), *MASK_RANGE) ** MASK_POWER
+        mask = np.clip(act / (np.mean(act) + 1e-6), *self.mask_range) ** self.mask_power
 
         def mark(weights: np.ndarray) -> np.ndarray:
             delta = self._render((h, w), signs * weights) * mask
