@@ -150,6 +150,24 @@ def test_warp_reenactment_moves_the_targets_landmarks_by_the_actors_expression()
     assert np.abs(moved - target)[[57, 66]].max() > 10  # the lip drop arrives, doubled
 
 
+def test_photo_shaped_landmarks_go_from_the_frames_to_the_photos_spacing() -> None:
+    """A photo with wider-set eyes: weight 0 is the frame's landmarks, 1 the photo's spacing
+    put in the frame's place, 0.5 halfway; the jaw line is always the frame's."""
+    from twoface.apply.oneshot import photo_shaped
+    from twoface.faces.align import template_points
+
+    frame = template_points(100).astype(np.float64) + 40
+    photo = template_points(100).astype(np.float64)
+    photo[36:42, 0] -= 4  # the photo's eyes sit further apart
+    photo[42:48, 0] += 4
+    calm = frame.copy()  # the frame shows its calm face: no expression to carry
+    assert np.allclose(photo_shaped(photo, frame, calm, 0.0), frame)
+    full, half = photo_shaped(photo, frame, calm, 1.0), photo_shaped(photo, frame, calm, 0.5)
+    gap = lambda m: float(m[42:48, 0].mean() - m[36:42, 0].mean())  # noqa: E731
+    assert gap(full) - gap(frame) > 2 and abs(gap(half) - (gap(full) + gap(frame)) / 2) < 0.01
+    assert np.allclose(full[:17], frame[:17]) and np.allclose(half[:17], frame[:17])
+
+
 def test_anchored_warp_leaves_the_frame_outside_its_ring_untouched() -> None:
     """A warp inside fixed ring points changes nothing past the ring (no seam to blend)."""
     from twoface.apply._warp import anchor_ring, face_points, piecewise_warp, triangles

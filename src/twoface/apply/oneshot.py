@@ -6,10 +6,10 @@ task), with one of two engines.
   target frame whose pose best matches the photo) by a motion model, then fitted onto the
   frame's own landmarks (a similarity fit of the drawn face's landmarks);
 * ``warp`` (the classic landmark swap, no network): the photo's face is warped triangle by
-  triangle (:mod:`twoface.apply._warp`) onto the photo's own landmarks moved by the frame's
-  expression and pose (:func:`photo_shaped`: the photo's eye, nose and mouth spacing is kept,
-  which is much of its identity; the jaw line is the frame's), at the frame's own resolution,
-  so it is as sharp as the photo; the frame keeps its inner mouth.
+  triangle (:mod:`twoface.apply._warp`) onto the frame's landmarks moved halfway towards the
+  photo's own spacing of eyes, nose and mouth (:func:`photo_shaped`; that spacing is much of
+  a person's identity; the jaw line is the frame's), at the frame's own resolution, so it is
+  as sharp as the photo; the frame keeps its inner mouth.
 
 Either way the face is pasted through the frame's face mask with a colour correction smoothed
 along the track. Several photos of one person may be given: each frame uses the one closest in
@@ -52,9 +52,9 @@ class OneShotOptions:
     blend: BlendName = "feather"
     color: ColorMatchName = "rct"
     fit: bool = True  # fit the drawn face onto the frame's landmarks before pasting
-    photo_shape: bool = True  # warp engine: keep the photo's eyes, nose and mouth where they
-    #               are on its face (moved by the frame's pose and expression); False: onto
-    #               the frame's own landmarks (the frame's face geometry, the photo's skin)
+    photo_shape: float = 0.5  # warp engine: how far the photo's own spacing of eyes, nose and
+    #              mouth (moved by the frame's expression and pose) replaces the frame's: 0
+    #              the frame's landmarks (its face geometry, the photo's skin), 1 the photo's
     switch_margin: float = 0.15  # another photo must fit the pose this much better to take over
     batch: int = 8  # frames per model call
     min_face: int = 40  # px; smaller faces are left alone
@@ -88,12 +88,16 @@ class _Photo:
     marks: np.ndarray | None = None  # its 68 landmarks (the warp engine)
 
 
-def photo_shaped(photo: np.ndarray, frame: np.ndarray, calm: np.ndarray) -> np.ndarray:
+def photo_shaped(photo: np.ndarray, frame: np.ndarray, calm: np.ndarray,
+                 weight: float = 1.0) -> np.ndarray:
     """Where the photo's landmarks go in a frame: the photo's own eyes, brows, nose and mouth
     (their spacing is much of a person's identity), moved by the frame's expression (its change
     from the target's calm frame ``calm``, as :func:`~twoface.apply.reenact.moved_marks`
     measures it) and put in the frame's pose by a similarity fit of the nose and eye corners;
-    the jaw line stays the frame's, so the face fills the frame's face outline."""
+    the jaw line stays the frame's, so the face fills the frame's face outline. ``weight``
+    goes from the frame's own landmarks (0) to the photo's spacing (1): halfway keeps the
+    photo's identity (retrieval 97-100 % on real clips) and the frame's head pose better than
+    either end (BENCHMARKS.md, "Reenactment and one-shot swap")."""
     from twoface.apply.reenact import moved_marks
     from twoface.faces.align import RIGID_POINTS as R
     from twoface.faces.align import transform_points, umeyama
@@ -101,7 +105,7 @@ def photo_shaped(photo: np.ndarray, frame: np.ndarray, calm: np.ndarray) -> np.n
     shaped = moved_marks(photo, frame, calm)  # the photo's face with the frame's expression
     out = transform_points(shaped, umeyama(shaped[R], frame[R]))
     out[:17] = frame[:17]
-    return out
+    return frame + weight * (out - frame)
 
 
 def photo_face(path: Path, models: Any, min_face: int = 40) -> np.ndarray:
@@ -206,9 +210,9 @@ class OneShotSwapPipeline(FaceMotionPipeline):
                 if todo and warp:
                     for k, who in zip(todo, chosen, strict=True):
                         marks = tgt[chunk[k].index]
-                        if opts.photo_shape:
+                        if opts.photo_shape > 0:
                             marks = photo_shaped(cast(np.ndarray, photos[who].marks), marks,
-                                                 calm)
+                                                 calm, opts.photo_shape)
                         box = follow_box(marks)
                         face, covered = self._warp(photos[who], box, marks, tris)
                         images[k] = paster(images[k], face, box, marks, keep_mouth=True,
