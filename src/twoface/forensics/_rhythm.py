@@ -166,3 +166,93 @@ def _resolve_alias(r: Rhythm) -> Rhythm:
     if r.factor < 1 and r.effect < _ALIAS_EFFECT and r.factor + 1 <= _GRID.max():
         return Rhythm(r.z, r.factor + 1, r.effect, r.events, r.low + 1, r.high + 1, r.phase)
     return r
+
+
+# The skip filter (speed-ups) works on the log mean squared grey difference, which grows
+# with the square of a small motion: a skipped frame stands about log 4 ≈ 1.4 above the
+# steps beside it. Each step is compared with its nearest neighbours only (the local
+# contrast), so a talking head's own pace, which changes over a few frames, cancels.
+# Factors up to 1.6 are searched: above it most steps are skips and a rhythm of the few
+# single steps is what the encoder's frame types (I/P/B quality) leave as well.
+_SKIP_GRID: np.ndarray = _GRID[(_GRID >= 1.09) & (_GRID <= 1.6)]
+_DIP_GRID: np.ndarray = _GRID[_GRID < 1]
+# A skip rhythm counts at this z and this mean contrast (log units; a clean skip gives
+# ≈ 1.4, an encoder's frame-type pattern 0.2-0.5 on real clips).
+_SKIP_Z, _SKIP_EFFECT = 5.5, 0.8
+# Contrasts are clipped here: a cut or a flash is one huge step, not a rhythm.
+_SKIP_CLIP = 1.5
+# Added to the squared difference before the log (grey levels²): codec noise, so that a
+# near-still picture's steps do not swing in log units.
+_SQ_FLOOR = 0.05
+# Median contrast (log units) at the dips of a rhythm below which they are repeats: a
+# repeat leaves codec noise only, while the single steps between skips sit about log 4
+# ≈ 1.4 below their skip neighbours at most, and less once motion is large.
+_REPEAT_DEPTH = -1.4
+
+
+def local_contrast(sq: np.ndarray, bad: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(contrast, ok): log ``sq`` of each step minus the mean of its nearest usable
+    neighbour on each side (within two steps); steps in ``bad`` (repeats) are not used."""
+    y = np.log(sq + _SQ_FLOOR)
+    n = y.size
+    e, ok = np.zeros(n), np.zeros(n, dtype=bool)
+    for k in np.flatnonzero(~bad):
+        nb = [j for j in (k - 1, k - 2) if j >= 0 and not bad[j]][:1]
+        nb += [j for j in (k + 1, k + 2) if j < n and not bad[j]][:1]
+        if nb:
+            e[k], ok[k] = y[k] - float(np.mean(y[nb])), True
+    return e, ok
+
+
+def skip_rhythm(sq: np.ndarray, bad: np.ndarray, *, dips: bool = False) -> Rhythm | None:
+    """The re-timing rhythm ``floor(k·s + φ)`` that best explains the jumps of ``sq`` (mean
+    squared difference per step) at its skips (advance 2, s > 1), or with ``dips`` also
+    the dips at its repeats (advance 0, s < 1: at high CRF a repeat keeps enough codec
+    noise to escape the one-by-one count, but still dips well below its neighbours).
+    ``None`` below _SKIP_Z or _SKIP_EFFECT. Same statistic and interval as
+    :func:`_best_rhythm`, on the local contrast of the steps not in ``bad``. Searching
+    both sides matters: a slow-down's dips lift the steps beside them, which a skip
+    rhythm at twice the rate (0.75× → 1.5×) would otherwise take for skips."""
+    e, ok = local_contrast(sq, bad)
+    n = int(ok.sum())
+    if n < 16:
+        return None
+    x = np.where(ok, np.clip(e, -_SKIP_CLIP, _SKIP_CLIP), 0.0)
+    vf = ok.astype(float)
+    sd = max(1.4826 * float(np.median(np.abs(x[ok] - np.median(x[ok])))), _SD_FLOOR)
+    total = float(x.sum())
+    k = np.arange(x.size, dtype=float)
+    phases = (np.arange(_PHASES) / _PHASES)[:, None]
+    grid = np.concatenate([_DIP_GRID, _SKIP_GRID]) if dips else _SKIP_GRID
+    profile = np.full(grid.size, -np.inf)
+    best: tuple[float, int, int, float] | None = None
+    for g, s in enumerate(grid):
+        adv = np.floor((k + 1) * s + phases) - np.floor(k * s + phases)
+        masks = adv >= 2 if s > 1 else adv == 0
+        n1 = masks @ vf
+        s1 = masks @ x
+        valid = (n1 >= 3) & (n - n1 >= 3)
+        if not valid.any():
+            continue
+        n1f, n0f = np.maximum(n1, 1), np.maximum(n - n1, 1)
+        effect = (1.0 if s > 1 else -1.0) * (s1 / n1f - (total - s1) / n0f)
+        z = np.where(valid, effect / (sd * np.sqrt(1 / n1f + 1 / n0f)), -np.inf)
+        j = int(np.argmax(z))
+        profile[g] = z[j]
+        if best is None or z[j] > best[0]:
+            best = (float(z[j]), g, j, float(effect[j]))
+    if best is None or best[0] < _SKIP_Z or best[3] < _SKIP_EFFECT:
+        return None
+    z_best, g_best, j_best, effect_best = best
+    s = float(grid[g_best])
+    adv = np.floor((k + 1) * s + j_best / _PHASES) - np.floor(k * s + j_best / _PHASES)
+    events = np.flatnonzero((adv >= 2 if s > 1 else adv == 0) & ok)
+    near = grid[(profile >= z_best - 3) & ((grid > 1) == (s > 1))]
+    if s < 1 and s + 1 <= _SKIP_GRID.max() and float(np.median(e[events])) > _REPEAT_DEPTH:
+        # Dips every other step, too shallow for repeats: the single steps between the
+        # skips of s + 1 (1.5x alternates one and two frames; 0.5x repeats every other).
+        skips = np.flatnonzero((adv == 1) & ok)
+        return Rhythm(z_best, s + 1, effect_best, skips, float(near.min()) + 1,
+                      float(near.max()) + 1, j_best / _PHASES)
+    return Rhythm(z_best, s, effect_best, events, float(near.min()), float(near.max()),
+                  j_best / _PHASES)

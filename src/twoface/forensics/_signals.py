@@ -63,6 +63,10 @@ class Signals:
     audio_duration: float | None
     video_duration: float
     metadata: dict = field(default_factory=dict)
+    # Mean squared grey difference to the previous frame, in the noise-sized image: grows
+    # with the square of a small motion, so a skipped frame stands about 4x above its
+    # neighbours (the skip rhythm's signal).
+    sqdiff: np.ndarray = field(default_factory=lambda: np.zeros(0))
     # Sums of the full-resolution second-derivative profiles (per column, per row) over
     # ``resample_frames`` frames: the resampling check's evidence.
     d2_cols: np.ndarray = field(default_factory=lambda: np.zeros(0))
@@ -92,6 +96,8 @@ def gather(path: Path, *, max_frames: int | None = None) -> Signals:
     row_max: np.ndarray | None = None
     col_max: np.ndarray | None = None
     prev_thumb: np.ndarray | None = None
+    prev_grey: np.ndarray | None = None
+    sqdiff: list[float] = []
     prev_hist: np.ndarray | None = None
     d2_cols: np.ndarray | None = None
     d2_rows: np.ndarray | None = None
@@ -115,6 +121,10 @@ def gather(path: Path, *, max_frames: int | None = None) -> Signals:
             rgb, (max(1, round(w * scale)), max(1, round(h * scale))),
             interpolation=cv2.INTER_AREA)
         grey = cv2.cvtColor(mid, cv2.COLOR_RGB2GRAY)
+        grey_f = grey.astype(np.float32)
+        sqdiff.append(0.0 if prev_grey is None or prev_grey.shape != grey_f.shape
+                      else float(np.mean((grey_f - prev_grey) ** 2)))
+        prev_grey = grey_f
         thumb = cv2.resize(grey, (THUMB, THUMB), interpolation=cv2.INTER_AREA).astype(np.float32)
         hist = _colour_hist(mid)
         small = cv2.resize(grey, (FLOW_SIDE, FLOW_SIDE), interpolation=cv2.INTER_AREA)
@@ -147,6 +157,7 @@ def gather(path: Path, *, max_frames: int | None = None) -> Signals:
         audio_duration=meta.pop("_audio_duration"), video_duration=meta.pop("_video_duration"),
         metadata=meta, d2_cols=d2_cols if d2_cols is not None else np.zeros(0),
         d2_rows=d2_rows if d2_rows is not None else np.zeros(0), resample_frames=d2_frames,
+        sqdiff=np.asarray(sqdiff),
     )
 
 

@@ -2,7 +2,9 @@
 
 The model: every shown frame either repeats the content before it (advance 0), moves on by
 one content frame (advance 1), or skips one (advance 2). Repeats are found exactly (the
-duplicate mask); skips from the optical flow, which about doubles across a skipped frame.
+duplicate mask); skips from the mean squared frame difference, which grows about x4 across
+a skipped frame, each step compared with its nearest neighbours (``skip_rhythm``; the
+optical flow's rhythm is the fallback).
 Skips of a real edit come in a rhythm (showing a clip at 1.25× skips one frame in five), so
 they are found with a matched filter over every rhythm a uniform speed-up leaves
 (``floor(k·s + φ)``), which is far more robust than judging each step alone.
@@ -27,6 +29,7 @@ import numpy as np
 from twoface.forensics._finding import Finding
 from twoface.forensics._rhythm import (
     _ALIAS_EFFECT,
+    _SKIP_Z,
     _Z,
     Rhythm,
     _best_rhythm,
@@ -34,6 +37,7 @@ from twoface.forensics._rhythm import (
     _residual,
     _resolve_alias,
     _strict_pattern,
+    skip_rhythm,
 )
 from twoface.forensics._signals import Signals
 
@@ -45,9 +49,9 @@ _MIN_CHANGE = 0.04
 # Shortest span (seconds) a speed change is reported over.
 _MIN_SPAN_S = 1.2
 # Repeats a frame-rate conversion leaves: 24→30 fps shows one frame in 5 twice, 25→30 one in
-# 6; 24→25 one in 25. As factors of content advance per shown frame:
+# 6; 24→25 one in 25; 20→30 one in 3. As factors of content advance per shown frame:
 _TRAITS = {0.8: "one frame in 5 shown twice", 5 / 6: "one frame in 6 shown twice",
-           0.96: "one frame in 25 shown twice"}
+           0.96: "one frame in 25 shown twice", 2 / 3: "one frame in 3 shown twice"}
 # Largest share of irregular repeats still read as a conversion (24 → 30 fps repeats 20 %,
 # and a window of a few seconds counts a few more or fewer).
 _IRREGULAR_TRAIT = 0.27
@@ -105,6 +109,7 @@ class WindowFit:
     trait_name: str | None
     trait_share: float
     phase: float = 0.0  # of the edit's rhythm, counted from interval 0 of the clip
+    z_bar: float = _Z  # the z at which this method's rhythm counts
 
 
 def fit_window(sig: Signals, a: int, b: int) -> WindowFit:
@@ -137,10 +142,20 @@ def fit_window(sig: Signals, a: int, b: int) -> WindowFit:
                 rhythm = _resolve_alias(Rhythm(rhythm.z, rhythm.factor, _ALIAS_EFFECT,
                                                rhythm.events, rhythm.low, rhythm.high,
                                                rhythm.phase))
+        use_sq = sig.sqdiff.size == sig.n
+        if (rhythm is None or rhythm.factor > 1) and use_sq:
+            # Skips are judged on the squared difference's local contrast (see
+            # skip_rhythm), which holds up where the flow's rhythm does not.
+            flow_rhythm = rhythm
+            rhythm = _skip_fit(sig, a, b, frozen | repeat, dips=True)
+            if (rhythm is None and flow_rhythm is not None and flow_rhythm.z >= _Z + 2
+                    and flow_rhythm.factor >= 1.09):
+                rhythm, use_sq = flow_rhythm, False  # a strong flow rhythm stands alone
+        if rhythm is not None:
             if _trait_name(rhythm.factor) and rhythm.factor < 1:
                 fit.trait_name, fit.trait_share = _trait_name(rhythm.factor), 1 - rhythm.factor
             else:
-                _set(fit, rhythm)
+                _set(fit, rhythm, _SKIP_Z if use_sq else _Z)
                 fit.phase = (rhythm.phase - a * rhythm.factor) % 1.0
         return fit
     pattern = _strict_pattern(repeat, known) or _loose_pattern(flow, repeat, known, frozen)
@@ -163,32 +178,58 @@ def fit_window(sig: Signals, a: int, b: int) -> WindowFit:
         fit.method = "repeated frames in a fixed rhythm"
         fit.phase = (phase - a * edit_s) % 1.0
         return fit
-    if c < 0.95 and trait is None and 1 - c <= _IRREGULAR_TRAIT:
+    irregular = c < 0.95 and trait is None
+    if irregular and 1 - c <= _IRREGULAR_TRAIT:
         # Repeats without a rhythm, at a rate a conversion gives: phones and converters
         # that follow a clock rather than a pattern leave exactly this; re-timing software
         # keeps a strict rhythm (above).
         fit.trait_name = "repeats without a fixed rhythm"
-        return fit
-    if c < 0.95 and trait is None:
+    if sig.sqdiff.size == sig.n:
+        rhythm = _skip_fit(sig, a, b, repeat | frozen, dips=True)
+        # A source with irregular repeats may drop frames as irregularly, which a rhythm
+        # of skips rarely matches by chance but sometimes does: a speed-up on top of it
+        # needs a stronger rhythm.
+        if rhythm is not None and irregular and rhythm.z < _SKIP_Z + 1.0:
+            rhythm = None
+        if rhythm is not None and rhythm.factor < 1 and _trait_name(rhythm.factor):
+            # Dips in a conversion's rhythm (repeats too noisy to count one by one).
+            fit.trait_name = fit.trait_name or _trait_name(rhythm.factor)
+            fit.trait_share = max(fit.trait_share, 1 - rhythm.factor)
+            rhythm = None
+    else:
+        rhythm = _best_rhythm(_residual(flow, ~repeat & ~frozen), fast_only=True,
+                              valid=~repeat & ~frozen)
+        # A "speed-up" whose single steps fall once in 5 or 6 is a conversion cadence seen
+        # from the other side (its repeats too faint to count one by one), not an edit.
+        if rhythm is not None and (rhythm.effect >= _ALIAS_EFFECT
+                                   or _trait_name(rhythm.factor - 1)):
+            rhythm = None
+    if rhythm is not None:
+        _set(fit, rhythm, _SKIP_Z if sig.sqdiff.size == sig.n else _Z)
+        fit.phase = (rhythm.phase - a * rhythm.factor) % 1.0
+    elif irregular and 1 - c > _IRREGULAR_TRAIT:
         # Irregular repeats at a rate no conversion gives: re-timing by a tool that keeps
         # no rhythm, or a variable-rate source; measured, but weaker evidence.
         err = (2.0 + math.sqrt(float(repeat[rest].sum()))) / max(1, int(rest.sum()))
         fit.factor, fit.low, fit.high, fit.z = c, c - err, c + err, 0.0
         fit.method = "repeated frames, irregular"
-        return fit
-    rhythm = _best_rhythm(_residual(flow, ~repeat & ~frozen), fast_only=True,
-                          valid=~repeat & ~frozen)
-    # A "speed-up" whose single steps fall once in 5 or 6 is a conversion cadence seen from
-    # the other side (its repeats too faint to count one by one), not an edit.
-    if (rhythm is not None and rhythm.effect < _ALIAS_EFFECT
-            and not _trait_name(rhythm.factor - 1)):
-        _set(fit, rhythm)
-        fit.phase = (rhythm.phase - a * rhythm.factor) % 1.0
     return fit
 
 
-def _set(fit: WindowFit, r: Rhythm) -> None:
-    fit.factor, fit.low, fit.high, fit.z = r.factor, r.low, r.high, r.z
+def _skip_fit(sig: Signals, a: int, b: int, bad: np.ndarray, *, dips: bool = False
+              ) -> Rhythm | None:
+    """The skip rhythm of intervals ``a..b-1`` on the squared difference per tick."""
+    sq = sig.sqdiff.astype(float).copy()
+    if sig.n > 2:
+        dt = np.diff(sig.times)
+        tick = float(np.median(dt))
+        if tick > 0:
+            sq[1:] *= (tick / np.maximum(dt, 0.25 * tick)) ** 2
+    return skip_rhythm(sq[a:b], bad, dips=dips)
+
+
+def _set(fit: WindowFit, r: Rhythm, z_bar: float = _Z) -> None:
+    fit.factor, fit.low, fit.high, fit.z, fit.z_bar = r.factor, r.low, r.high, r.z, z_bar
     fit.method = ("repeated frames in a fixed rhythm" if r.factor < 1 else
                   "skipped frames in a fixed rhythm (motion doubles across a skip)")
 
@@ -247,7 +288,7 @@ def retiming(sig: Signals) -> list[Finding]:
         if end - start < _MIN_SPAN_S:
             continue  # a rhythm over a few dozen frames is as likely chance (or a cut)
         if best.z:
-            conf = min(0.95, 0.5 + 0.05 * (best.z - _Z))
+            conf = min(0.95, 0.5 + 0.05 * (best.z - best.z_bar))
             strength = {"rhythm_z": round(best.z, 1)}
         else:
             conf, strength = 0.3, {}
@@ -276,28 +317,27 @@ def _refine(sig: Signals, fit: WindowFit, a: int, b: int) -> tuple[int, int]:
     if events.size < 4:
         return a, b
     x = np.log(flow + 0.02)
+    bar = 0.33  # a repeat sits well below its neighbours, a skip well above (×1.4 or more)
+    if s > 1 and sig.sqdiff.size == sig.n:
+        x, bar = np.log(sig.sqdiff.astype(float) + 0.05), 0.6  # squared: ×1.8
     sign = -1.0 if s < 1 else 1.0
     agree = np.zeros(events.size, dtype=bool)
     is_event = set(events.tolist())
     for i, e in enumerate(events.tolist()):
         around = [j for j in range(max(1, e - 4), min(sig.n, e + 5)) if j not in is_event]
         if around:
-            # A repeat sits well below its neighbours, a skip well above (×1.4 or more).
-            agree[i] = sign * (x[e] - float(np.median(x[around]))) > 0.33
-    # Longest stretch of agreeing events, forgiving one miss in a row (codec noise).
-    best, run_start, misses = (0, 0, -1), None, 0
+            agree[i] = sign * (x[e] - float(np.median(x[around]))) > bar
+    # The stretch where agreeing events outnumber the others most (a maximum subarray):
+    # pauses in the motion hide a few events inside an edit, while outside it events
+    # agree only by chance.
+    best, run_start, run = (0.0, 0, -1), 0, 0.0
     for i, ok in enumerate(agree):
-        if ok:
-            if run_start is None:
-                run_start = i
-            misses = 0
-            if i - run_start > best[0]:
-                best = (i - run_start, run_start, i)
-        elif run_start is not None:
-            misses += 1
-            if misses > 1:
-                run_start, misses = None, 0
-    if best[2] < 0 or best[0] < 3:
+        if run <= 0:
+            run_start, run = i, 0.0
+        run += 1.0 if ok else -1.0
+        if run > best[0]:
+            best = (run, run_start, i)
+    if best[2] < 0 or best[2] - best[1] < 3:
         return a, b
     return int(events[best[1]]), int(events[best[2]]) + 1
 
