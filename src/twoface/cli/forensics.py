@@ -35,16 +35,25 @@ def inspect(
         min=0.0, max=1.0, help="Hide findings below this confidence in the table.")] = 0.0,
     max_frames: Annotated[int | None, typer.Option(
         min=2, help="Examine only the first N frames (long videos).")] = None,
+    against: Annotated[Path | None, typer.Option(
+        "--against", help="The video this clip was made from, when known: its crop, "
+        "mirror, speed changes, cuts and overlays are then measured against it.")] = None,
+    index: Annotated[Path | None, typer.Option(
+        "--index", help="Search this near-duplicate index (`twoface index add`) for the "
+        "clip's source and compare with the best match, as --against does.")] = None,
 ) -> None:
     """Look for traces of plain editing: speed changes, frozen frames, cuts, enlargement
     (crops), odd metadata, re-compression. Each finding has a time span, a confidence and
     evidence; traits of the source (frame-rate conversion, black bars) are listed apart as
-    context. A still image gets the checks that apply to stills.
+    context. A still image gets the checks that apply to stills. With the clip's source
+    (--against, or found with --index) the edits are measured instead of guessed.
     """
     from twoface.fileio import atomic_write_json
     from twoface.forensics.shallow import inspect as run_inspect
 
-    report = run_inspect(media, max_frames=max_frames)
+    if against is not None and index is not None:
+        raise TwofaceError(None, "give either --against or --index, not both")
+    report = run_inspect(media, max_frames=max_frames, against=against, index=index)
     data = report.to_dict()
     if output is not None:
         from twoface.forensics.shallow_report import write_html

@@ -6,12 +6,14 @@ from dataclasses import asdict, dataclass, field
 from typing import Literal
 
 FindingKind = Literal["speed_change", "frame_drop", "duplicate_frames", "splice", "reencode",
-                      "metadata", "crop", "source_trait"]
+                      "metadata", "crop", "mirror", "overlay", "source_trait",
+                      "source_match"]
 
 # Kinds that describe how the source was made (a frame-rate conversion, variable frame
 # rate, bars present from the first frame), not something done to it afterwards: shown as
 # context, never counted or coloured as a manipulation, whatever their confidence.
-CONTEXT_KINDS: frozenset[str] = frozenset({"source_trait"})
+# ``source_match`` names the video a clip was compared against and how well they line up.
+CONTEXT_KINDS: frozenset[str] = frozenset({"source_trait", "source_match"})
 
 
 @dataclass

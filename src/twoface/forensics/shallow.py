@@ -41,6 +41,8 @@ VIDEO_CHECKS = ("speed changes (repeat and skip rhythms, audio length)", "frozen
                 "timestamp gaps", "cuts (splices)", "enlargement / crop (resampling traces)",
                 "encoder settings and metadata", "source traits (frame-rate conversion, "
                 "variable frame rate, black bars): context only")
+COMPARE_CHECK = ("against the source: framing (crop), mirror, timing (speed changes, cuts) "
+                 "and overlays, measured by lining the clip up with it")
 
 
 @dataclass
@@ -75,13 +77,22 @@ class Report:
         return d
 
 
-def inspect(path: str | Path, *, max_frames: int | None = None) -> Report:
-    """``inspect_image`` for a still, ``inspect_video`` for a video (by the file's kind)."""
+def inspect(path: str | Path, *, max_frames: int | None = None,
+            against: str | Path | None = None, index: str | Path | None = None) -> Report:
+    """``inspect_image`` for a still, ``inspect_video`` for a video (by the file's kind).
+
+    A video may be compared with its source: ``against`` names it, or ``index`` is searched
+    for it (see :func:`inspect_video`). Stills have no source comparison.
+    """
+    from twoface.errors import TwofaceError
     from twoface.media import media_kind
 
     if media_kind(path) == "image":
+        if against is not None or index is not None:
+            raise TwofaceError(path, "comparing with a source is for videos; a still gets "
+                                     "the still checks only")
         return inspect_image(path)
-    return inspect_video(path, max_frames=max_frames)
+    return inspect_video(path, max_frames=max_frames, against=against, index=index)
 
 
 def inspect_image(path: str | Path) -> Report:
@@ -97,10 +108,15 @@ def inspect_image(path: str | Path) -> Report:
 
 
 def inspect_video(path: str | Path, *, max_frames: int | None = None,
-                  now: dt.datetime | None = None) -> Report:
+                  now: dt.datetime | None = None, against: str | Path | None = None,
+                  index: str | Path | None = None) -> Report:
     """Run every shallowfake check on the video at ``path``.
 
     ``now`` (UTC) is the clock that "creation time in the future" is judged against.
+    ``against`` is the video the clip was made from, when known; ``index`` a near-duplicate
+    index searched for it (the best match is used). With a source that lines up, its
+    measured framing, mirror, timing, cuts and overlays (:mod:`twoface.forensics._compare`)
+    replace the blind speed, cut and crop checks, which only guess from traces.
     Raises MediaError for files that are missing, not video, or broken.
     """
     from twoface.media import media_kind, probe
@@ -121,8 +137,42 @@ def inspect_video(path: str | Path, *, max_frames: int | None = None,
     findings += letterbox(sig)
     findings += metadata_checks(sig, now or dt.datetime.now(dt.UTC))
     findings += rotation(path, sig)
+    checks: tuple[str, ...] = VIDEO_CHECKS
+    if against is not None or index is not None:
+        findings = _with_source(path, findings, against, index, max_frames)
+        checks = (*VIDEO_CHECKS, COMPARE_CHECK)
     # Edits first, most confident first; the source's traits after them.
     findings.sort(key=lambda f: (f.is_context, -f.confidence, f.start))
     duration = sig.video_duration or (float(sig.times[-1]) if sig.n else 0.0)
-    return Report(str(path), findings, frames=sig.n, duration=duration,
+    return Report(str(path), findings, frames=sig.n, duration=duration, checks=checks,
                   curves={"time": sig.times, "motion": sig.motion, "hist": sig.hist_dist})
+
+
+# Blind checks that a source comparison measures directly, and so replaces when it lines up.
+_MEASURED_KINDS = frozenset({"speed_change", "frame_drop", "splice", "crop"})
+
+
+def _with_source(path: Path, findings: list[Finding], against: str | Path | None,
+                 index: str | Path | None, max_frames: int | None) -> list[Finding]:
+    """``findings`` with the comparison against the clip's source added (see inspect_video)."""
+    from twoface.forensics._compare import compare
+    from twoface.forensics.index import search
+
+    start, end = 0.0, None
+    if against is None:
+        assert index is not None
+        matches = search(path, Path(index), top=1)
+        if not matches:
+            return [*findings, Finding("source_match", 0.0, 0.0, 0.0, {
+                "index": str(index), "note": "no indexed video matches: blind checks only"})]
+        m = matches[0]
+        against = m.file
+        # Decode only the matched part of the source, with a margin for what the search's
+        # sampling (5 per second) could miss at either end.
+        start = max(0.0, min(m.source_start, m.source_end) - 2.0)
+        end = max(m.source_start, m.source_end) + 2.0
+    result = compare(path, Path(against), source_start=start, source_end=end,
+                     max_frames=max_frames)
+    if result.aligned_share >= 0.5:
+        findings = [f for f in findings if f.kind not in _MEASURED_KINDS]
+    return [*findings, *result.findings]

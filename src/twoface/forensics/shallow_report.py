@@ -14,6 +14,7 @@ import html
 import json
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 from twoface.errors import TwofaceError
@@ -90,6 +91,11 @@ def write_html(report: Report, folder: str | Path, *, min_confidence: float = 0.
             image = read_frame(report.file, f.start).image
         except (OSError, ValueError, TwofaceError):  # a still is a nicety, not needed
             continue
+        if f.kind == "overlay":  # outline what was found added on top
+            image = image.copy()
+            thick = max(2, image.shape[1] // 200)
+            for x, y, w, h in f.evidence.get("regions_px", []):
+                cv2.rectangle(image, (x, y), (x + w, y + h), (255, 40, 40), thick)
         figures.append(f'<figure><img src="{png_data_uri(image, 280)}"><figcaption>'
                        f'{html.escape(f.kind)} at {f.start:.2f} s</figcaption></figure>')
     if report.media == "image":
@@ -115,9 +121,11 @@ def write_html(report: Report, folder: str | Path, *, min_confidence: float = 0.
         summary = f"{report.frames} frames, {report.duration:.2f} s."
         timeline = f"<h2>Timeline</h2>{timeline_svg(report)}"
     checks = "".join(f"<li>{html.escape(c)}</li>" for c in report.checks)
+    compared = (" (and which video the clip was compared with)"
+                if any(f.kind == "source_match" for f in context) else "")
     context_html = (f"<h2>Context: traits of the source</h2><p>How the source was made, not "
-                    f"something done to it: listed so the findings above can be weighed, "
-                    f"never counted as edits.</p><table class=context>{head}"
+                    f"something done to it{compared}: listed so the findings above can be "
+                    f"weighed, never counted as edits.</p><table class=context>{head}"
                     f"{rows(context, False)}</table>" if context else "")
     page = f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>twoface inspect: {name}</title>

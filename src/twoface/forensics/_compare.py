@@ -1,0 +1,582 @@
+"""Compare a clip with the video it was cut from: framing, mirror, timing, cuts, overlays.
+
+When the source of a clip is known (given with ``--against``, or found in a near-duplicate
+index), what was done to it can be measured instead of guessed from traces:
+
+1. **Framing.** ORB keypoints of a few clip frames are matched to frames of the source, in
+   the clip's own orientation and mirrored; a RANSAC similarity per pair, then one affine
+   fitted to the inliers of every pair that agrees, maps clip pixels to source pixels. Its
+   scale says how much of the source's width and height the clip shows (a crop resized back
+   shows 80 % at a scale of 0.8), and which orientation matched says whether it was
+   mirrored.
+2. **Timing.** Every source frame is warped into the clip's framing (small thumbnails,
+   zero-mean and unit-norm) and each clip frame takes its best-correlated source frame. Lines
+   ``source_time = speed · clip_time + offset`` are fitted to those pairs by RANSAC, one
+   contiguous stretch of the clip at a time, so a speed-up, a slowed middle third, a cut
+   that skips part of the source, or a stretch taken from elsewhere each get a span.
+3. **Overlays.** On the frames that line up, the clip is compared pixel by pixel with the
+   warped source (after a per-frame gain and offset, and allowing a one-pixel shift so that
+   registration error at edges does not count); a region that differs in most frames is
+   something added on top (a caption, a logo, a blur box).
+
+Every finding says what it was measured against and with how many frames or keypoints.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from twoface.forensics._finding import Finding
+
+_WORK = 320  # width (px) frames are registered and compared for overlays at
+_THUMB = 80  # width of the thumbnails that time alignment correlates
+_SAME_PICTURE = 0.8  # correlation of two whole thumbnails that show the same moment
+_STILL_S = 1.0  # half-width (s) of the window whose mean picture counts as still
+_MAX_FRAMES = 9000  # per side; a longer clip or source is compared over its first frames
+_WORK_FRAMES = 600  # full-size (_WORK) frames kept per side: every k-th frame beyond that
+_REG_QUERY = 8  # clip frames whose keypoints are matched to the source
+_REG_SOURCE_FPS = 3.0  # source frames per second tried as their partners
+_MIN_INLIERS = 25  # keypoint pairs a registration needs to be believed
+_SPEED_RANGE = (0.2, 4.0)  # source seconds per clip second a fitted line may have
+_MIN_RUN_S = 0.5  # shortest stretch of the clip that gets its own line
+_SAME_SPEED = 0.03  # |speed - 1| below this is the source's own timing
+_CROP_SHARE = 0.97  # a side showing less of the source than this is cropped
+_OVERLAY_GREY = 18.0  # grey levels (of 255) a pixel must differ by, after gain and shift
+_OVERLAY_PERSIST = 0.7  # share of lined-up frames a region must differ in
+_OVERLAY_AREA = 0.002  # smallest overlay, as a share of the frame
+
+
+@dataclass
+class _Side:
+    """One decoded video: times, small thumbnails of every frame, and every k-th frame."""
+
+    path: Path
+    times: np.ndarray
+    thumbs: list[np.ndarray]  # grey, _WORK / 2 wide
+    work: dict[int, np.ndarray]  # frame number -> grey frame _WORK wide
+    size: tuple[int, int]  # original (width, height)
+    fps: float
+    truncated: bool
+
+
+@dataclass
+class Comparison:
+    """What :func:`compare` found: the findings and how well the two lined up."""
+
+    findings: list[Finding]
+    aligned_share: float  # share of the clip's frames on a fitted line
+    registered: bool
+    evidence: dict = field(default_factory=dict)
+
+
+def _decode(path: Path, start: float = 0.0, end: float | None = None) -> _Side:
+    from twoface.media import iter_frames, probe
+
+    info = probe(path)
+    span = (end if end is not None else info.duration) - start
+    expected = max(1, int(span * info.fps) + 1)
+    every = max(1, math.ceil(min(expected, _MAX_FRAMES) / _WORK_FRAMES))
+    times, thumbs, work = [], [], {}
+    truncated = False
+    for k, frame in enumerate(iter_frames(path, start=start, end=end)):
+        if k >= _MAX_FRAMES:
+            truncated = True
+            break
+        img = frame.image
+        h, w = img.shape[:2]
+        grey = cv2.cvtColor(img, cv2.COLOR_RGB2GRAY)
+        wh = max(2, round(h * _WORK / w))
+        full = cv2.resize(grey, (_WORK, wh), interpolation=cv2.INTER_AREA)
+        thumbs.append(cv2.resize(full, (_WORK // 2, max(2, wh // 2)),
+                                 interpolation=cv2.INTER_AREA))
+        if k % every == 0:
+            work[k] = full
+        times.append(frame.time)
+    if not times:
+        from twoface.errors import MediaError
+
+        raise MediaError(path, "no frames to compare")
+    return _Side(path, np.asarray(times, float), thumbs, work, (info.width, info.height),
+                 info.fps, truncated)
+
+
+# ----------------------------------------------------------------------------- framing
+
+@dataclass
+class _Registration:
+    matrix: np.ndarray  # 2×3, clip pixels (_WORK scale) -> source pixels (_WORK scale)
+    mirrored: bool
+    inliers: int
+    pairs: int
+    other_inliers: int  # best count of the other orientation
+
+
+def _orb(grey: np.ndarray, orb: cv2.ORB) -> tuple[list, np.ndarray | None]:
+    kps, des = orb.detectAndCompute(grey, None)
+    return list(kps), des
+
+
+def _pair(kq: list, dq: np.ndarray | None, ks: list, ds: np.ndarray | None,
+          matcher: cv2.BFMatcher) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """(matrix, query points, source points) of the inliers, or None."""
+    if dq is None or ds is None or len(kq) < 8 or len(ks) < 8:
+        return None
+    good = []
+    for m in matcher.knnMatch(dq, ds, k=2):
+        if len(m) == 2 and m[0].distance < 0.8 * m[1].distance:
+            good.append(m[0])
+    if len(good) < 8:
+        return None
+    q = np.array([kq[m.queryIdx].pt for m in good], np.float32)
+    s = np.array([ks[m.trainIdx].pt for m in good], np.float32)
+    matrix, mask = cv2.estimateAffinePartial2D(q, s, method=cv2.RANSAC,
+                                               ransacReprojThreshold=2.0, maxIters=2000)
+    if matrix is None or mask is None:
+        return None
+    keep = mask.ravel().astype(bool)
+    return matrix, q[keep], s[keep]
+
+
+def _register(query: _Side, source: _Side) -> _Registration | None:
+    orb = cv2.ORB.create(nfeatures=1000, fastThreshold=12)
+    matcher = cv2.BFMatcher(cv2.NORM_HAMMING)
+    q_ids = sorted(query.work)
+    q_ids = [q_ids[round(i)] for i in np.linspace(0, len(q_ids) - 1, min(_REG_QUERY,
+                                                                        len(q_ids)))]
+    s_ids = sorted(source.work)
+    step = max(1, round(len(source.times) / max(1.0, source.times[-1] - source.times[0] + 1e-9)
+                        / _REG_SOURCE_FPS))
+    s_pick = [i for i in s_ids if i % step == 0] or s_ids
+    s_pick = s_pick[:: max(1, math.ceil(len(s_pick) / 200))]  # at most ~200 partners
+    s_feats = [_orb(source.work[i], orb) for i in s_pick]
+    best: dict[bool, list[tuple[np.ndarray, np.ndarray, np.ndarray]]] = {False: [], True: []}
+    for qi in q_ids:
+        frame = query.work[qi]
+        for mirrored in (False, True):
+            kq, dq = _orb(np.ascontiguousarray(frame[:, ::-1]) if mirrored else frame, orb)
+            found = [f for ks, ds in s_feats
+                     if (f := _pair(kq, dq, ks, ds, matcher)) is not None]
+            if found:
+                best[mirrored].append(max(found, key=lambda f: len(f[1])))
+    counts = {m: max((len(f[1]) for f in best[m]), default=0) for m in (False, True)}
+    mirrored = counts[True] > counts[False]
+    pairs = [f for f in best[mirrored] if len(f[1]) >= 8]
+    if counts[mirrored] < _MIN_INLIERS:
+        return None
+    # Pool the inliers of every pair whose own transform agrees with the strongest pair's.
+    anchor = max(pairs, key=lambda f: len(f[1]))[0]
+    h, w = query.work[q_ids[0]].shape
+    corners = np.array([[0, 0, 1], [w, 0, 1], [0, h, 1], [w, h, 1]], np.float32).T
+    pool_q, pool_s, agree = [], [], 0
+    for matrix, q, s in pairs:
+        if np.abs(matrix @ corners - anchor @ corners).max() <= 3.0:
+            pool_q.append(q)
+            pool_s.append(s)
+            agree += 1
+    q_all, s_all = np.concatenate(pool_q), np.concatenate(pool_s)
+    matrix, mask = cv2.estimateAffine2D(q_all, s_all, method=cv2.RANSAC,
+                                        ransacReprojThreshold=1.5, maxIters=4000)
+    if matrix is None:
+        matrix, mask = anchor, np.ones(len(q_all), np.uint8)
+    return _Registration(matrix.astype(np.float64), mirrored, int(mask.sum()), agree,
+                         counts[not mirrored])
+
+
+def _framing(reg: _Registration, query: _Side, source: _Side) -> dict:
+    """Which part of the source the clip shows, in the source's own pixels."""
+    q_w = _WORK
+    q_h = next(iter(query.work.values())).shape[0]
+    s_scale = source.size[0] / _WORK
+    corners = np.array([[0, 0, 1], [q_w, 0, 1], [0, q_h, 1], [q_w, q_h, 1]], np.float64).T
+    pts = (reg.matrix @ corners) * s_scale
+    x0, y0 = pts[0].min(), pts[1].min()
+    x1, y1 = pts[0].max(), pts[1].max()
+    sw, sh = source.size
+    a = reg.matrix[:, :2]
+    sx, sy = float(np.hypot(*a[:, 0])), float(np.hypot(*a[:, 1]))
+    return {
+        "shown_width_share": round((min(x1, sw) - max(x0, 0)) / sw, 3),
+        "shown_height_share": round((min(y1, sh) - max(y0, 0)) / sh, 3),
+        "region_in_source_px": [round(float(v)) for v in (x0, y0, x1 - x0, y1 - y0)],
+        "aspect_change": round(sx / sy, 3) if sy > 0 else None,
+        "rotation_deg": round(math.degrees(math.atan2(a[1, 0], a[0, 0])), 2),
+    }
+
+
+# ------------------------------------------------------------------------------ timing
+
+def _warp_thumb(thumb: np.ndarray, to_thumb: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    soft = cv2.GaussianBlur(thumb, (0, 0), 1.2)
+    return cv2.warpAffine(soft, to_thumb, size, flags=cv2.INTER_LINEAR,
+                          borderMode=cv2.BORDER_REFLECT)
+
+
+def _features(x: np.ndarray) -> np.ndarray:
+    x = x - x.mean(axis=1, keepdims=True)
+    x /= np.linalg.norm(x, axis=1, keepdims=True) + 1e-6
+    return x
+
+
+def _source_in_clip_frame(reg: _Registration, query: _Side) -> tuple[np.ndarray, np.ndarray]:
+    """2×3 maps from source pixels to clip pixels: at _THUMB scale and at _WORK scale."""
+    full = np.vstack([reg.matrix, [0, 0, 1]])
+    if reg.mirrored:  # the matrix starts from the mirrored clip
+        q_w = _WORK
+        flip = np.array([[-1, 0, q_w - 1], [0, 1, 0], [0, 0, 1]], float)
+        full = full @ flip
+    inv = np.linalg.inv(full)  # source (_WORK) -> clip (_WORK)
+    thumb_in = np.diag([2.0, 2.0, 1.0])  # source thumb (_WORK / 2) -> source _WORK
+    thumb_out = np.diag([_THUMB / _WORK, _THUMB / _WORK, 1.0])
+    return (thumb_out @ inv @ thumb_in)[:2], inv[:2]
+
+
+def _best_pairs(query: _Side, source: _Side, to_thumb: np.ndarray
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per clip frame: the source frame whose motion correlates best, and that correlation
+    (0 where the two whole pictures do not show the same moment); then the whole-picture
+    features of every clip and source frame (unit norm)."""
+    q_h = max(2, round(query.thumbs[0].shape[0] * _THUMB / query.thumbs[0].shape[1]))
+    size = (_THUMB, q_h)
+    q = np.stack([cv2.resize(cv2.GaussianBlur(t, (0, 0), 1.2), size,
+                             interpolation=cv2.INTER_AREA).astype(np.float32).ravel()
+                  for t in query.thumbs])
+    s = np.stack([_warp_thumb(t, to_thumb, size).astype(np.float32).ravel()
+                  for t in source.thumbs])
+    # What stays still (background, a static head) says nothing about *when*: take from
+    # each frame the mean picture of its own side's frames within ±_STILL_S (its own side,
+    # so that a pixel of registration error or another encoder's grain leaves no standing
+    # difference; within a window, so that a clip spliced from two videos keeps each
+    # half's own background), and the correlation follows what moves.
+    qm = _features(q - _local_mean(q, query.times))
+    sm = _features(s - _local_mean(s, source.times))
+    best = np.empty(len(qm), int)
+    score = np.empty(len(qm))
+    for i in range(0, len(qm), 512):
+        c = qm[i:i + 512] @ sm.T
+        best[i:i + 512] = c.argmax(axis=1)
+        score[i:i + 512] = c.max(axis=1)
+    # Moving parts alike is not enough (two talking heads from one renderer, or the same
+    # gesture filmed twice, move alike): the whole picture must match its partner too.
+    qf, sf = _features(q), _features(s)
+    whole = (qf * sf[best]).sum(axis=1)
+    return best, np.where(whole >= _SAME_PICTURE, score, 0.0), qf, sf
+
+
+def _extend(segs: list[_Segment], tq: np.ndarray, ts: np.ndarray, qf: np.ndarray,
+            sf: np.ndarray) -> None:
+    """Grow each segment over neighbouring clip frames the line still explains.
+
+    Near a cut, the moving-part correlation of :func:`_best_pairs` is muddied (a frame's
+    still picture is a mean over both sides of the cut), so a segment stops short; the
+    whole picture at the frame its line predicts says where it really ends.
+    """
+    taken = np.zeros(len(tq), bool)
+    for g in segs:
+        taken[g.first:g.last + 1] = True
+
+    def fits(g: _Segment, i: int) -> bool:
+        j = int(np.clip(np.searchsorted(ts, g.speed * tq[i] + g.offset), 0, len(ts) - 1))
+        near = [k for k in (j - 1, j) if 0 <= k < len(ts)]
+        return max(float(qf[i] @ sf[k]) for k in near) >= _SAME_PICTURE
+
+    for g in segs:
+        while g.last + 1 < len(tq) and not taken[g.last + 1] and fits(g, g.last + 1):
+            g.last += 1
+            taken[g.last] = True
+        while g.first - 1 >= 0 and not taken[g.first - 1] and fits(g, g.first - 1):
+            g.first -= 1
+            taken[g.first] = True
+
+
+def _local_mean(x: np.ndarray, times: np.ndarray) -> np.ndarray:
+    """Each row's mean over the rows whose time is within ±_STILL_S of its own."""
+    cum = np.vstack([np.zeros((1, x.shape[1]), np.float64), np.cumsum(x, axis=0,
+                                                                      dtype=np.float64)])
+    lo = np.searchsorted(times, times - _STILL_S, side="left")
+    hi = np.searchsorted(times, times + _STILL_S, side="right")
+    return ((cum[hi] - cum[lo]) / (hi - lo)[:, None]).astype(np.float32)
+
+
+@dataclass
+class _Segment:
+    first: int  # clip frame numbers, inclusive
+    last: int
+    speed: float
+    offset: float
+    speed_se: float
+    inliers: int
+
+
+def _fit_line(t: np.ndarray, s: np.ndarray, tol: float, rng: np.random.Generator
+              ) -> tuple[float, float, np.ndarray] | None:
+    """RANSAC line s = a·t + b with a in _SPEED_RANGE; (a, b, inlier mask)."""
+    n = len(t)
+    if n < 6:
+        return None
+    best: tuple[float, float, float] | None = None
+    for _ in range(300):
+        i, j = rng.choice(n, 2, replace=False)
+        if abs(t[j] - t[i]) < 0.3:
+            continue
+        a = (s[j] - s[i]) / (t[j] - t[i])
+        if not _SPEED_RANGE[0] <= a <= _SPEED_RANGE[1]:
+            continue
+        b = s[i] - a * t[i]
+        # Pairs near the line count more than pairs at its edge: a compromise line that
+        # skims two stretches on different lines scores below either stretch's own line.
+        r = np.abs(s - (a * t + b)) / tol
+        k = float(np.clip(1.0 - r * r, 0.0, None).sum())
+        if best is None or k > best[0]:
+            best = (k, a, b)
+    if best is None or best[0] < 4:
+        return None
+    _, a, b = best
+    return float(a), float(b), np.abs(s - (a * t + b)) <= tol
+
+
+def _segments(tq: np.ndarray, ts: np.ndarray, ok: np.ndarray, tol: float) -> list[_Segment]:
+    """Contiguous stretches of the clip that each follow one line, found greedily."""
+    rng = np.random.default_rng(0)
+    out: list[_Segment] = []
+    todo = [(0, len(tq) - 1)]
+    while todo:
+        lo, hi = todo.pop()
+        idx = np.arange(lo, hi + 1)
+        use = idx[ok[idx]]
+        if len(use) < 6 or tq[hi] - tq[lo] < _MIN_RUN_S:
+            continue
+        fit = _fit_line(tq[use], ts[use], tol, rng)
+        if fit is None:
+            continue
+        a, b, _ = fit
+        inl = ok[idx] & (np.abs(ts[idx] - (a * tq[idx] + b)) <= tol)
+        # The longest run dominated by inliers (maximum subarray: +1 in, -0.5 out).
+        gain = np.where(inl, 1.0, -0.5)
+        best, cur, start, span = 0.0, 0.0, 0, (0, -1)
+        for k, g in enumerate(gain):
+            if cur <= 0:
+                cur, start = 0.0, k
+            cur += g
+            if cur > best:
+                best, span = cur, (start, k)
+        first, last = lo + span[0], lo + span[1]
+        run = np.arange(first, last + 1)
+        # Least squares on the run's inliers only, at a tighter tolerance each time, so
+        # that a neighbouring stretch on another line cannot pull the fit its way.
+        for shrink in (1.0, 0.75):
+            run_in = run[ok[run] & (np.abs(ts[run] - (a * tq[run] + b)) <= tol * shrink)]
+            if len(run_in) < 6:
+                break
+            a, b = np.polyfit(tq[run_in], ts[run_in], 1)
+        if len(run_in) < 6 or tq[last] - tq[first] < _MIN_RUN_S:
+            continue
+        resid = ts[run_in] - (a * tq[run_in] + b)
+        dt = tq[run_in] - tq[run_in].mean()
+        se = float(np.sqrt((resid ** 2).sum() / max(1, len(run_in) - 2) / max(
+            1e-12, (dt ** 2).sum())))
+        out.append(_Segment(int(first), int(last), float(a), float(b), se, len(run_in)))
+        if first - 1 >= lo:
+            todo.append((lo, first - 1))
+        if last + 1 <= hi:
+            todo.append((last + 1, hi))
+    out.sort(key=lambda g: g.first)
+    # Neighbours on the same line (a still stretch splits a run) become one segment.
+    merged: list[_Segment] = []
+    for g in out:
+        if merged:
+            p = merged[-1]
+            t = tq[g.first]
+            if (abs(g.speed - p.speed) <= 0.02
+                    and abs((g.speed * t + g.offset) - (p.speed * t + p.offset)) <= 2 * tol):
+                n = p.inliers + g.inliers
+                merged[-1] = _Segment(p.first, g.last, (p.speed * p.inliers + g.speed
+                                                        * g.inliers) / n,
+                                      (p.offset * p.inliers + g.offset * g.inliers) / n,
+                                      min(p.speed_se, g.speed_se), n)
+                continue
+        merged.append(g)
+    return merged
+
+
+# ---------------------------------------------------------------------------- overlays
+
+def _overlay(query: _Side, source: _Side, to_work: np.ndarray, clip_frames: list[int],
+             source_frames: list[int]) -> tuple[list[list[int]], int]:
+    """Regions (x, y, w, h in clip pixels) that differ from the source in most lined-up
+    frames, and how many frame pairs were compared."""
+    pairs = [(q, s) for q, s in zip(clip_frames, source_frames, strict=True)
+             if q in query.work and s in source.work]
+    if len(pairs) > 60:
+        pairs = [pairs[round(i)] for i in np.linspace(0, len(pairs) - 1, 60)]
+    if len(pairs) < 5:
+        return [], len(pairs)
+    h, w = query.work[pairs[0][0]].shape
+    ones = np.ones(source.work[pairs[0][1]].shape, np.uint8)
+    valid = cv2.warpAffine(ones, to_work, (w, h), flags=cv2.INTER_NEAREST) > 0
+    valid = cv2.erode(valid.astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
+    hits = np.zeros((h, w), np.float32)
+    for q, s in pairs:
+        # to_work maps the source into the clip as it is shown (mirrored or not).
+        moved = cv2.warpAffine(source.work[s], to_work, (w, h), flags=cv2.INTER_LINEAR,
+                               borderMode=cv2.BORDER_REFLECT)
+        clip = np.asarray(cv2.GaussianBlur(query.work[q], (0, 0), 1.0), np.float32)
+        warped = np.asarray(cv2.GaussianBlur(moved, (0, 0), 1.0), np.float32)
+        # Per-frame gain and offset (a colour or brightness change is not an overlay).
+        x, y = warped[valid], clip[valid]
+        var = float(x.var()) if x.size > 100 else 0.0
+        gain = float(np.clip(((x - x.mean()) * (y - y.mean())).mean() / var, 0.5, 2.0)
+                     ) if var > 1.0 else 1.0
+        warped = gain * (warped - (x.mean() if x.size else 0.0)) + (y.mean() if y.size
+                                                                     else 0.0)
+        # Difference that no one-pixel shift of the source explains.
+        diff = np.full((h, w), np.inf, np.float32)
+        for dy in (-1, 0, 1):
+            for dx in (-1, 0, 1):
+                shifted = np.roll(np.roll(warped, dy, axis=0), dx, axis=1)
+                np.minimum(diff, np.abs(clip - shifted), out=diff)
+        hits += (diff > _OVERLAY_GREY) & valid
+    share = hits / len(pairs)
+    found = (share >= _OVERLAY_PERSIST).astype(np.uint8)
+    opened = cv2.morphologyEx(found, cv2.MORPH_OPEN, np.ones((2, 2), np.uint8))
+    joined = cv2.dilate(opened, np.ones((5, 5), np.uint8))  # letters of one caption join up
+    n, _, stats, _ = cv2.connectedComponentsWithStats(joined)
+    regions = []
+    for k in range(1, n):
+        x, y, bw, bh, area = stats[k]
+        if area >= _OVERLAY_AREA * w * h:
+            sx, sy = query.size[0] / w, query.size[1] / h
+            regions.append([round(x * sx), round(y * sy), round(bw * sx), round(bh * sy)])
+    return regions, len(pairs)
+
+
+# ------------------------------------------------------------------------------ compare
+
+def compare(query_path: Path, source_path: Path, *, source_start: float = 0.0,
+            source_end: float | None = None, max_frames: int | None = None) -> Comparison:
+    """Measure how the clip at ``query_path`` was made from ``source_path``.
+
+    ``source_start``/``source_end`` (seconds) limit the part of the source decoded (an index
+    match says where the clip came from). Raises MediaError for a broken source.
+    """
+    query = _decode(query_path)
+    if max_frames is not None and len(query.times) > max_frames:
+        query.times = query.times[:max_frames]
+        query.thumbs = query.thumbs[:max_frames]
+        query.work = {k: v for k, v in query.work.items() if k < max_frames}
+    source = _decode(source_path, source_start, source_end)
+    name = source_path.name
+    q_t0, q_t1 = float(query.times[0]), float(query.times[-1])
+    base = {"source": str(source_path)}
+    if query.truncated or source.truncated:
+        base["note"] = f"compared over the first {_MAX_FRAMES} frames of each"
+    reg = _register(query, source)
+    if reg is None:
+        return Comparison([Finding("source_match", q_t0, q_t1, 0.0, base | {
+            "note": f"no part of the picture lines up with {name}: blind checks only"})],
+            0.0, False, base)
+    framing = _framing(reg, query, source)
+    evidence = base | framing | {"keypoint_inliers": reg.inliers, "frame_pairs": reg.pairs}
+    findings: list[Finding] = []
+    if reg.mirrored and reg.inliers >= _MIN_INLIERS and reg.other_inliers * 2 < reg.inliers:
+        findings.append(Finding("mirror", q_t0, q_t1, 0.95, {
+            "source": str(source_path), "keypoint_inliers_mirrored": reg.inliers,
+            "best_inliers_as_shown": reg.other_inliers,
+            "note": f"the picture lines up with {name} only when flipped left-right"}))
+    shown = min(framing["shown_width_share"], framing["shown_height_share"])
+    if shown < _CROP_SHARE:
+        conf = float(np.clip((_CROP_SHARE - shown) / 0.03, 0.0, 1.0)) * 0.95
+        findings.append(Finding("crop", q_t0, q_t1, round(max(conf, 0.3), 3), {
+            "source": str(source_path), **framing, "keypoint_inliers": reg.inliers,
+            "note": f"the clip shows {framing['shown_width_share']:.0%} × "
+                    f"{framing['shown_height_share']:.0%} of {name}'s picture"}))
+
+    to_thumb, to_work = _source_in_clip_frame(reg, query)
+    best, score, qf, sf = _best_pairs(query, source, to_thumb)
+    ts = source.times[best]
+    tq = query.times
+    tol = 1.6 / max(source.fps, 1.0)
+    ok = score >= 0.5
+    segs = _segments(tq, ts, ok, tol)
+    _extend(segs, tq, source.times, qf, sf)
+    covered = np.zeros(len(tq), bool)
+    on_line = np.zeros(len(tq), bool)
+    for g in segs:
+        covered[g.first:g.last + 1] = True
+        r = np.arange(g.first, g.last + 1)
+        on_line[r] = ok[r] & (np.abs(ts[r] - (g.speed * tq[r] + g.offset)) <= tol)
+    aligned = float(on_line.mean())
+    evidence |= {"aligned_share": round(aligned, 3), "segments": [
+        {"clip": [round(float(tq[g.first]), 2), round(float(tq[g.last]), 2)],
+         "source": [round(g.speed * float(tq[g.first]) + g.offset, 2),
+                    round(g.speed * float(tq[g.last]) + g.offset, 2)],
+         "speed": round(g.speed, 3)} for g in segs]}
+
+    for g in segs:
+        if abs(g.speed - 1.0) < _SAME_SPEED or g.inliers < 8:
+            continue
+        half = 1.96 * g.speed_se + 0.01
+        strong = abs(g.speed - 1.0) - half > 0.0
+        conf = 0.95 if strong and g.inliers >= 15 else 0.45
+        t0, t1 = float(tq[g.first]), float(tq[g.last])
+        findings.append(Finding("speed_change", t0, t1, conf, {
+            "speed_factor": round(g.speed, 3),
+            "speed_factor_ci": [round(g.speed - half, 3), round(g.speed + half, 3)],
+            "source": str(source_path), "frames_on_line": g.inliers,
+            "note": f"{t1 - t0:.2f} s of the clip cover {g.speed * (t1 - t0):.2f} s of "
+                    f"{name}: played {g.speed:.2f}× as fast"}))
+    for p, g in itertools.pairwise(segs):
+        t = float(tq[g.first])
+        was = p.speed * float(tq[p.last]) + p.offset
+        now = g.speed * t + g.offset
+        expect = was + p.speed * (t - float(tq[p.last]))
+        if abs(now - expect) > 3 * tol:
+            gap = now - expect
+            what = (f"skips {gap:.2f} s of the source" if gap > 0
+                    else f"goes back {-gap:.2f} s in the source")
+            findings.append(Finding("splice", t, t, 0.9, {
+                "source": str(source_path), "source_from": round(was, 2),
+                "source_to": round(now, 2), "note": f"a cut: the clip {what}"}))
+    # Stretches of the clip that are not from this source at all.
+    gaps = _runs(~covered)
+    for a, b in gaps:
+        if tq[b] - tq[a] >= _MIN_RUN_S and covered.any():
+            findings.append(Finding("splice", float(tq[a]), float(tq[b]), 0.85, {
+                "source": str(source_path),
+                "note": f"{tq[b] - tq[a]:.2f} s of the clip are not found in {name}"}))
+
+    clip_frames = [int(i) for i in np.flatnonzero(on_line)]
+    source_frames = [int(best[i]) for i in clip_frames]
+    regions, n_pairs = _overlay(query, source, to_work, clip_frames, source_frames)
+    evidence["overlay_frames_compared"] = n_pairs
+    if regions:
+        findings.append(Finding("overlay", q_t0, q_t1, 0.9, {
+            "source": str(source_path), "regions_px": regions, "frames_compared": n_pairs,
+            "note": f"{len(regions)} region(s) differ from {name} in at least "
+                    f"{_OVERLAY_PERSIST:.0%} of the lined-up frames: added on top"}))
+    note = (f"lined up with {name}: {aligned:.0%} of the clip's frames"
+            if aligned >= 0.5 else
+            f"only {aligned:.0%} of the clip's frames line up with {name}: timing "
+            "blind checks kept")
+    findings.append(Finding("source_match", q_t0, q_t1, round(aligned, 3),
+                            evidence | {"note": note}))
+    return Comparison(findings, aligned, True, evidence)
+
+
+def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
+    """(first, last) index of each run of True."""
+    out, start = [], None
+    for i, v in enumerate(mask):
+        if v and start is None:
+            start = i
+        elif not v and start is not None:
+            out.append((start, i - 1))
+            start = None
+    if start is not None:
+        out.append((start, len(mask) - 1))
+    return out

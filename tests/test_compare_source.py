@@ -1,0 +1,178 @@
+"""``inspect --against`` / ``--index``: a clip measured against the video it was made from.
+
+The source is a synthetic talking head moving in front of a still, textured backdrop (as a
+presenter in front of a wall); each test makes one edit of it and checks that the
+comparison names that edit, measures it, and stays quiet about the others.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from twoface.forensics._compare import compare
+from twoface.forensics.shallow import Report, inspect_video
+from twoface.media import write_video
+
+FPS = 25
+W, H = 256, 192
+
+
+def _backdrop(seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    wall = cv2.GaussianBlur(rng.uniform(0, 255, (H, W, 3)).astype(np.float32), (0, 0), 2.0)
+    wall = cv2.normalize(wall, None, 30, 220, cv2.NORM_MINMAX).astype(np.uint8)
+    for k in range(6):  # a few shelves and frames: corners for the keypoints
+        x, y = rng.integers(0, W - 40), rng.integers(0, H - 30)
+        cv2.rectangle(wall, (int(x), int(y)), (int(x) + 36, int(y) + 24),
+                      tuple(int(c) for c in rng.integers(0, 255, 3)), 2 + k % 2)
+    return wall
+
+
+def _presenter(seed: int, n: int) -> list[np.ndarray]:
+    from twoface.synth import Identity, render_sequence
+
+    wall = _backdrop(seed)
+    out = []
+    for r in render_sequence(Identity.random(seed), n, fps=FPS, size=112, seed=seed):
+        frame = wall.copy()
+        face = r.image
+        inside = face.astype(np.int16).sum(axis=2) > 24  # the render's black surround off
+        patch = frame[50:162, 72:184]
+        patch[inside] = face[inside]
+        out.append(frame)
+    return out
+
+
+def _retime(frames: list[np.ndarray], speed: float) -> list[np.ndarray]:
+    return [frames[min(int(k * speed), len(frames) - 1)] for k in range(int(len(frames) / speed))]
+
+
+@pytest.fixture(scope="module")
+def made(tmp_path_factory) -> dict[str, Path]:
+    folder = tmp_path_factory.mktemp("against")
+    a = _presenter(3, 125)
+    b = _presenter(8, 125)
+    ch, cw = int(H * 0.8), int(W * 0.8)
+    y, x = (H - ch) // 2, (W - cw) // 2
+    captioned = []
+    for f in a:
+        g = f.copy()
+        cv2.putText(g, "EXCLUSIVE", (10, 180), cv2.FONT_HERSHEY_SIMPLEX, 0.7, (255, 255, 255), 2)
+        captioned.append(g)
+
+    def out(name: str, frames: list[np.ndarray], crf: int = 23) -> Path:
+        return write_video(folder / f"{name}.mp4", frames, FPS, crf=crf)
+
+    return {
+        "source": out("source", a, crf=16),
+        "other": out("other", b, crf=16),
+        "untouched": out("untouched", a),
+        "fast": out("fast", _retime(a, 1.25)),
+        "slow": out("slow", _retime(a, 0.8)),
+        "crop": out("crop", [cv2.resize(f[y:y + ch, x:x + cw], (W, H)) for f in a]),
+        "mirror": out("mirror", [np.ascontiguousarray(f[:, ::-1]) for f in a]),
+        "caption": out("caption", captioned),
+        "splice": out("splice", a[:62] + b[62:]),
+    }
+
+
+def _strong(report: Report, kind: str) -> list:
+    return [f for f in report.edits if f.kind == kind and f.confidence >= 0.5]
+
+
+def _edits(report: Report) -> set[str]:
+    return {f.kind for f in report.edits if f.confidence >= 0.5} - {"reencode", "metadata"}
+
+
+def test_untouched_copy_lines_up_and_raises_nothing(made):
+    report = inspect_video(made["untouched"], against=made["source"])
+    match = [f for f in report.context if f.kind == "source_match"]
+    assert match and match[0].evidence["aligned_share"] >= 0.8
+    assert match[0].evidence["shown_width_share"] == pytest.approx(1.0, abs=0.02)
+    assert _edits(report) == set()
+
+
+@pytest.mark.parametrize(("name", "factor"), [("fast", 1.25), ("slow", 0.8)])
+def test_speed_change_measured_against_the_source(made, name, factor):
+    report = inspect_video(made[name], against=made["source"])
+    found = _strong(report, "speed_change")
+    assert len(found) == 1, report.findings
+    assert found[0].evidence["speed_factor"] == pytest.approx(factor, abs=0.03)
+    lo, hi = found[0].evidence["speed_factor_ci"]
+    assert lo <= found[0].evidence["speed_factor"] <= hi
+    assert _edits(report) == {"speed_change"}
+
+
+def test_crop_measured_as_the_share_shown(made):
+    report = inspect_video(made["crop"], against=made["source"])
+    crop = _strong(report, "crop")
+    assert crop, report.findings
+    assert crop[0].evidence["shown_width_share"] == pytest.approx(0.8, abs=0.02)
+    assert crop[0].evidence["shown_height_share"] == pytest.approx(0.8, abs=0.02)
+    assert _edits(report) == {"crop"}
+
+
+def test_mirror_found(made):
+    report = inspect_video(made["mirror"], against=made["source"])
+    assert _strong(report, "mirror")
+    assert _edits(report) == {"mirror"}
+
+
+def test_caption_found_where_it_was_drawn(made):
+    report = inspect_video(made["caption"], against=made["source"])
+    found = _strong(report, "overlay")
+    assert found and _edits(report) == {"overlay"}
+    x, y, w, h = max(found[0].evidence["regions_px"], key=lambda r: r[2] * r[3])
+    assert x < 40 and y + h > 170 and y > 140 and w > 60  # the caption's box, not the face
+
+
+def test_stretch_from_elsewhere_is_a_splice(made):
+    report = inspect_video(made["splice"], against=made["source"])
+    spl = _strong(report, "splice")
+    assert spl and abs(spl[0].start - 62 / FPS) <= 0.5, report.findings
+
+
+def test_unrelated_source_falls_back_to_blind_checks(made):
+    result = compare(made["untouched"], made["other"])
+    assert not result.registered or result.aligned_share < 0.5
+    assert next(f for f in result.findings if f.kind == "source_match").confidence < 0.5
+    assert not [f for f in result.findings if f.kind not in ("source_match",)
+                and f.confidence >= 0.5]
+
+
+def test_index_finds_the_source_to_compare_with(made, tmp_path):
+    from twoface.forensics.index import add_videos
+
+    db = tmp_path / "index.sqlite"
+    add_videos([made["source"], made["other"]], db)
+    report = inspect_video(made["fast"], index=db)
+    match = [f for f in report.context if f.kind == "source_match"]
+    assert match and Path(match[0].evidence["source"]).name == "source.mp4"
+    found = _strong(report, "speed_change")
+    assert found and found[0].evidence["speed_factor"] == pytest.approx(1.25, abs=0.03)
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess:
+    code = "import sys; from twoface.cli import main; sys.argv = ['twoface'] + sys.argv[1:]; main()"
+    return subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True,
+                          timeout=120)
+
+
+def test_cli_against_bad_source_one_line(made, tmp_path):
+    broken = tmp_path / "broken.mp4"
+    broken.write_bytes(b"\x00" * 100)
+    for args, name in (((str(made["fast"]), "--against", str(tmp_path / "gone.mp4")),
+                        "gone.mp4"),
+                       ((str(made["fast"]), "--against", str(broken)), "broken.mp4"),
+                       ((str(made["fast"]), "--against", str(made["source"]), "--index",
+                         str(tmp_path / "i.sqlite")), "--against")):
+        res = _cli("inspect", *args)
+        assert res.returncode == 2, (args, res.stderr)
+        lines = res.stderr.strip().splitlines()
+        assert len(lines) == 1 and name in lines[0] and "Traceback" not in res.stderr
