@@ -259,3 +259,14 @@ def bar_lines(outcomes: list[Outcome]) -> list[tuple[str, str, bool]]:
          crop80[1] > 0 and crop80[0] >= 0.8 * crop80[1]),
         ("cut-and-splice: recall ≥ 95 %", _rate(*spl), spl[1] > 0 and spl[0] >= 0.95 * spl[1]),
     ]
+
+
+def bars_and_alarms(outcomes: list[Outcome]) -> tuple[str, str]:
+    """The bars as markdown table rows, and the untouched clips with a false alarm."""
+    bars = "\n".join(f"| {bar} | {got} | {'pass' if ok else 'FAIL'} |"
+                     for bar, got, ok in bar_lines(outcomes))
+    untouched = [o for o in outcomes if o.variant.label == "untouched"]
+    alarms = ", ".join(sorted(
+        f"{o.clip} CRF {o.crf} ({', '.join(sorted({f.kind for f in o.strong}))})"
+        for o in untouched if o.false_alarm())) or "none"
+    return bars, alarms

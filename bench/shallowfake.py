@@ -29,7 +29,15 @@ from twoface.synth import Identity, render_sequence
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _report import ROOT, SHARED, machine, write_section
-from _shallow_grid import THRESHOLD, bar_lines, crop, retime, run_grid, splice, tables
+from _shallow_grid import (
+    THRESHOLD,
+    bars_and_alarms,
+    crop,
+    retime,
+    run_grid,
+    splice,
+    tables,
+)
 
 CLIP_S = 6.0
 MAX_SIDE = 360
@@ -108,12 +116,7 @@ def main() -> None:
         t_inspect = [o.seconds for o in outcomes]
         print(f"inspect done ({time.perf_counter() - t_start:.0f} s)", flush=True)
         inspect_table = tables(outcomes)
-        bars = "\n".join(f"| {bar} | {got} | {'pass' if ok else 'FAIL'} |"
-                         for bar, got, ok in bar_lines(outcomes))
-        untouched = [o for o in outcomes if o.variant.label == "untouched"]
-        alarms = ", ".join(sorted(
-            f"{o.clip} CRF {o.crf} ({', '.join(sorted({f.kind for f in o.strong}))})"
-            for o in untouched if o.false_alarm())) or "none"
+        bars, alarms = bars_and_alarms(outcomes)
         n_clips = len(every)
 
         # ------------------------------------------------------------------ index
@@ -252,12 +255,7 @@ def _against(every: dict[str, tuple[Frames, float]], args: argparse.Namespace, t
     """The grid with each clip's source given to ``inspect`` (``--against``)."""
     outcomes = run_grid(every, args.crf, args.quick, tmp, lambda m: print(m, flush=True),
                         against=True)
-    bars = "\n".join(f"| {bar} | {got} | {'pass' if ok else 'FAIL'} |"
-                     for bar, got, ok in bar_lines(outcomes))
-    untouched = [o for o in outcomes if o.variant.label == "untouched"]
-    alarms = ", ".join(sorted(
-        f"{o.clip} CRF {o.crf} ({', '.join(sorted({f.kind for f in o.strong}))})"
-        for o in untouched if o.false_alarm())) or "none"
+    bars, alarms = bars_and_alarms(outcomes)
     times = [o.seconds for o in outcomes]
     body = f"""Machine: {machine()}{" (--quick)" if args.quick else ""}
 
