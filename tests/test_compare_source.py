@@ -34,14 +34,12 @@ def _backdrop(seed: int) -> np.ndarray:
     return wall
 
 
-def _presenter(seed: int, n: int) -> list[np.ndarray]:
-    from twoface.synth import Identity, render_sequence
-
+def _presenter(heads: list[np.ndarray], seed: int) -> list[np.ndarray]:
+    """The rendered head pasted in front of backdrop ``seed``."""
     wall = _backdrop(seed)
     out = []
-    for r in render_sequence(Identity.random(seed), n, fps=FPS, size=112, seed=seed):
+    for face in heads:
         frame = wall.copy()
-        face = r.image
         inside = face.astype(np.int16).sum(axis=2) > 24  # the render's black surround off
         patch = frame[50:162, 72:184]
         patch[inside] = face[inside]
@@ -55,9 +53,13 @@ def _retime(frames: list[np.ndarray], speed: float) -> list[np.ndarray]:
 
 @pytest.fixture(scope="module")
 def made(tmp_path_factory) -> dict[str, Path]:
+    from twoface.synth import Identity, render_sequence
+
     folder = tmp_path_factory.mktemp("against")
-    a = _presenter(3, 125)
-    b = _presenter(8, 125)
+    heads = [r.image for r in render_sequence(Identity.random(3), 125, fps=FPS, size=112,
+                                              seed=3)]
+    a = _presenter(heads, 3)
+    b = _presenter(heads[::-1], 8)  # another room, the head's moves played backwards
     ch, cw = int(H * 0.8), int(W * 0.8)
     y, x = (H - ch) // 2, (W - cw) // 2
     captioned = []

@@ -33,23 +33,26 @@ import cv2
 import numpy as np
 
 from twoface.forensics._finding import Finding
+from twoface.forensics._overlay import _OVERLAY_PERSIST, _overlay
+from twoface.forensics._timeline import (
+    _MIN_RUN_S,
+    _SAME_PICTURE,
+    _extend,
+    _features,
+    _local_mean,
+    _runs,
+    _segments,
+)
 
 _WORK = 320  # width (px) frames are registered and compared for overlays at
 _THUMB = 80  # width of the thumbnails that time alignment correlates
-_SAME_PICTURE = 0.8  # correlation of two whole thumbnails that show the same moment
-_STILL_S = 1.0  # half-width (s) of the window whose mean picture counts as still
 _MAX_FRAMES = 9000  # per side; a longer clip or source is compared over its first frames
 _WORK_FRAMES = 600  # full-size (_WORK) frames kept per side: every k-th frame beyond that
 _REG_QUERY = 8  # clip frames whose keypoints are matched to the source
 _REG_SOURCE_FPS = 3.0  # source frames per second tried as their partners
 _MIN_INLIERS = 25  # keypoint pairs a registration needs to be believed
-_SPEED_RANGE = (0.2, 4.0)  # source seconds per clip second a fitted line may have
-_MIN_RUN_S = 0.5  # shortest stretch of the clip that gets its own line
 _SAME_SPEED = 0.03  # |speed - 1| below this is the source's own timing
 _CROP_SHARE = 0.97  # a side showing less of the source than this is cropped
-_OVERLAY_GREY = 18.0  # grey levels (of 255) a pixel must differ by, after gain and shift
-_OVERLAY_PERSIST = 0.7  # share of lined-up frames a region must differ in
-_OVERLAY_AREA = 0.002  # smallest overlay, as a share of the frame
 
 
 @dataclass
@@ -217,12 +220,6 @@ def _warp_thumb(thumb: np.ndarray, to_thumb: np.ndarray, size: tuple[int, int]) 
                           borderMode=cv2.BORDER_REFLECT)
 
 
-def _features(x: np.ndarray) -> np.ndarray:
-    x = x - x.mean(axis=1, keepdims=True)
-    x /= np.linalg.norm(x, axis=1, keepdims=True) + 1e-6
-    return x
-
-
 def _source_in_clip_frame(reg: _Registration, query: _Side) -> tuple[np.ndarray, np.ndarray]:
     """2×3 maps from source pixels to clip pixels: at _THUMB scale and at _WORK scale."""
     full = np.vstack([reg.matrix, [0, 0, 1]])
@@ -266,193 +263,6 @@ def _best_pairs(query: _Side, source: _Side, to_thumb: np.ndarray
     qf, sf = _features(q), _features(s)
     whole = (qf * sf[best]).sum(axis=1)
     return best, np.where(whole >= _SAME_PICTURE, score, 0.0), qf, sf
-
-
-def _extend(segs: list[_Segment], tq: np.ndarray, ts: np.ndarray, qf: np.ndarray,
-            sf: np.ndarray) -> None:
-    """Grow each segment over neighbouring clip frames the line still explains.
-
-    Near a cut, the moving-part correlation of :func:`_best_pairs` is muddied (a frame's
-    still picture is a mean over both sides of the cut), so a segment stops short; the
-    whole picture at the frame its line predicts says where it really ends.
-    """
-    taken = np.zeros(len(tq), bool)
-    for g in segs:
-        taken[g.first:g.last + 1] = True
-
-    def fits(g: _Segment, i: int) -> bool:
-        j = int(np.clip(np.searchsorted(ts, g.speed * tq[i] + g.offset), 0, len(ts) - 1))
-        near = [k for k in (j - 1, j) if 0 <= k < len(ts)]
-        return max(float(qf[i] @ sf[k]) for k in near) >= _SAME_PICTURE
-
-    for g in segs:
-        while g.last + 1 < len(tq) and not taken[g.last + 1] and fits(g, g.last + 1):
-            g.last += 1
-            taken[g.last] = True
-        while g.first - 1 >= 0 and not taken[g.first - 1] and fits(g, g.first - 1):
-            g.first -= 1
-            taken[g.first] = True
-
-
-def _local_mean(x: np.ndarray, times: np.ndarray) -> np.ndarray:
-    """Each row's mean over the rows whose time is within ±_STILL_S of its own."""
-    cum = np.vstack([np.zeros((1, x.shape[1]), np.float64), np.cumsum(x, axis=0,
-                                                                      dtype=np.float64)])
-    lo = np.searchsorted(times, times - _STILL_S, side="left")
-    hi = np.searchsorted(times, times + _STILL_S, side="right")
-    return ((cum[hi] - cum[lo]) / (hi - lo)[:, None]).astype(np.float32)
-
-
-@dataclass
-class _Segment:
-    first: int  # clip frame numbers, inclusive
-    last: int
-    speed: float
-    offset: float
-    speed_se: float
-    inliers: int
-
-
-def _fit_line(t: np.ndarray, s: np.ndarray, tol: float, rng: np.random.Generator
-              ) -> tuple[float, float, np.ndarray] | None:
-    """RANSAC line s = a·t + b with a in _SPEED_RANGE; (a, b, inlier mask)."""
-    n = len(t)
-    if n < 6:
-        return None
-    best: tuple[float, float, float] | None = None
-    for _ in range(300):
-        i, j = rng.choice(n, 2, replace=False)
-        if abs(t[j] - t[i]) < 0.3:
-            continue
-        a = (s[j] - s[i]) / (t[j] - t[i])
-        if not _SPEED_RANGE[0] <= a <= _SPEED_RANGE[1]:
-            continue
-        b = s[i] - a * t[i]
-        # Pairs near the line count more than pairs at its edge: a compromise line that
-        # skims two stretches on different lines scores below either stretch's own line.
-        r = np.abs(s - (a * t + b)) / tol
-        k = float(np.clip(1.0 - r * r, 0.0, None).sum())
-        if best is None or k > best[0]:
-            best = (k, a, b)
-    if best is None or best[0] < 4:
-        return None
-    _, a, b = best
-    return float(a), float(b), np.abs(s - (a * t + b)) <= tol
-
-
-def _segments(tq: np.ndarray, ts: np.ndarray, ok: np.ndarray, tol: float) -> list[_Segment]:
-    """Contiguous stretches of the clip that each follow one line, found greedily."""
-    rng = np.random.default_rng(0)
-    out: list[_Segment] = []
-    todo = [(0, len(tq) - 1)]
-    while todo:
-        lo, hi = todo.pop()
-        idx = np.arange(lo, hi + 1)
-        use = idx[ok[idx]]
-        if len(use) < 6 or tq[hi] - tq[lo] < _MIN_RUN_S:
-            continue
-        fit = _fit_line(tq[use], ts[use], tol, rng)
-        if fit is None:
-            continue
-        a, b, _ = fit
-        inl = ok[idx] & (np.abs(ts[idx] - (a * tq[idx] + b)) <= tol)
-        # The longest run dominated by inliers (maximum subarray: +1 in, -0.5 out).
-        gain = np.where(inl, 1.0, -0.5)
-        best, cur, start, span = 0.0, 0.0, 0, (0, -1)
-        for k, g in enumerate(gain):
-            if cur <= 0:
-                cur, start = 0.0, k
-            cur += g
-            if cur > best:
-                best, span = cur, (start, k)
-        first, last = lo + span[0], lo + span[1]
-        run = np.arange(first, last + 1)
-        # Least squares on the run's inliers only, at a tighter tolerance each time, so
-        # that a neighbouring stretch on another line cannot pull the fit its way.
-        for shrink in (1.0, 0.75):
-            run_in = run[ok[run] & (np.abs(ts[run] - (a * tq[run] + b)) <= tol * shrink)]
-            if len(run_in) < 6:
-                break
-            a, b = np.polyfit(tq[run_in], ts[run_in], 1)
-        if len(run_in) < 6 or tq[last] - tq[first] < _MIN_RUN_S:
-            continue
-        resid = ts[run_in] - (a * tq[run_in] + b)
-        dt = tq[run_in] - tq[run_in].mean()
-        se = float(np.sqrt((resid ** 2).sum() / max(1, len(run_in) - 2) / max(
-            1e-12, (dt ** 2).sum())))
-        out.append(_Segment(int(first), int(last), float(a), float(b), se, len(run_in)))
-        if first - 1 >= lo:
-            todo.append((lo, first - 1))
-        if last + 1 <= hi:
-            todo.append((last + 1, hi))
-    out.sort(key=lambda g: g.first)
-    # Neighbours on the same line (a still stretch splits a run) become one segment.
-    merged: list[_Segment] = []
-    for g in out:
-        if merged:
-            p = merged[-1]
-            t = tq[g.first]
-            if (abs(g.speed - p.speed) <= 0.02
-                    and abs((g.speed * t + g.offset) - (p.speed * t + p.offset)) <= 2 * tol):
-                n = p.inliers + g.inliers
-                merged[-1] = _Segment(p.first, g.last, (p.speed * p.inliers + g.speed
-                                                        * g.inliers) / n,
-                                      (p.offset * p.inliers + g.offset * g.inliers) / n,
-                                      min(p.speed_se, g.speed_se), n)
-                continue
-        merged.append(g)
-    return merged
-
-
-# ---------------------------------------------------------------------------- overlays
-
-def _overlay(query: _Side, source: _Side, to_work: np.ndarray, clip_frames: list[int],
-             source_frames: list[int]) -> tuple[list[list[int]], int]:
-    """Regions (x, y, w, h in clip pixels) that differ from the source in most lined-up
-    frames, and how many frame pairs were compared."""
-    pairs = [(q, s) for q, s in zip(clip_frames, source_frames, strict=True)
-             if q in query.work and s in source.work]
-    if len(pairs) > 60:
-        pairs = [pairs[round(i)] for i in np.linspace(0, len(pairs) - 1, 60)]
-    if len(pairs) < 5:
-        return [], len(pairs)
-    h, w = query.work[pairs[0][0]].shape
-    ones = np.ones(source.work[pairs[0][1]].shape, np.uint8)
-    valid = cv2.warpAffine(ones, to_work, (w, h), flags=cv2.INTER_NEAREST) > 0
-    valid = cv2.erode(valid.astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
-    hits = np.zeros((h, w), np.float32)
-    for q, s in pairs:
-        # to_work maps the source into the clip as it is shown (mirrored or not).
-        moved = cv2.warpAffine(source.work[s], to_work, (w, h), flags=cv2.INTER_LINEAR,
-                               borderMode=cv2.BORDER_REFLECT)
-        clip = np.asarray(cv2.GaussianBlur(query.work[q], (0, 0), 1.0), np.float32)
-        warped = np.asarray(cv2.GaussianBlur(moved, (0, 0), 1.0), np.float32)
-        # Per-frame gain and offset (a colour or brightness change is not an overlay).
-        x, y = warped[valid], clip[valid]
-        var = float(x.var()) if x.size > 100 else 0.0
-        gain = float(np.clip(((x - x.mean()) * (y - y.mean())).mean() / var, 0.5, 2.0)
-                     ) if var > 1.0 else 1.0
-        warped = gain * (warped - (x.mean() if x.size else 0.0)) + (y.mean() if y.size
-                                                                     else 0.0)
-        # Difference that no one-pixel shift of the source explains.
-        diff = np.full((h, w), np.inf, np.float32)
-        for dy in (-1, 0, 1):
-            for dx in (-1, 0, 1):
-                shifted = np.roll(np.roll(warped, dy, axis=0), dx, axis=1)
-                np.minimum(diff, np.abs(clip - shifted), out=diff)
-        hits += (diff > _OVERLAY_GREY) & valid
-    share = hits / len(pairs)
-    found = (share >= _OVERLAY_PERSIST).astype(np.uint8)
-    opened = cv2.morphologyEx(found, cv2.MORPH_OPEN, np.ones((2, 2), np.uint8))
-    joined = cv2.dilate(opened, np.ones((5, 5), np.uint8))  # letters of one caption join up
-    n, _, stats, _ = cv2.connectedComponentsWithStats(joined)
-    regions = []
-    for k in range(1, n):
-        x, y, bw, bh, area = stats[k]
-        if area >= _OVERLAY_AREA * w * h:
-            sx, sy = query.size[0] / w, query.size[1] / h
-            regions.append([round(x * sx), round(y * sy), round(bw * sx), round(bh * sy)])
-    return regions, len(pairs)
 
 
 # ------------------------------------------------------------------------------ compare
@@ -568,15 +378,3 @@ def compare(query_path: Path, source_path: Path, *, source_start: float = 0.0,
     return Comparison(findings, aligned, True, evidence)
 
 
-def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
-    """(first, last) index of each run of True."""
-    out, start = [], None
-    for i, v in enumerate(mask):
-        if v and start is None:
-            start = i
-        elif not v and start is not None:
-            out.append((start, i - 1))
-            start = None
-    if start is not None:
-        out.append((start, len(mask) - 1))
-    return out
