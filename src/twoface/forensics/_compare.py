@@ -33,15 +33,15 @@ import cv2
 import numpy as np
 
 from twoface.forensics._finding import Finding
-from twoface.forensics._overlay import _OVERLAY_PERSIST, _overlay
+from twoface.forensics._overlay import OVERLAY_PERSIST, overlay_regions
 from twoface.forensics._timeline import (
-    _MIN_RUN_S,
-    _SAME_PICTURE,
-    _extend,
-    _features,
-    _local_mean,
-    _runs,
-    _segments,
+    MIN_RUN_S,
+    SAME_PICTURE,
+    extend,
+    features,
+    local_mean,
+    runs,
+    segments,
 )
 
 _WORK = 320  # width (px) frames are registered and compared for overlays at
@@ -59,7 +59,6 @@ _CROP_SHARE = 0.97  # a side showing less of the source than this is cropped
 class _Side:
     """One decoded video: times, small thumbnails of every frame, and every k-th frame."""
 
-    path: Path
     times: np.ndarray
     thumbs: list[np.ndarray]  # grey, _WORK / 2 wide
     work: dict[int, np.ndarray]  # frame number -> grey frame _WORK wide
@@ -78,18 +77,20 @@ class Comparison:
     evidence: dict = field(default_factory=dict)
 
 
-def _decode(path: Path, start: float = 0.0, end: float | None = None) -> _Side:
+def _decode(path: Path, start: float = 0.0, end: float | None = None,
+            limit: int = _MAX_FRAMES) -> _Side:
+    """Frames of ``path`` in ``[start, end)`` s, at most ``limit`` of them."""
     from twoface.media import iter_frames, probe
 
     info = probe(path)
     span = (end if end is not None else info.duration) - start
     expected = max(1, int(span * info.fps) + 1)
-    every = max(1, math.ceil(min(expected, _MAX_FRAMES) / _WORK_FRAMES))
+    every = max(1, math.ceil(min(expected, limit) / _WORK_FRAMES))
     times, thumbs, work = [], [], {}
     truncated = False
     for k, frame in enumerate(iter_frames(path, start=start, end=end)):
-        if k >= _MAX_FRAMES:
-            truncated = True
+        if k >= limit:
+            truncated = limit == _MAX_FRAMES  # a caller's own limit is not a truncation
             break
         img = frame.image
         h, w = img.shape[:2]
@@ -105,7 +106,7 @@ def _decode(path: Path, start: float = 0.0, end: float | None = None) -> _Side:
         from twoface.errors import MediaError
 
         raise MediaError(path, "no frames to compare")
-    return _Side(path, np.asarray(times, float), thumbs, work, (info.width, info.height),
+    return _Side(np.asarray(times, float), thumbs, work, (info.width, info.height),
                  info.fps, truncated)
 
 
@@ -246,12 +247,12 @@ def _best_pairs(query: _Side, source: _Side, to_thumb: np.ndarray
     s = np.stack([_warp_thumb(t, to_thumb, size).astype(np.float32).ravel()
                   for t in source.thumbs])
     # What stays still (background, a static head) says nothing about *when*: take from
-    # each frame the mean picture of its own side's frames within ±_STILL_S (its own side,
+    # each frame the mean picture of its own side's frames within ±STILL_S (its own side,
     # so that a pixel of registration error or another encoder's grain leaves no standing
     # difference; within a window, so that a clip spliced from two videos keeps each
     # half's own background), and the correlation follows what moves.
-    qm = _features(q - _local_mean(q, query.times))
-    sm = _features(s - _local_mean(s, source.times))
+    qm = features(q - local_mean(q, query.times))
+    sm = features(s - local_mean(s, source.times))
     best = np.empty(len(qm), int)
     score = np.empty(len(qm))
     for i in range(0, len(qm), 512):
@@ -260,9 +261,9 @@ def _best_pairs(query: _Side, source: _Side, to_thumb: np.ndarray
         score[i:i + 512] = c.max(axis=1)
     # Moving parts alike is not enough (two talking heads from one renderer, or the same
     # gesture filmed twice, move alike): the whole picture must match its partner too.
-    qf, sf = _features(q), _features(s)
+    qf, sf = features(q), features(s)
     whole = (qf * sf[best]).sum(axis=1)
-    return best, np.where(whole >= _SAME_PICTURE, score, 0.0), qf, sf
+    return best, np.where(whole >= SAME_PICTURE, score, 0.0), qf, sf
 
 
 # ------------------------------------------------------------------------------ compare
@@ -274,11 +275,7 @@ def compare(query_path: Path, source_path: Path, *, source_start: float = 0.0,
     ``source_start``/``source_end`` (seconds) limit the part of the source decoded (an index
     match says where the clip came from). Raises MediaError for a broken source.
     """
-    query = _decode(query_path)
-    if max_frames is not None and len(query.times) > max_frames:
-        query.times = query.times[:max_frames]
-        query.thumbs = query.thumbs[:max_frames]
-        query.work = {k: v for k, v in query.work.items() if k < max_frames}
+    query = _decode(query_path, limit=min(max_frames or _MAX_FRAMES, _MAX_FRAMES))
     source = _decode(source_path, source_start, source_end)
     name = source_path.name
     q_t0, q_t1 = float(query.times[0]), float(query.times[-1])
@@ -312,8 +309,8 @@ def compare(query_path: Path, source_path: Path, *, source_start: float = 0.0,
     tq = query.times
     tol = 1.6 / max(source.fps, 1.0)
     ok = score >= 0.5
-    segs = _segments(tq, ts, ok, tol)
-    _extend(segs, tq, source.times, qf, sf)
+    segs = segments(tq, ts, ok, tol)
+    extend(segs, tq, source.times, qf, sf)
     covered = np.zeros(len(tq), bool)
     on_line = np.zeros(len(tq), bool)
     for g in segs:
@@ -353,22 +350,22 @@ def compare(query_path: Path, source_path: Path, *, source_start: float = 0.0,
                 "source": str(source_path), "source_from": round(was, 2),
                 "source_to": round(now, 2), "note": f"a cut: the clip {what}"}))
     # Stretches of the clip that are not from this source at all.
-    gaps = _runs(~covered)
+    gaps = runs(~covered)
     for a, b in gaps:
-        if tq[b] - tq[a] >= _MIN_RUN_S and covered.any():
+        if tq[b] - tq[a] >= MIN_RUN_S and covered.any():
             findings.append(Finding("splice", float(tq[a]), float(tq[b]), 0.85, {
                 "source": str(source_path),
                 "note": f"{tq[b] - tq[a]:.2f} s of the clip are not found in {name}"}))
 
     clip_frames = [int(i) for i in np.flatnonzero(on_line)]
     source_frames = [int(best[i]) for i in clip_frames]
-    regions, n_pairs = _overlay(query, source, to_work, clip_frames, source_frames)
+    regions, n_pairs = overlay_regions(query, source, to_work, clip_frames, source_frames)
     evidence["overlay_frames_compared"] = n_pairs
     if regions:
         findings.append(Finding("overlay", q_t0, q_t1, 0.9, {
             "source": str(source_path), "regions_px": regions, "frames_compared": n_pairs,
             "note": f"{len(regions)} region(s) differ from {name} in at least "
-                    f"{_OVERLAY_PERSIST:.0%} of the lined-up frames: added on top"}))
+                    f"{OVERLAY_PERSIST:.0%} of the lined-up frames: added on top"}))
     note = (f"lined up with {name}: {aligned:.0%} of the clip's frames"
             if aligned >= 0.5 else
             f"only {aligned:.0%} of the clip's frames line up with {name}: timing "

@@ -14,12 +14,12 @@ import numpy as np
 if TYPE_CHECKING:
     from twoface.forensics._compare import _Side
 
-_OVERLAY_GREY = 18.0  # grey levels (of 255) a pixel must differ by, after gain and shift
-_OVERLAY_PERSIST = 0.7  # share of lined-up frames a region must differ in
-_OVERLAY_AREA = 0.002  # smallest overlay, as a share of the frame
+OVERLAY_GREY = 18.0  # grey levels (of 255) a pixel must differ by, after gain and shift
+OVERLAY_PERSIST = 0.7  # share of lined-up frames a region must differ in
+OVERLAY_AREA = 0.002  # smallest overlay, as a share of the frame
 
 
-def _overlay(query: _Side, source: _Side, to_work: np.ndarray, clip_frames: list[int],
+def overlay_regions(query: _Side, source: _Side, to_work: np.ndarray, clip_frames: list[int],
              source_frames: list[int]) -> tuple[list[list[int]], int]:
     """Regions (x, y, w, h in clip pixels) that differ from the source in most lined-up
     frames, and how many frame pairs were compared."""
@@ -53,16 +53,16 @@ def _overlay(query: _Side, source: _Side, to_work: np.ndarray, clip_frames: list
             for dx in (-1, 0, 1):
                 shifted = np.roll(np.roll(warped, dy, axis=0), dx, axis=1)
                 np.minimum(diff, np.abs(clip - shifted), out=diff)
-        hits += (diff > _OVERLAY_GREY) & valid
+        hits += (diff > OVERLAY_GREY) & valid
     share = hits / len(pairs)
-    found = (share >= _OVERLAY_PERSIST).astype(np.uint8)
+    found = (share >= OVERLAY_PERSIST).astype(np.uint8)
     opened = cv2.morphologyEx(found, cv2.MORPH_OPEN, np.ones((2, 2), np.uint8))
     joined = cv2.dilate(opened, np.ones((5, 5), np.uint8))  # letters of one caption join up
     n, _, stats, _ = cv2.connectedComponentsWithStats(joined)
     regions = []
     for k in range(1, n):
         x, y, bw, bh, area = stats[k]
-        if area >= _OVERLAY_AREA * w * h:
+        if area >= OVERLAY_AREA * w * h:
             sx, sy = query.size[0] / w, query.size[1] / h
             regions.append([round(x * sx), round(y * sy), round(bw * sx), round(bh * sy)])
     return regions, len(pairs)

@@ -2,8 +2,8 @@
 
 :func:`twoface.forensics._compare.compare` gives each clip frame its best source frame
 (:func:`_best_pairs` there); here lines ``source_time = speed · clip_time + offset`` are
-fitted to those pairs, one contiguous stretch of the clip at a time (:func:`_segments`),
-and grown to where the whole picture stops matching (:func:`_extend`).
+fitted to those pairs, one contiguous stretch of the clip at a time (:func:`segments`),
+and grown to where the whole picture stops matching (:func:`extend`).
 """
 
 from __future__ import annotations
@@ -12,19 +12,19 @@ from dataclasses import dataclass
 
 import numpy as np
 
-_SAME_PICTURE = 0.8  # correlation of two whole thumbnails that show the same moment
-_STILL_S = 1.0  # half-width (s) of the window whose mean picture counts as still
-_SPEED_RANGE = (0.2, 4.0)  # source seconds per clip second a fitted line may have
-_MIN_RUN_S = 0.5  # shortest stretch of the clip that gets its own line
+SAME_PICTURE = 0.8  # correlation of two whole thumbnails that show the same moment
+STILL_S = 1.0  # half-width (s) of the window whose mean picture counts as still
+SPEED_RANGE = (0.2, 4.0)  # source seconds per clip second a fitted line may have
+MIN_RUN_S = 0.5  # shortest stretch of the clip that gets its own line
 
 
-def _features(x: np.ndarray) -> np.ndarray:
+def features(x: np.ndarray) -> np.ndarray:
     x = x - x.mean(axis=1, keepdims=True)
     x /= np.linalg.norm(x, axis=1, keepdims=True) + 1e-6
     return x
 
 
-def _extend(segs: list[_Segment], tq: np.ndarray, ts: np.ndarray, qf: np.ndarray,
+def extend(segs: list[Segment], tq: np.ndarray, ts: np.ndarray, qf: np.ndarray,
             sf: np.ndarray) -> None:
     """Grow each segment over neighbouring clip frames the line still explains.
 
@@ -36,10 +36,10 @@ def _extend(segs: list[_Segment], tq: np.ndarray, ts: np.ndarray, qf: np.ndarray
     for g in segs:
         taken[g.first:g.last + 1] = True
 
-    def fits(g: _Segment, i: int) -> bool:
+    def fits(g: Segment, i: int) -> bool:
         j = int(np.clip(np.searchsorted(ts, g.speed * tq[i] + g.offset), 0, len(ts) - 1))
         near = [k for k in (j - 1, j) if 0 <= k < len(ts)]
-        return max(float(qf[i] @ sf[k]) for k in near) >= _SAME_PICTURE
+        return max(float(qf[i] @ sf[k]) for k in near) >= SAME_PICTURE
 
     for g in segs:
         while g.last + 1 < len(tq) and not taken[g.last + 1] and fits(g, g.last + 1):
@@ -50,17 +50,17 @@ def _extend(segs: list[_Segment], tq: np.ndarray, ts: np.ndarray, qf: np.ndarray
             taken[g.first] = True
 
 
-def _local_mean(x: np.ndarray, times: np.ndarray) -> np.ndarray:
-    """Each row's mean over the rows whose time is within ±_STILL_S of its own."""
+def local_mean(x: np.ndarray, times: np.ndarray) -> np.ndarray:
+    """Each row's mean over the rows whose time is within ±STILL_S of its own."""
     cum = np.vstack([np.zeros((1, x.shape[1]), np.float64), np.cumsum(x, axis=0,
                                                                       dtype=np.float64)])
-    lo = np.searchsorted(times, times - _STILL_S, side="left")
-    hi = np.searchsorted(times, times + _STILL_S, side="right")
+    lo = np.searchsorted(times, times - STILL_S, side="left")
+    hi = np.searchsorted(times, times + STILL_S, side="right")
     return ((cum[hi] - cum[lo]) / (hi - lo)[:, None]).astype(np.float32)
 
 
 @dataclass
-class _Segment:
+class Segment:
     first: int  # clip frame numbers, inclusive
     last: int
     speed: float
@@ -69,9 +69,9 @@ class _Segment:
     inliers: int
 
 
-def _fit_line(t: np.ndarray, s: np.ndarray, tol: float, rng: np.random.Generator
+def fit_line(t: np.ndarray, s: np.ndarray, tol: float, rng: np.random.Generator
               ) -> tuple[float, float, np.ndarray] | None:
-    """RANSAC line s = a·t + b with a in _SPEED_RANGE; (a, b, inlier mask)."""
+    """RANSAC line s = a·t + b with a in SPEED_RANGE; (a, b, inlier mask)."""
     n = len(t)
     if n < 6:
         return None
@@ -81,7 +81,7 @@ def _fit_line(t: np.ndarray, s: np.ndarray, tol: float, rng: np.random.Generator
         if abs(t[j] - t[i]) < 0.3:
             continue
         a = (s[j] - s[i]) / (t[j] - t[i])
-        if not _SPEED_RANGE[0] <= a <= _SPEED_RANGE[1]:
+        if not SPEED_RANGE[0] <= a <= SPEED_RANGE[1]:
             continue
         b = s[i] - a * t[i]
         # Pairs near the line count more than pairs at its edge: a compromise line that
@@ -96,18 +96,18 @@ def _fit_line(t: np.ndarray, s: np.ndarray, tol: float, rng: np.random.Generator
     return float(a), float(b), np.abs(s - (a * t + b)) <= tol
 
 
-def _segments(tq: np.ndarray, ts: np.ndarray, ok: np.ndarray, tol: float) -> list[_Segment]:
+def segments(tq: np.ndarray, ts: np.ndarray, ok: np.ndarray, tol: float) -> list[Segment]:
     """Contiguous stretches of the clip that each follow one line, found greedily."""
     rng = np.random.default_rng(0)
-    out: list[_Segment] = []
+    out: list[Segment] = []
     todo = [(0, len(tq) - 1)]
     while todo:
         lo, hi = todo.pop()
         idx = np.arange(lo, hi + 1)
         use = idx[ok[idx]]
-        if len(use) < 6 or tq[hi] - tq[lo] < _MIN_RUN_S:
+        if len(use) < 6 or tq[hi] - tq[lo] < MIN_RUN_S:
             continue
-        fit = _fit_line(tq[use], ts[use], tol, rng)
+        fit = fit_line(tq[use], ts[use], tol, rng)
         if fit is None:
             continue
         a, b, _ = fit
@@ -130,20 +130,20 @@ def _segments(tq: np.ndarray, ts: np.ndarray, ok: np.ndarray, tol: float) -> lis
             if len(run_in) < 6:
                 break
             a, b = np.polyfit(tq[run_in], ts[run_in], 1)
-        if len(run_in) < 6 or tq[last] - tq[first] < _MIN_RUN_S:
+        if len(run_in) < 6 or tq[last] - tq[first] < MIN_RUN_S:
             continue
         resid = ts[run_in] - (a * tq[run_in] + b)
         dt = tq[run_in] - tq[run_in].mean()
         se = float(np.sqrt((resid ** 2).sum() / max(1, len(run_in) - 2) / max(
             1e-12, (dt ** 2).sum())))
-        out.append(_Segment(int(first), int(last), float(a), float(b), se, len(run_in)))
+        out.append(Segment(int(first), int(last), float(a), float(b), se, len(run_in)))
         if first - 1 >= lo:
             todo.append((lo, first - 1))
         if last + 1 <= hi:
             todo.append((last + 1, hi))
     out.sort(key=lambda g: g.first)
     # Neighbours on the same line (a still stretch splits a run) become one segment.
-    merged: list[_Segment] = []
+    merged: list[Segment] = []
     for g in out:
         if merged:
             p = merged[-1]
@@ -151,7 +151,7 @@ def _segments(tq: np.ndarray, ts: np.ndarray, ok: np.ndarray, tol: float) -> lis
             if (abs(g.speed - p.speed) <= 0.02
                     and abs((g.speed * t + g.offset) - (p.speed * t + p.offset)) <= 2 * tol):
                 n = p.inliers + g.inliers
-                merged[-1] = _Segment(p.first, g.last, (p.speed * p.inliers + g.speed
+                merged[-1] = Segment(p.first, g.last, (p.speed * p.inliers + g.speed
                                                         * g.inliers) / n,
                                       (p.offset * p.inliers + g.offset * g.inliers) / n,
                                       min(p.speed_se, g.speed_se), n)
@@ -160,7 +160,7 @@ def _segments(tq: np.ndarray, ts: np.ndarray, ok: np.ndarray, tol: float) -> lis
     return merged
 
 
-def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
+def runs(mask: np.ndarray) -> list[tuple[int, int]]:
     """(first, last) index of each run of True."""
     out, start = [], None
     for i, v in enumerate(mask):
