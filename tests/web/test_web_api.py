@@ -71,6 +71,37 @@ def test_verify_and_inspect_jobs(client: Any, uploaded_video: str) -> None:
     assert client.get("/api/file", params={"path": i["report_html"]}).status_code == 200
 
 
+def test_inspect_job_compares_with_the_source_when_given(
+        client: Any, uploaded_video: str, talking_video: Path, tmp_path: Path) -> None:
+    import cv2
+
+    from twoface.media import iter_frames, probe, write_video
+
+    # The clip mirrored and re-encoded: against its source, a measured edit.
+    frames = [f.image[:, ::-1].copy() for f in iter_frames(talking_video)]
+    flipped = write_video(tmp_path / "flipped.mp4", frames, probe(talking_video).fps)
+    up = client.post("/api/uploads?name=flipped.mp4", content=flipped.read_bytes()).json()
+    i = run(client, "inspect", {"file": up["path"], "against": uploaded_video})["result"]
+    assert i["against"] == uploaded_video
+    kinds = {f["kind"]: f for f in i["findings"]}
+    assert "source_match" in kinds and kinds["source_match"]["context"] is True
+    assert kinds["source_match"]["evidence"]["source"] == uploaded_video  # no server path
+    blind = run(client, "inspect", {"file": up["path"]})["result"]
+    assert "against" not in blind and all(f["kind"] != "source_match"
+                                          for f in blind["findings"])
+    # A source that is not in the workspace is refused before a job is queued.
+    r = client.post("/api/jobs", json={"kind": "inspect", "params": {
+        "file": up["path"], "against": "../outside.mp4"}})
+    assert r.status_code == 400 and "outside" in r.text
+    # A still cannot be compared with a source: the job fails with one line.
+    _ok, png = cv2.imencode(".png", frames[0])
+    still = client.post("/api/uploads?name=still.png", content=png.tobytes()).json()["path"]
+    r = client.post("/api/jobs", json={"kind": "inspect", "params": {
+        "file": still, "against": uploaded_video}})
+    job = wait_job(client, r.json(), 120)
+    assert job["status"] == "failed" and "videos" in job["error"]
+
+
 def test_inspect_job_on_a_still_runs_the_checks_for_stills(client: Any) -> None:
     import cv2
     import numpy as np

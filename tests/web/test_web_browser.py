@@ -155,7 +155,28 @@ def test_inspect_page_shows_findings_on_a_timeline(
     assert "40 frames" in _wait(browser, "#summary").text
     assert browser.find_elements(By.CSS_SELECTOR, "#findings-timeline rect")
     assert "reencode" in browser.find_element(By.TAG_NAME, "table").text
+    # Red is for confident edits only: the re-encode of a synthetic clip is not one.
+    fills = [r.get_attribute("fill") for r in browser.find_elements(
+        By.CSS_SELECTOR, "#findings-timeline rect")]
+    assert "none" not in fills and all(f.startswith("rgba(") for f in fills)
     _shoot(browser, "inspect")
+
+
+def test_inspect_page_compares_with_a_dropped_source(
+        server: tuple[str, Path], browser: Any, talking_video: Path) -> None:
+    from selenium.webdriver.common.by import By
+
+    base, _ = server
+    browser.get(f"{base}/inspect")
+    browser.find_element(By.ID, "file-source").send_keys(str(talking_video))
+    _wait(browser, "#source-clear")
+    assert "Source: " in browser.find_element(By.ID, "source-status").text
+    browser.find_element(By.ID, "file").send_keys(str(talking_video))
+    assert "Compared with its source" in _wait(browser, "#source-match").text
+    context = [r for r in browser.find_elements(By.CSS_SELECTOR, "#findings-timeline rect")
+               if r.get_attribute("fill").startswith("rgba(189,195,199")]
+    assert context  # the source match is context: a grey lane, never red
+    _shoot(browser, "inspect_against")
 
 
 def test_make_page_trains_with_live_loss_curve_and_preview(

@@ -39,6 +39,7 @@ SPEC = {
 }
 MAKES_MEDIA = {"swap", "animate", "generate", "reenact", "swap_oneshot"}  # these take an
 #                                                  optional consent record
+OPTIONAL_FILES = {"inspect": ("against",)}  # kind -> workspace files it may be given
 CHOICES = {"direction": ("a2b", "b2a"), "engine": ("motion", "warp")}
 WITH_ENGINE = {"reenact", "swap_oneshot"}  # the warp engine needs no model
 TRAINING = {"train_swap", "train_motion", "train_gan"}
@@ -50,7 +51,8 @@ def check(workspace: Workspace, kind: str, params: dict[str, Any]) -> dict[str, 
     if kind not in SPEC:
         raise TwofaceError(None, f"unknown job kind {kind!r} (one of {', '.join(SPEC)})")
     files, lists, numbers = SPEC[kind]
-    extra = {"consent", "direction", "engine"} if kind in MAKES_MEDIA else set()
+    optional = OPTIONAL_FILES.get(kind, ()) + (("consent",) if kind in MAKES_MEDIA else ())
+    extra = set(optional) | ({"direction", "engine"} if kind in MAKES_MEDIA else set())
     unknown = set(params) - set(files) - set(lists) - set(numbers) - extra
     if unknown:
         raise TwofaceError(None, f"{kind}: unknown parameter(s) {', '.join(sorted(unknown))}")
@@ -82,9 +84,10 @@ def check(workspace: Workspace, kind: str, params: dict[str, Any]) -> dict[str, 
         if isinstance(value, bool) or not isinstance(value, int | float) or not lo <= value <= hi:
             raise TwofaceError(None, f"{kind}: {name} must be a number in [{lo}, {hi}]")
         out[name] = value
-    if params.get("consent"):
-        workspace.resolve(str(params["consent"]))
-        out["consent"] = params["consent"]
+    for name in optional:
+        if params.get(name):
+            workspace.resolve(str(params[name]))
+            out[name] = params[name]
     if kind == "swap":
         direction = params.get("direction", "a2b")
         if direction not in CHOICES["direction"]:
@@ -190,10 +193,18 @@ def run_inspect(ctx: Context) -> dict[str, Any]:
     from twoface.forensics.shallow import inspect
     from twoface.forensics.shallow_report import write_html
 
-    ctx.progress(0.1, "decoding the file")
-    limit = int(ctx.job["params"]["max_frames"]) or None
-    report = inspect(_file(ctx, "file"), max_frames=limit)  # a still gets the checks for stills
-    data = report.to_dict() | {"file": ctx.job["params"]["file"]}
+    p = ctx.job["params"]
+    # With its source the clip is lined up with it (crop, mirror, speed, cuts, overlays).
+    against = _file(ctx, "against") if p.get("against") else None
+    ctx.progress(0.1, "decoding the file" + (" and its source" if against else ""))
+    limit = int(p["max_frames"]) or None
+    report = inspect(_file(ctx, "file"), max_frames=limit, against=against)
+    data = report.to_dict() | {"file": p["file"]}
+    if against:  # workspace paths in what the browser sees, not the server's
+        data["against"] = p["against"]
+        for f in data["findings"]:
+            if f["evidence"].get("source") == str(against):
+                f["evidence"]["source"] = p["against"]
     atomic_write_json(ctx.folder / "report.json", data)
     page = write_html(report, ctx.folder)
     return data | {"report_html": _rel(ctx, page)}

@@ -85,6 +85,11 @@ function dropToJob(kind, params, render) {
       jobBox.replaceChildren(el("div", { class: "error", id: "job-error" }, err.message));
     }
   }
+  onFileDrop(drop, input, go);
+}
+
+// Call `go(file)` with the file dropped on `drop` or chosen through its hidden `input`.
+function onFileDrop(drop, input, go) {
   drop.addEventListener("click", () => input.click());
   input.addEventListener("change", () => { if (input.files.length) go(input.files[0]); });
   drop.addEventListener("dragover", (e) => { e.preventDefault(); drop.classList.add("over"); });

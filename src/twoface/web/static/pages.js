@@ -64,8 +64,17 @@ function renderVerify(r, box) {
     ["frames", w.frames]]));
 }
 
+// Red only for a confident edit finding; a weak one slate, context (traits of the source,
+// the source match) grey, as in the HTML report.
+function findingFill(f) {
+  if (f.context) return "rgba(189,195,199,0.6)";
+  return f.confidence >= 0.5 ? `rgba(192,57,43,${0.15 + 0.85 * f.confidence})`
+    : `rgba(93,109,126,${0.2 + 0.6 * f.confidence})`;
+}
+
 function renderInspect(r, box) {
-  const dur = Math.max(r.duration, 0.01), w = 760, rowH = 18;
+  if (r.media === "image") r.duration = 0;
+  const dur = Math.max(r.duration || 0, 0.01), w = 760, rowH = 18;
   const kinds = [...new Set(r.findings.map((f) => f.kind))];
   const svg = svgEl("svg", { width: w, height: 30 + rowH * Math.max(kinds.length, 1), id: "findings-timeline",
     role: "img", "aria-label": "findings on a timeline" });
@@ -75,12 +84,18 @@ function renderInspect(r, box) {
       const x = 130 + (w - 140) * f.start / dur;
       const width = Math.max(3, (w - 140) * (f.end - f.start) / dur);
       svg.append(svgEl("rect", { x, y: 12 + i * rowH, width, height: rowH - 4,
-        fill: `rgba(192,57,43,${0.25 + 0.75 * f.confidence})` }));
+        fill: findingFill(f) }));
     }
   });
   svg.append(svgEl("text", { x: 130, y: 10 }, "0 s"), svgEl("text", { x: w - 50, y: 10 }, `${dur.toFixed(2)} s`));
-  box.replaceChildren(el("p", { id: "summary" }, `${r.frames} frames, ${r.duration.toFixed(2)} s, ` +
-    `${r.findings.length} finding(s)`), r.findings.length ? svg : el("p", {}, "No trace of editing found."),
+  const match = r.findings.find((f) => f.kind === "source_match");
+  const edits = r.findings.filter((f) => !f.context).length;
+  box.replaceChildren(el("p", { id: "summary" }, r.media === "image" ? "a still image, " :
+    `${r.frames} frames, ${r.duration.toFixed(2)} s, `, `${edits} finding(s) of editing, ` +
+    `${r.findings.length - edits} of context`),
+  match ? el("p", { id: "source-match" }, `Compared with its source: ${match.evidence.note}`)
+    : "",
+  r.findings.length ? svg : el("p", {}, "No trace of editing found."),
   el("table", {}, el("tr", {}, ["kind", "start", "end", "confidence", "evidence"].map((h) => el("th", {}, h))),
     r.findings.map((f) => el("tr", {}, el("td", {}, f.kind), el("td", {}, f.start.toFixed(2)),
       el("td", {}, f.end.toFixed(2)), el("td", {}, f.confidence.toFixed(2)),
@@ -214,7 +229,24 @@ async function buildJobs() {
 const PAGE = document.body.dataset.page;
 if (PAGE === "detect") dropToJob("detect", {}, renderDetect);
 if (PAGE === "verify") dropToJob("verify", {}, renderVerify);
-if (PAGE === "inspect") dropToJob("inspect", {}, renderInspect);
+if (PAGE === "inspect") {
+  const params = {}, status = document.getElementById("source-status");
+  onFileDrop(document.getElementById("drop-source"), document.getElementById("file-source"),
+    async (file) => {
+      status.textContent = `uploading ${file.name}…`;
+      try {
+        params.against = (await upload(file)).path;
+        status.replaceChildren(`Source: ${file.name}. Now drop the clip made from it. `,
+          el("a", { href: "#", id: "source-clear", onclick: (e) => {
+            e.preventDefault(); delete params.against;
+            status.textContent = "No source given: blind checks only.";
+          } }, "forget the source"));
+      } catch (err) {
+        status.replaceChildren(el("span", { class: "error" }, err.message));
+      }
+    });
+  dropToJob("inspect", params, renderInspect);
+}
 if (PAGE === "make") { setupUploads(); buildMake(); }
 if (PAGE === "jobs") {
   buildJobs();
