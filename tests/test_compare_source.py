@@ -178,3 +178,42 @@ def test_cli_against_bad_source_one_line(made, tmp_path):
         assert res.returncode == 2, (args, res.stderr)
         lines = res.stderr.strip().splitlines()
         assert len(lines) == 1 and name in lines[0] and "Traceback" not in res.stderr
+
+
+def _moving_features(n: int, seed: int, still: slice | None = None) -> np.ndarray:
+    """Unit feature rows that drift from frame to frame like a moving picture (each
+    correlates with its neighbours, less with frames further away); ``still`` rows equal."""
+    rng = np.random.default_rng(seed)
+    x = cv2.GaussianBlur(rng.normal(size=(n, 64)).astype(np.float32), (1, 0), 3.0)
+    if still is not None:
+        x[still] = x[still.start]
+    return x / np.linalg.norm(x, axis=1, keepdims=True)
+
+
+def test_a_line_needs_moving_pictures_to_count_as_a_speed_change_or_a_cut() -> None:
+    from twoface.forensics._timeline import MOTION_GAIN, LineFit, Segment
+
+    ts = np.arange(300) / FPS
+    tq = np.arange(100) / FPS
+
+    def clip_of(sm: np.ndarray, speed: float, jump_at: int | None = None) -> np.ndarray:
+        j = np.round((speed * tq + np.where(np.arange(100) >= (jump_at or 999), 1.0, 0.0))
+                     * FPS).astype(int)
+        return sm[j]
+
+    moving = _moving_features(300, 0)
+    # Played 1.25x as fast: its own line beats every line at the source's speed.
+    fit = LineFit(clip_of(moving, 1.25), moving, tq, ts, FPS)
+    assert fit.speed_gain(Segment(0, 99, 1.25, 0.0, 0.0, 100)) > 3 * MOTION_GAIN
+    # Untouched but still for its first 60 frames: a line of another slope through the still
+    # part explains it as well as speed 1 does, so it is no evidence.
+    still = _moving_features(300, 0, still=slice(0, 75))
+    fit = LineFit(clip_of(still, 1.0), still, tq, ts, FPS)
+    assert fit.speed_gain(Segment(0, 55, 1.2, -0.05, 0.0, 56)) < MOTION_GAIN
+    # Two stretches whose lines drifted apart over the still part are no cut; a real jump
+    # of 1 s in moving pictures is.
+    p, g = Segment(0, 39, 0.9, 0.0, 0.0, 40), Segment(40, 99, 1.0, 0.2, 0.0, 60)
+    assert fit.cut_gain(p, g) < MOTION_GAIN
+    fit = LineFit(clip_of(moving, 1.0, jump_at=50), moving, tq, ts, FPS)
+    p, g = Segment(0, 49, 1.0, 0.0, 0.0, 50), Segment(50, 99, 1.0, 1.0, 0.0, 50)
+    assert fit.cut_gain(p, g) > 3 * MOTION_GAIN

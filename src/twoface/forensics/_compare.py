@@ -36,7 +36,9 @@ from twoface.forensics._finding import Finding
 from twoface.forensics._overlay import OVERLAY_PERSIST, overlay_regions
 from twoface.forensics._timeline import (
     MIN_RUN_S,
+    MOTION_GAIN,
     SAME_PICTURE,
+    LineFit,
     extend,
     features,
     local_mean,
@@ -235,10 +237,10 @@ def _source_in_clip_frame(reg: _Registration, query: _Side) -> tuple[np.ndarray,
 
 
 def _best_pairs(query: _Side, source: _Side, to_thumb: np.ndarray
-                ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+                ) -> tuple[np.ndarray, np.ndarray, tuple[np.ndarray, ...]]:
     """Per clip frame: the source frame whose motion correlates best, and that correlation
     (0 where the two whole pictures do not show the same moment); then the whole-picture
-    features of every clip and source frame (unit norm)."""
+    and the moving-part features of every clip and source frame (unit norm)."""
     q_h = max(2, round(query.thumbs[0].shape[0] * _THUMB / query.thumbs[0].shape[1]))
     size = (_THUMB, q_h)
     q = np.stack([cv2.resize(cv2.GaussianBlur(t, (0, 0), 1.2), size,
@@ -263,7 +265,7 @@ def _best_pairs(query: _Side, source: _Side, to_thumb: np.ndarray
     # gesture filmed twice, move alike): the whole picture must match its partner too.
     qf, sf = features(q), features(s)
     whole = (qf * sf[best]).sum(axis=1)
-    return best, np.where(whole >= SAME_PICTURE, score, 0.0), qf, sf
+    return best, np.where(whole >= SAME_PICTURE, score, 0.0), (qf, sf, qm, sm)
 
 
 # ------------------------------------------------------------------------------ compare
@@ -276,7 +278,11 @@ def compare(query_path: Path, source_path: Path, *, source_start: float = 0.0,
     match says where the clip came from). Raises MediaError for a broken source.
     """
     query = _decode(query_path, limit=min(max_frames or _MAX_FRAMES, _MAX_FRAMES))
-    source = _decode(source_path, source_start, source_end)
+    return compare_sides(query, _decode(source_path, source_start, source_end), source_path)
+
+
+def compare_sides(query: _Side, source: _Side, source_path: Path) -> Comparison:
+    """:func:`compare` on two decoded videos (``source_path`` names the source)."""
     name = source_path.name
     q_t0, q_t1 = float(query.times[0]), float(query.times[-1])
     base = {"source": str(source_path)}
@@ -304,13 +310,14 @@ def compare(query_path: Path, source_path: Path, *, source_start: float = 0.0,
                     f"{framing['shown_height_share']:.0%} of {name}'s picture"}))
 
     to_thumb, to_work = _source_in_clip_frame(reg, query)
-    best, score, qf, sf = _best_pairs(query, source, to_thumb)
+    best, score, (qf, sf, qm, sm) = _best_pairs(query, source, to_thumb)
     ts = source.times[best]
     tq = query.times
     tol = 1.6 / max(source.fps, 1.0)
     ok = score >= 0.5
     segs = segments(tq, ts, ok, tol)
     extend(segs, tq, source.times, qf, sf)
+    lines = LineFit(qm, sm, tq, source.times, source.fps)
     covered = np.zeros(len(tq), bool)
     on_line = np.zeros(len(tq), bool)
     for g in segs:
@@ -327,6 +334,9 @@ def compare(query_path: Path, source_path: Path, *, source_start: float = 0.0,
     for g in segs:
         if abs(g.speed - 1.0) < _SAME_SPEED or g.inliers < 8:
             continue
+        # Where little moves, a line of another speed explains the frames as well.
+        if lines.speed_gain(g) < MOTION_GAIN:
+            continue
         half = 1.96 * g.speed_se + 0.01
         strong = abs(g.speed - 1.0) - half > 0.0
         conf = 0.95 if strong and g.inliers >= 15 else 0.45
@@ -342,7 +352,7 @@ def compare(query_path: Path, source_path: Path, *, source_start: float = 0.0,
         was = p.speed * float(tq[p.last]) + p.offset
         now = g.speed * t + g.offset
         expect = was + p.speed * (t - float(tq[p.last]))
-        if abs(now - expect) > 3 * tol:
+        if abs(now - expect) > 3 * tol and lines.cut_gain(p, g) >= MOTION_GAIN:
             gap = now - expect
             what = (f"skips {gap:.2f} s of the source" if gap > 0
                     else f"goes back {-gap:.2f} s in the source")
