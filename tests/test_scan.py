@@ -197,7 +197,36 @@ def test_the_command_line(tmp_path: Path, collection: Path, local_scan,
     code, _, err = _main(capsys, "scan", str(collection), "-o", str(tmp_path / "r"),
                          "--match", str(bad))
     assert code == 2 and err.startswith(f"error: {bad}: line 1: expected a 64-digit hex")
+    code, _, err = _main(capsys, "scan", str(collection), "-o", str(tmp_path / "r"),
+                         "--index", str(bad))
+    assert code == 2 and err.startswith(f"error: {bad}: not a twoface index")
+    assert err.count("\n") == 1  # one line, no traceback
     # Into the finished results of the local scan: every file is already done.
     code, out, _ = _main(capsys, "scan", str(collection), "-o", str(local_scan[0]), "--checks",
                          "provenance,detect,inspect", "--frames", "4", "--workers", "1")
     assert code == 0 and "checked 0" in out and "skipped 5 done" in out
+
+
+def test_inspect_with_an_index_measures_each_video_against_its_source(
+        tmp_path: Path, talking_video: Path) -> None:
+    import json
+
+    from twoface.forensics.index import add_videos
+    from twoface.media import iter_frames, probe, write_video
+
+    index = tmp_path / "index.sqlite"
+    add_videos([talking_video], index)
+    folder = tmp_path / "found"
+    frames = [f.image for f in iter_frames(talking_video)]
+    write_video(folder / "reposted.mp4", frames, probe(talking_video).fps, crf=30)
+    out = tmp_path / "r"
+    run_scan([folder], ScanConfig(results=str(out), checks=("inspect",), index=str(index),
+                                  **FAST))
+    (row,) = read_rows(out).to_pylist()
+    findings = json.loads(row["findings"])
+    kinds = {f["kind"]: f for f in findings}
+    # The match is context: it never flags the file (findings_max is over edits only).
+    assert row["findings_max"] == max((f["confidence"] for f in findings if not f["context"]),
+                                      default=0.0)
+    assert kinds["source_match"]["evidence"]["source"] == str(talking_video)
+    assert kinds["source_match"]["confidence"] >= 0.5  # lined up with the indexed video

@@ -46,6 +46,10 @@ def scan(
     match: Annotated[Path | None, typer.Option(
         "--match", help="Hash list (a PDQ hash per line, optional label): flag files whose "
         "PDQ/vPDQ hashes match an entry.")] = None,
+    index: Annotated[Path | None, typer.Option(
+        "--index", help="Near-duplicate index (`twoface index`): the inspect check looks up "
+        "each video's source in it and measures crops, mirrors, speed, cuts and overlays "
+        "against that source.")] = None,
     model: Annotated[Path | None, typer.Option(
         "-m", "--model", help="Detector folder (default: the one twoface ships).")] = None,
     frames: Annotated[int, typer.Option(min=1, help="Frames sampled per video by detect.")
@@ -60,6 +64,10 @@ def scan(
     from twoface.scan import ScanConfig, run_scan
 
     names = _checks(checks)
+    if index is not None:  # a bad index is one error now, not one per file
+        from twoface.forensics.index import connect
+
+        connect(index, create=False).close()
     n = workers or (os.cpu_count() or 1)
     dev = device or "cpu"  # CPU-first: a GPU only when asked for
     config = ScanConfig(results=str(output), checks=names,  # type: ignore[arg-type]
@@ -70,6 +78,7 @@ def scan(
                         # made a file 3x slower (BENCHMARKS.md); workers scale instead.
                         threads=1,
                         match_list=None if match is None else str(match),
+                        index=None if index is None else str(index),
                         reports=not no_reports)
     try:
         with progress_bar(enabled=not quiet) as bar:

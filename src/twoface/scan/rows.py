@@ -82,6 +82,8 @@ class ScanConfig:
     device: str = "cpu"
     threads: int = 1  # torch threads per worker: workers x threads should fit the cores
     match_list: str | None = None
+    index: str | None = None  # near-duplicate index: inspect measures each video against
+    #                           the source it finds there (twoface index)
     reports: bool = True
     detect_fields: dict[str, Any] = field(default_factory=dict)
 
@@ -180,10 +182,12 @@ class Checker:
             from twoface.forensics.shallow import inspect_video
 
             t = time.perf_counter()
-            findings = inspect_video(path).findings
+            findings = inspect_video(path, index=self.config.index).findings
             row["seconds_inspect"] = round(time.perf_counter() - t, 3)
             row["findings"] = json.dumps([f.to_dict() for f in findings])
-            row["findings_max"] = max((round(f.confidence, 3) for f in findings), default=0.0)
+            # Edits only: the source's traits and the source match are context.
+            row["findings_max"] = max((round(f.confidence, 3) for f in findings
+                                       if not f.is_context), default=0.0)
 
 
 def _describe(exc: Exception) -> str:
