@@ -271,7 +271,11 @@ Same thresholds (≥ {THRESHOLD}, factor ±0.05); a splice at one of the sources
 not a false alarm. The overlay is a white caption along the bottom and a filled box at the
 top right. The comparison's thresholds (keypoint inliers ≥ 25, shown share < 0.97 for a
 crop, |speed − 1| ≥ 0.03, 18 grey levels in ≥ 70 % of lined-up frames for an overlay) were
-set on four of these clips at CRF 28 before this run, not on held-out footage.
+set on four of these clips at CRF 28 before this run, not on held-out footage; the motion
+evidence a speed change or a cut needs (its line must follow what moves ≥ 0.03 better than
+any line at the source's speed, or than one line through both sides of the cut) was set on
+all 19 at CRF 28 (2026-12-06), so those two kinds' precision here is not from held-out
+footage either.
 
 Bars of issue 24, with the source given:
 
