@@ -273,8 +273,9 @@ top right. The comparison's thresholds (keypoint inliers ≥ 25, shown share < 0
 crop, |speed − 1| ≥ 0.03, 18 grey levels in ≥ 70 % of lined-up frames for an overlay) were
 set on four of these clips at CRF 28 before this run, not on held-out footage; the motion
 evidence a speed change or a cut needs (its line must follow what moves ≥ 0.03 better than
-any line at the source's speed, or than one line through both sides of the cut) was set on
-all 19 at CRF 28 (2026-12-06), so those two kinds' precision here is not from held-out
+any line at the source's speed, or than one line through both sides of the cut) and the
+test that splits a stretch where a partial edit bends the time map (F ≥ 12) were set on
+all 19 at CRF 28 (2026-12-06/07), so speed and cut figures here are not from held-out
 footage either.
 
 Bars of issue 24, with the source given:

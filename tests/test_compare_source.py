@@ -217,3 +217,29 @@ def test_a_line_needs_moving_pictures_to_count_as_a_speed_change_or_a_cut() -> N
     fit = LineFit(clip_of(moving, 1.0, jump_at=50), moving, tq, ts, FPS)
     p, g = Segment(0, 49, 1.0, 0.0, 0.0, 50), Segment(50, 99, 1.0, 1.0, 0.0, 50)
     assert fit.cut_gain(p, g) > 3 * MOTION_GAIN
+
+
+def test_a_partial_speed_change_gets_its_own_stretch() -> None:
+    from twoface.forensics._timeline import Segment, bend
+
+    fps = 30
+    tq = np.arange(180) / fps
+    rng = np.random.default_rng(1)
+
+    def frames_shown(curve: np.ndarray) -> np.ndarray:  # source times on the frame grid
+        return np.round((curve + rng.normal(0, 0.3 / fps, curve.size)) * fps) / fps
+
+    # Untouched for 2 s, 0.75x for 2 s, untouched again: one line across all of it would
+    # take a compromise slope; the bend finds the middle and its speed.
+    curve = np.where(tq < 2, tq, np.where(tq < 4, 2 + 0.75 * (tq - 2), 3.5 + (tq - 4)))
+    ts, ok, tol = frames_shown(curve), np.ones(180, bool), 1.6 / fps
+    a, b = np.polyfit(tq[40:150], ts[40:150], 1)
+    split = bend(tq, ts, ok, tol, [Segment(40, 149, float(a), float(b), 0.0, 110)])
+    middle = [g for g in split if g.speed != 1.0]
+    assert len(split) == 3 and len(middle) == 1
+    assert abs(middle[0].speed - 0.75) < 0.03
+    assert abs(tq[middle[0].first] - 2) < 0.2 and abs(tq[middle[0].last] - 4) < 0.2
+    # A whole clip played 1.25x as fast is one straight line: left alone.
+    ts = frames_shown(1.25 * tq)
+    whole = Segment(0, 179, 1.25, 0.0, 0.0, 180)
+    assert bend(tq, ts, ok, tol, [whole]) == [whole]

@@ -39,6 +39,7 @@ from twoface.forensics._timeline import (
     MOTION_GAIN,
     SAME_PICTURE,
     LineFit,
+    bend,
     extend,
     features,
     local_mean,
@@ -315,7 +316,7 @@ def compare_sides(query: _Side, source: _Side, source_path: Path) -> Comparison:
     tq = query.times
     tol = 1.6 / max(source.fps, 1.0)
     ok = score >= 0.5
-    segs = segments(tq, ts, ok, tol)
+    segs = bend(tq, ts, ok, tol, segments(tq, ts, ok, tol))
     extend(segs, tq, source.times, qf, sf)
     lines = LineFit(qm, sm, tq, source.times, source.fps)
     covered = np.zeros(len(tq), bool)
