@@ -62,14 +62,6 @@ def extend(segs: list[Segment], tq: np.ndarray, ts: np.ndarray, qf: np.ndarray,
             taken[g.first] = True
 
 
-def along(qm: np.ndarray, sm: np.ndarray, ts: np.ndarray, tq: np.ndarray, idx: np.ndarray,
-          speed: float, offset: float) -> np.ndarray:
-    """Moving-part correlation of clip frames ``idx`` with the source frames the line
-    ``speed · t + offset`` predicts (the better of the two around the predicted time)."""
-    j = np.clip(np.searchsorted(ts, speed * tq[idx] + offset), 1, len(ts) - 1)
-    return np.maximum((qm[idx] * sm[j]).sum(axis=1), (qm[idx] * sm[j - 1]).sum(axis=1))
-
-
 class LineFit:
     """How well lines follow what moves in the clip: moving-part features of the clip
     (``qm``) and the source (``sm``), with their frame times."""
@@ -83,9 +75,14 @@ class LineFit:
         return idx if len(idx) <= 300 else idx[np.linspace(0, len(idx) - 1, 300).astype(int)]
 
     def score(self, g: Segment, speed: float, offset: float) -> float:
-        """Mean moving-part correlation of ``g``'s frames along a line."""
-        return float(along(self.qm, self.sm, self.ts, self.tq, self._frames(g), speed,
-                           offset).mean())
+        """Mean moving-part correlation of ``g``'s frames with the source frames the line
+        ``speed · t + offset`` predicts (the better of the two around each predicted time)."""
+        idx = self._frames(g)
+        j = np.clip(np.searchsorted(self.ts, speed * self.tq[idx] + offset), 1,
+                    len(self.ts) - 1)
+        q = self.qm[idx]
+        return float(np.maximum((q * self.sm[j]).sum(axis=1),
+                                (q * self.sm[j - 1]).sum(axis=1)).mean())
 
     def speed_one(self, g: Segment) -> list[tuple[float, float]]:
         """Lines at the source's own speed within ±1 s of ``g``'s line at its middle."""
@@ -193,10 +190,7 @@ def segments(tq: np.ndarray, ts: np.ndarray, ok: np.ndarray, tol: float) -> list
             a, b = np.polyfit(tq[run_in], ts[run_in], 1)
         if len(run_in) < 6 or tq[last] - tq[first] < MIN_RUN_S:
             continue
-        resid = ts[run_in] - (a * tq[run_in] + b)
-        dt = tq[run_in] - tq[run_in].mean()
-        se = float(np.sqrt((resid ** 2).sum() / max(1, len(run_in) - 2) / max(
-            1e-12, (dt ** 2).sum())))
+        se = _slope_se(tq[run_in], ts[run_in] - (a * tq[run_in] + b))
         out.append(Segment(int(first), int(last), float(a), float(b), se, len(run_in)))
         if first - 1 >= lo:
             todo.append((lo, first - 1))
@@ -221,6 +215,13 @@ def segments(tq: np.ndarray, ts: np.ndarray, ok: np.ndarray, tol: float) -> list
     return merged
 
 
+def _slope_se(t: np.ndarray, resid: np.ndarray) -> float:
+    """Standard error of a fitted line's slope from its points' times and residuals."""
+    dt = t - t.mean()
+    return float(np.sqrt((resid ** 2).sum() / max(1, len(t) - 2) / max(1e-12,
+                                                                       (dt ** 2).sum())))
+
+
 def runs(mask: np.ndarray) -> list[tuple[int, int]]:
     """(first, last) index of each run of True."""
     out, start = [], None
@@ -243,8 +244,8 @@ def bend(tq: np.ndarray, ts: np.ndarray, ok: np.ndarray, tol: float,
     and one line fitted across a bend takes a compromise slope and overreaches into the
     untouched parts. For each stretch not at the source's speed, the continuous model
     "speed 1, then speed s, then speed 1" is fitted for every pair of bend points (every
-    third frame) by least squares; it replaces the line when it keeps as many pairs within
-    ``tol`` and its drop in squared error is significant (F ≥ _BEND_F).
+    third frame, at most 120 of them) by least squares; it replaces the line when it keeps as
+    many pairs within ``tol`` and its drop in squared error is significant (F ≥ _BEND_F).
     """
     out: list[Segment] = []
     for g in segs:
@@ -258,7 +259,9 @@ def bend(tq: np.ndarray, ts: np.ndarray, ok: np.ndarray, tol: float,
         # Counting pairs within tol cannot tell a compromise line from a bend that stays
         # within a frame or two of it; the squared error can.
         line_sse = float(((y - (g.speed * x + g.offset)) ** 2).sum())
-        cand = x[::3]
+        # Every third frame, at most 120 candidates (pairs grow with their square: a long
+        # clip's stretch would otherwise cost millions of fits).
+        cand = x[::max(3, -(-len(x) // 120))]
         best: tuple[int, float, float, float, float, float] | None = None
         for i, b1 in enumerate(cand):
             for b2 in cand[i + 1:]:
@@ -288,9 +291,7 @@ def bend(tq: np.ndarray, ts: np.ndarray, ok: np.ndarray, tol: float,
         mid = np.arange(cut1, cut2)
         mid = mid[ok[mid]]
         off_mid = c + b1 - s * b1
-        r = ts[mid] - (s * tq[mid] + off_mid)
-        dt = tq[mid] - tq[mid].mean()
-        se = float(np.sqrt((r ** 2).sum() / max(1, len(mid) - 2) / max(1e-12, (dt ** 2).sum())))
+        se = _slope_se(tq[mid], ts[mid] - (s * tq[mid] + off_mid))
         pieces = [(g.first, cut1 - 1, 1.0, c), (cut1, cut2 - 1, s, off_mid),
                   (cut2, g.last, 1.0, c + b1 + s * (b2 - b1) - b2)]
         for first, last, speed, offset in pieces:

@@ -73,7 +73,6 @@ function findingFill(f) {
 }
 
 function renderInspect(r, box) {
-  if (r.media === "image") r.duration = 0;
   const dur = Math.max(r.duration || 0, 0.01), w = 760, rowH = 18;
   const kinds = [...new Set(r.findings.map((f) => f.kind))];
   const svg = svgEl("svg", { width: w, height: 30 + rowH * Math.max(kinds.length, 1), id: "findings-timeline",
