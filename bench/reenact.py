@@ -162,6 +162,7 @@ def quality(model: Path, frames: int) -> tuple[list[dict], list[dict]]:
                              "found": s["faces_found"], "retrieval": s["identity_retrieval"],
                              "gallery": s["gallery_identities"], "real": s["gallery_real"],
                              "pose": s["pose_err_deg"], "sharpness": s["sharpness_ratio"],
+                             "shut": s["source_shut_frames"], "blinks": s["blinks_kept"],
                              "verdict": s["verdict"]})
             print(json.dumps(one_rows[-1]), flush=True)
     re_pipes: dict[OneShotEngine, ReenactPipeline] = {
@@ -208,7 +209,7 @@ def main() -> None:
     device = "cuda" if torch.cuda.is_available() else "cpu"
 
     def f(v: object, fmt: str) -> str:
-        return format(v, fmt) if isinstance(v, int | float) else "—"
+        return format(v, fmt) if isinstance(v, int | float) and v == v else "—"  # NaN: —
 
     body = [f"`python bench/reenact.py` on {machine()}, {torch.get_num_threads()} torch "
             f"threads; {(time.time() - t0) / 60:.0f} min in all. Model for quality: "
@@ -222,16 +223,24 @@ def main() -> None:
         body += ["", "**One-shot swap** of one photo of a person held out of every clip "
                  f"(`s9.jpg`, a painted portrait; `s42.jpg`, a photograph) into the first "
                  f"{args.frames} frames of real clips, `eval swap` (gallery with real people; "
-                 "the issue's bars: retrieval ≥ 90 %, pose ≤ 3°, sharpness ≥ 0.6):", "",
+                 "the issue's bars: retrieval ≥ 90 %, pose ≤ 3°, sharpness ≥ 0.6; blinks "
+                 "kept: of the sampled frames where the target's eyes are shut, the share "
+                 "where the swapped eyes are shut too):", "",
                  "| photo | target | engine | face found | identity retrieval (gallery, real) | "
-                 "pose error (°) | sharpness | verdict |", "|---|---|---|---|---|---|---|---|"]
+                 "pose error (°) | sharpness | blinks kept (shut frames) | verdict |",
+                 "|---|---|---|---|---|---|---|---|---|"]
         body += [f"| {r['photo']} | {r['target']} | {r['engine']} | {f(r['found'], '.0%')} | "
                  f"{f(r['retrieval'], '.0%')} "
                  f"({r['gallery']}, {r['real']}) | {f(r['pose'], '.2f')} | "
-                 f"{f(r['sharpness'], '.2f')} | {r['verdict']} |" for r in one_rows]
+                 f"{f(r['sharpness'], '.2f')} | {f(r['blinks'], '.0%')} ({r['shut']}) | "
+                 f"{r['verdict']} |" for r in one_rows]
         body += ["", "**Reenactment** (`--expression-only`), `eval reenact`: expression error "
                  "in inter-ocular distances against the do-nothing baseline (gain = 1 − "
-                 "error / baseline; the goal is ≥ 0.5), the target's identity kept:", "",
+                 "error / baseline; the goal is ≥ 0.5), the target's identity kept. "
+                 "Landmark tracks keep blinks and mouth movements since 2026-12-07 "
+                 "(`keep_expression`), so the actor's expression measured here is larger "
+                 "than before (d19 by d10: baseline 0.027 → 0.044) and gains from before "
+                 "that date are not comparable:", "",
                  "| target | actor | engine | expression error | baseline | gain | identity "
                  "retrieval (gallery) | pose error (°) | sharpness | flicker ratio |",
                  "|---|---|---|---|---|---|---|---|---|---|"]

@@ -276,7 +276,11 @@ evidence a speed change or a cut needs (its line must follow what moves ≥ 0.03
 any line at the source's speed, or than one line through both sides of the cut) and the
 test that splits a stretch where a partial edit bends the time map (F ≥ 12) were set on
 all 19 at CRF 28 (2026-12-06/07), so speed and cut figures here are not from held-out
-footage either.
+footage either. Runs differ a little even with unchanged code: the clips are encoded afresh
+each run by x264 with several threads, which is not bit-exact from run to run (two writes of
+the same frames at CRF 18 differed for 3 of 5 clips, 2026-12-07), while `inspect` gives the
+same findings on the same files; a 95 % crop sits at the 0.97 threshold and moved between
+32 and 37 of 38 over three runs.
 
 Bars of issue 24, with the source given:
 

@@ -88,6 +88,42 @@ def test_smoothing_removes_jitter_without_lag() -> None:
     assert abs((smooth[mid] - base)[:, 0].mean() - sweep[mid]) < 3.0
 
 
+def test_smoothing_with_expression_keeps_blinks_and_speech_but_not_jitter() -> None:
+    """A still face that blinks (lids shut for 0.2 s) and opens its mouth (0.3 s), with dlib-like
+    jitter: the hard smoothing of a still face flattens both; ``expression`` keeps them and
+    still removes most of the jitter."""
+    from twoface.apply._facecrop import eye_openness, mouth_open
+
+    rng = np.random.default_rng(3)
+    t = np.arange(120) / 30.0
+    base = template_points(256).astype(np.float64)
+    truth = np.repeat(base[None], len(t), 0)
+    blink = (t > 1.0) & (t < 1.2)
+    for upper, lower in ((37, 41), (38, 40), (43, 47), (44, 46)):
+        mid = (truth[blink, upper, 1] + truth[blink, lower, 1]) / 2
+        truth[blink, upper, 1], truth[blink, lower, 1] = mid - 0.5, mid + 0.5
+    talk = (t > 2.5) & (t < 2.8)
+    truth[np.ix_(talk, [56, 57, 58, 65, 66, 67])] += np.array([0.0, 14.0])
+    noisy = truth + rng.normal(0, 0.8, truth.shape)
+
+    def shut(x: np.ndarray) -> float:  # eye openness in the middle of the blink
+        return float(eye_openness(x[33]).mean())
+
+    def gap(x: np.ndarray) -> float:
+        return mouth_open(x[80])
+
+    def jitter(x: np.ndarray) -> float:
+        quiet = (t < 0.9)[1:]
+        return float(np.linalg.norm(np.diff(x, axis=0), axis=2).mean(1)[quiet].mean())
+
+    hard = smooth_landmarks(noisy.astype(np.float32), t).astype(np.float64)
+    kept = smooth_landmarks(noisy.astype(np.float32), t, expression=True).astype(np.float64)
+    assert shut(truth) < 0.05 and shut(hard) > 0.2  # the blink is lost
+    assert shut(kept) < 0.1
+    assert gap(hard) < 0.5 * gap(truth) and gap(kept) > 0.8 * gap(truth)
+    assert jitter(kept) < jitter(noisy) / 2
+
+
 @pytest.mark.parametrize("n", [1, 2])
 def test_smoothing_short_tracks_passes_through(n: int) -> None:
     marks = np.ones((n, 68, 2), np.float32)

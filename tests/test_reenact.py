@@ -210,6 +210,41 @@ def test_mouth_interior_comes_from_an_open_donor_only() -> None:
     assert np.array_equal(fill_mouth(face, marks, donor, shut), face)
 
 
+def test_shut_eyes_show_the_frames_own_lids() -> None:
+    """A warp cannot shut the photo's open eyes: where the frame's eyes are shut, the paste
+    leaves the frame's own eyes and lids (dark here) and keeps the drawn face elsewhere."""
+    from twoface.apply._facecrop import Paster, eye_openness, eyes_shut
+    from twoface.faces.align import template_points
+
+    marks = template_points(160).astype(np.float64) + 20
+    wide = eye_openness(marks)
+    closed = marks.copy()
+    for upper, lower in ((37, 41), (38, 40), (43, 47), (44, 46)):
+        mid = (closed[upper, 1] + closed[lower, 1]) / 2
+        closed[upper, 1], closed[lower, 1] = mid - 0.3, mid + 0.3
+    assert np.all(eyes_shut(marks, wide) == 0) and np.all(eyes_shut(closed, wide) == 1)
+    frame = np.zeros((200, 200, 3), np.uint8)
+    face = np.full((200, 200, 3), 0.8, np.float32)
+    eye = np.round(closed[36:42].mean(0)).astype(int)
+    cheek = np.round((closed[31] + closed[2]) / 2).astype(int)
+    for shut, dark in ((eyes_shut(closed, wide), True), (np.zeros(2), False)):
+        out = Paster(color="none")(frame, face, (0, 0, 200), closed, keep_eyes=shut)
+        assert (out[eye[1], eye[0]].mean() < 40) == dark
+        assert out[cheek[1], cheek[0]].mean() > 150
+
+
+def test_blinks_are_counted_against_each_videos_own_open_eyes() -> None:
+    from twoface.evaluate.swap import blink_agreement as _blinks
+
+    src = [0.3] * 8 + [0.1, 0.1]
+    rows = [{"eyes_source": s, "eyes_swapped": w} for s, w in
+            zip(src, [0.2] * 8 + [0.05, 0.2], strict=True)]  # narrower eyes; one blink of two
+    got = _blinks(rows)
+    assert got["source_shut_frames"] == 2
+    assert got["blinks_kept"] == 0.5 and got["blinks_added"] == 0.0
+    assert np.isnan(_blinks([{"eyes_source": 0.3, "eyes_swapped": 0.3}] * 4)["blinks_kept"])
+
+
 def test_warp_reenactment_is_sharp_and_keeps_the_target(world: dict) -> None:
     from twoface.apply.reenact import ReenactOptions, ReenactPipeline
 

@@ -24,8 +24,11 @@ PerFrame = dict[int, list[tuple[int, np.ndarray]]]  # frame index → [(track id
 
 
 def track_faces(source: Path, models: Any, *, detect_every: int = 5, min_face: int = 40,
-                progress: bool = False, total: int | None = None) -> PerFrame:
-    """Track every face of ``source`` and smooth each track's landmarks (zero-phase Kalman)."""
+                progress: bool = False, total: int | None = None,
+                expression: bool = False) -> PerFrame:
+    """Track every face of ``source`` and smooth each track's landmarks (zero-phase Kalman;
+    ``expression`` keeps blinks and mouth movements, see
+    :func:`~twoface.faces.track.smooth_landmarks`)."""
     from twoface.faces.track import FaceTracker, TrackerConfig, smooth_landmarks
     from twoface.media import iter_frames
     from twoface.progress import progress_bar
@@ -42,7 +45,7 @@ def track_faces(source: Path, models: Any, *, detect_every: int = 5, min_face: i
     per_frame: PerFrame = defaultdict(list)
     for tid, items in tracks.items():
         marks = smooth_landmarks(np.array([m for _, _, m in items]),
-                                 np.array([t for _, t, _ in items]))
+                                 np.array([t for _, t, _ in items]), expression=expression)
         for (index, _, _), m in zip(items, marks, strict=True):
             per_frame[index].append((tid, m))
     return dict(per_frame)
@@ -94,6 +97,26 @@ def mouth_open(marks: np.ndarray) -> float:
     return gap / max(float(np.ptp(marks[:, 1])), 1e-6)
 
 
+_EYES = ((36, 42), (42, 48))  # the 68-point scheme's right and left eye outlines
+
+
+def eye_openness(marks: np.ndarray) -> np.ndarray:
+    """``(2,)``: each eye's lid gap over its width (dlib's points: about 0.3 open, 0.1 shut)."""
+    out = []
+    for lo, _ in _EYES:
+        e = marks[lo:lo + 6]
+        gap = np.linalg.norm(e[[1, 2]] - e[[5, 4]], axis=1).mean()
+        out.append(gap / max(float(np.linalg.norm(e[3] - e[0])), 1e-6))
+    return np.array(out)
+
+
+def eyes_shut(marks: np.ndarray, wide: np.ndarray) -> np.ndarray:
+    """``(2,)`` in [0, 1]: how shut each eye is against ``wide``, the track's open eyes (its
+    80th percentile of :func:`eye_openness`); 0 up to a third shut, 1 from two thirds."""
+    closed = 1 - eye_openness(marks) / np.maximum(wide, 1e-6)
+    return np.clip((closed - 1 / 3) * 3, 0, 1)
+
+
 class Paster:
     """Pastes drawn face crops into their frames through the frame's own face mask, with a
     colour correction smoothed along the track (so the face neither jumps nor flickers)."""
@@ -104,10 +127,15 @@ class Paster:
         self._shift: np.ndarray | None = None
 
     def __call__(self, frame: np.ndarray, face: np.ndarray, box: Box, marks: np.ndarray,
-                 *, keep_mouth: bool = False, drawn: np.ndarray | None = None) -> np.ndarray:
+                 *, keep_mouth: bool = False, keep_eyes: np.ndarray | None = None,
+                 frame_marks: np.ndarray | None = None, drawn: np.ndarray | None = None
+                 ) -> np.ndarray:
         """``frame`` (uint8) with ``face`` (``S×S×3`` float in [0, 1], drawn for ``box``)
         pasted inside the hull of ``marks`` (the frame's landmarks). ``keep_mouth`` leaves
-        the frame's own inner mouth (a warp cannot draw teeth it never saw); ``drawn``
+        the frame's own inner mouth (a warp cannot draw teeth it never saw); ``keep_eyes``
+        (``(2,)`` in [0, 1], see :func:`eyes_shut`) shows that much of the frame's own eyes
+        and lids (a warp squeezes open eyes thin but cannot shut them), where
+        ``frame_marks`` puts them when ``marks`` were moved off the frame's own; ``drawn``
         (``side×side`` bool) limits the paste to what the face drawing covered."""
         from twoface.faces.mask import face_mask
 
@@ -134,6 +162,9 @@ class Paster:
             lips = np.round(marks[60:68] - np.array([x0, y0])).astype(np.int32)
             hole = cv2.fillPoly(np.zeros((side, side), np.float32), [lips], 1.0)
             alpha = alpha * (1 - cv2.GaussianBlur(hole, (0, 0), max(1.0, side / 150)))
+        if keep_eyes is not None and float(np.max(keep_eyes)) > 0:
+            own = marks if frame_marks is None else frame_marks
+            alpha = alpha * (1 - _eye_windows(own - np.array([x0, y0]), side, keep_eyes))
         # Only the part of the box inside the frame is written back.
         h, w = frame.shape[:2]
         fx0, fy0, fx1, fy1 = max(0, x0), max(0, y0), min(w, x0 + side), min(h, y0 + side)
@@ -144,3 +175,20 @@ class Paster:
         out = frame.copy()
         out[fy0:fy1, fx0:fx1] = paste(out[fy0:fy1, fx0:fx1], big[cut], alpha[cut], self.blend)
         return out
+
+
+def _eye_windows(marks: np.ndarray, side: int, weights: np.ndarray) -> np.ndarray:
+    """``side×side`` float: soft ellipses over each eye and its lids, scaled by ``weights``."""
+    out = np.zeros((side, side), np.float32)
+    for (lo, hi), w in zip(_EYES, weights, strict=True):
+        if w <= 0:
+            continue
+        e = marks[lo:hi]
+        width = float(np.linalg.norm(e[3] - e[0]))
+        angle = float(np.degrees(np.arctan2(*(e[3] - e[0])[::-1])))
+        cx, cy = np.rint(e.mean(0)).astype(int).tolist()
+        axes = (round(0.75 * width), round(0.5 * width))
+        one = cv2.ellipse(np.zeros((side, side), np.float32), (cx, cy), axes, angle, 0, 360,
+                          1.0, -1)
+        out = np.maximum(out, w * cv2.GaussianBlur(one, (0, 0), max(1.0, width / 6)))
+    return out

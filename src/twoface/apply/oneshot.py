@@ -9,7 +9,9 @@ task), with one of two engines.
   triangle (:mod:`twoface.apply._warp`) onto the frame's landmarks moved halfway towards the
   photo's own spacing of eyes, nose and mouth (:func:`photo_shaped`; that spacing is much of
   a person's identity; the jaw line is the frame's), at the frame's own resolution, so it is
-  as sharp as the photo; the frame keeps its inner mouth.
+  as sharp as the photo; the frame keeps its inner mouth, and its own eyes and lids while
+  they are shut (a warp squeezes the photo's open eyes thin but cannot shut them; the track
+  keeps blinks, :func:`twoface.faces.track.keep_expression`).
 
 Either way the face is pasted through the frame's face mask with a colour correction smoothed
 along the track. Several photos of one person may be given: each frame uses the one closest in
@@ -31,6 +33,8 @@ from twoface.apply._facecrop import (
     Box,
     Paster,
     crop_at,
+    eye_openness,
+    eyes_shut,
     follow_box,
     main_track,
     normalised_pose,
@@ -168,7 +172,7 @@ class OneShotSwapPipeline(FaceMotionPipeline):
         info = probe(target)
         tgt = main_track(track_faces(target, self.faces, detect_every=opts.detect_every,
                                      min_face=opts.min_face, progress=progress,
-                                     total=info.frame_count))
+                                     total=info.frame_count, expression=True))
         if not tgt:
             raise TwofaceError(target, "no face found in any frame; nothing to swap")
         poses = {i: normalised_pose(m) for i, m in tgt.items()}
@@ -182,6 +186,7 @@ class OneShotSwapPipeline(FaceMotionPipeline):
 
             tris = triangles(cast(np.ndarray, photos[0].points))
             calm = tgt[neutral_frame(tgt, (info.width, info.height))]
+            wide = np.percentile([eye_openness(m) for m in tgt.values()], 80, axis=0)
         else:
             self._prepare(photos, target, tgt, size)
         # 2. Swap in batches, writing as we go: memory stays flat.
@@ -209,13 +214,14 @@ class OneShotSwapPipeline(FaceMotionPipeline):
                     chosen.append(current)
                 if todo and warp:
                     for k, who in zip(todo, chosen, strict=True):
-                        marks = tgt[chunk[k].index]
+                        marks = own = tgt[chunk[k].index]
                         if opts.photo_shape > 0:
-                            marks = photo_shaped(cast(np.ndarray, photos[who].marks), marks,
+                            marks = photo_shaped(cast(np.ndarray, photos[who].marks), own,
                                                  calm, opts.photo_shape)
                         box = follow_box(marks)
                         face, covered = self._warp(photos[who], box, marks, tris)
                         images[k] = paster(images[k], face, box, marks, keep_mouth=True,
+                                           keep_eyes=eyes_shut(own, wide), frame_marks=own,
                                            drawn=covered)
                         report.photo_frames[photos[who].path.name] += 1
                 elif todo:

@@ -14,7 +14,10 @@ target frame by the similarity between the actor's neutral face and the target's
 the target's landmarks, and the target's own face is warped triangle by triangle onto them
 (:mod:`twoface.apply._warp`) inside a ring of fixed points, so it meets the untouched frame
 with no blend. Sharp and the target's own pixels, but only what the target shows can be
-moved: a mouth opened wider than the target ever opens it has no teeth.
+moved: a mouth opened wider than the target ever opens it has no teeth (the actor's mouth
+fills it), and lids brought together narrow an open eye but do not shut it (the actor's
+blinks show as narrowed eyes; its landmarks keep them, see
+:func:`twoface.faces.track.keep_expression`).
 """
 
 from __future__ import annotations
@@ -155,12 +158,12 @@ class ReenactPipeline(FaceMotionPipeline):
         # 1. The two faces, frame by frame (smoothed landmarks of each video's main face).
         tgt = main_track(track_faces(target, self.faces, detect_every=opts.detect_every,
                                      min_face=opts.min_face, progress=progress,
-                                     total=info.frame_count))
+                                     total=info.frame_count, expression=True))
         if not tgt:
             raise TwofaceError(target, "no face found in any frame; nothing to reenact")
         act = main_track(track_faces(driver, self.faces, detect_every=opts.detect_every,
                                      min_face=opts.min_face, progress=progress,
-                                     total=dinfo.frame_count))
+                                     total=dinfo.frame_count, expression=True))
         if not act:
             raise TwofaceError(driver, "no face found in any frame of the actor's video")
         if opts.neutral_frame is not None and opts.neutral_frame not in act:

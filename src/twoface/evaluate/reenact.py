@@ -14,7 +14,9 @@ Frame by frame, with the three videos in step (the actor's last frame held once 
   a gallery (synthetic people, and the real people of ``../shared`` when given), should be the
   target;
 * pose error against the target (meaningful for ``--expression-only``), sharpness ratio against
-  the target face (1.0 = as sharp), flicker against the target's own.
+  the target face (1.0 = as sharp), flicker against the target's own;
+* blinks: of the frames where the actor's eyes are shut, the share where the reenacted eyes
+  are shut too (:func:`twoface.evaluate.swap.blink_agreement`).
 """
 
 from __future__ import annotations
@@ -41,7 +43,7 @@ def evaluate_reenact(output: str | Path, target: str | Path, driver: str | Path,
     """Measure the reenactment ``output`` of ``target`` driven by ``driver``."""
     import cv2
 
-    from twoface.apply._facecrop import main_track, track_faces
+    from twoface.apply._facecrop import eye_openness, main_track, track_faces
     from twoface.apply.reenact import neutral_frame as find_neutral
     from twoface.evaluate.swap import synthetic_identities
     from twoface.faces.detect import face_chip, landmarks
@@ -59,8 +61,8 @@ def evaluate_reenact(output: str | Path, target: str | Path, driver: str | Path,
     if n_out != n_tgt:
         raise TwofaceError(output, f"has {n_out} frames but the target has {n_tgt}; metrics "
                            "compare frame by frame")
-    tgt = main_track(track_faces(target, models))
-    act = main_track(track_faces(driver, models))
+    tgt = main_track(track_faces(target, models, expression=True))
+    act = main_track(track_faces(driver, models, expression=True))
     if not tgt:
         raise TwofaceError(target, "no face found in the target; nothing to measure")
     if not act:
@@ -107,6 +109,8 @@ def evaluate_reenact(output: str | Path, target: str | Path, driver: str | Path,
             row["expression_err"] = float(np.linalg.norm((change_o - change_a)[17:], axis=1)
                                           .mean())
             row["expression_baseline"] = float(np.linalg.norm(change_a[17:], axis=1).mean())
+            row["eyes_source"] = float(eye_openness(a_marks).mean())  # the actor's blinks
+            row["eyes_swapped"] = float(eye_openness(o_marks).mean())
             size = t.image.shape[1::-1]
             po, pt = head_pose(o_marks, size), head_pose(t_marks, size)
             row["pose_err"] = (abs(po.yaw - pt.yaw) + abs(po.pitch - pt.pitch)
@@ -142,6 +146,8 @@ def evaluate_reenact(output: str | Path, target: str | Path, driver: str | Path,
 
 def _summarise(rows: list[dict[str, Any]], frames: int, gallery: int, real: int,
                neutral: int) -> dict[str, Any]:
+    from twoface.evaluate.swap import blink_agreement
+
     def mean(key: str) -> float:
         v = [r[key] for r in rows if key in r and np.isfinite(r[key])]
         return float(np.mean(v)) if v else float("nan")
@@ -165,4 +171,5 @@ def _summarise(rows: list[dict[str, Any]], frames: int, gallery: int, real: int,
         "pose_err_deg": mean("pose_err"),
         "sharpness_ratio": float(np.median(sharp)) if sharp else float("nan"),
         "flicker_ratio": fl_o / fl_t if fl_t > 0 else float("nan"),
+        **blink_agreement(rows),  # source: the actor; swapped: the reenacted face
     }

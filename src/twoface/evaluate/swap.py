@@ -162,6 +162,7 @@ def evaluate_swap(swapped: str | Path, source: str | Path, target: str | Path, *
     Returns ``{"summary": {...}, "frames": [per-frame dicts], "identities": [names],
     "examples": [(index, source image, swapped image)], "rules": ..., "gallery_notes": ...}``.
     """
+    from twoface.apply._facecrop import eye_openness
     from twoface.faces.detect import face_chip, landmarks
     from twoface.faces.dlib_models import DlibModels
     from twoface.faces.nets import embed_chips
@@ -225,7 +226,9 @@ def evaluate_swap(swapped: str | Path, source: str | Path, target: str | Path, *
             ps, pw = head_pose(ref, src.shape[1::-1]), head_pose(marks, src.shape[1::-1])
             row.update(yaw_err=abs(pw.yaw - ps.yaw), pitch_err=abs(pw.pitch - ps.pitch),
                        roll_err=abs(pw.roll - ps.roll),
-                       expression_err=expression_error(marks, ref))
+                       expression_err=expression_error(marks, ref),
+                       eyes_source=float(eye_openness(ref).mean()),
+                       eyes_swapped=float(eye_openness(marks).mean()))
             if face_found(src, face.bbox, models):  # the same search on both frames
                 row["found"] = face_found(sw, face.bbox, models)
             # Chips now, one batch through the embedder at the end.
@@ -299,7 +302,27 @@ def _summarise(rows: list[dict[str, Any]], frames: int, gallery: int) -> dict[st
         "frames_found_checked": len(checked),
         "pose_err_deg": float(np.mean(pose)) if pose else float("nan"),
         "sharpness_ratio": float(np.median(sharp)) if sharp else float("nan"),
+        **blink_agreement(rows),
     }
+
+
+def blink_agreement(rows: list[dict[str, Any]], shut: float = 0.6) -> dict[str, Any]:
+    """Do the swapped eyes shut when the source's do? An eye counts as shut below ``shut`` ×
+    its own video's open eyes (the 80th percentile of the lid gap over eye width), so a photo
+    with narrower eyes is judged against itself. ``blinks_kept``: the share of the source's
+    shut-eye frames where the swap's are shut too (NaN when the source never shuts them);
+    ``blinks_added``: the share of its open-eye frames where the swap's are shut."""
+    src = np.array([r["eyes_source"] for r in rows if "eyes_source" in r])
+    sw = np.array([r["eyes_swapped"] for r in rows if "eyes_source" in r])
+    if not len(src):
+        return {"source_shut_frames": 0, "blinks_kept": float("nan"),
+                "blinks_added": float("nan")}
+    src_shut = src < shut * np.percentile(src, 80)
+    sw_shut = sw < shut * np.percentile(sw, 80)
+    return {"source_shut_frames": int(src_shut.sum()),
+            "blinks_kept": float(sw_shut[src_shut].mean()) if src_shut.any() else float("nan"),
+            "blinks_added": float(sw_shut[~src_shut].mean()) if (~src_shut).any()
+            else float("nan")}
 
 
 def write_report(result: dict[str, Any], folder: str | Path) -> Path:
