@@ -47,3 +47,29 @@ def test_embedding_is_stable_for_one_face(synthetic_face, models) -> None:
     b = embedding(synthetic_face.image, marks + 0.5, models)
     assert a.shape == (128,) and a.dtype == np.float32
     assert np.linalg.norm(a - b) < 0.1
+
+
+def test_tracker_follows_a_fast_moving_face_by_optical_flow(models) -> None:
+    """A face crossing the frame at 19 px per frame between detections: carried over in its
+    old box, the landmarks fall off it within two frames (more than an inter-ocular distance
+    away by the fourth); moved by the optical flow first, they stay on it."""
+    import numpy as np
+
+    from twoface.faces.track import FaceTracker, TrackerConfig
+    from twoface.synth import Identity, render
+    from twoface.types import Pose
+
+    frames = [render(Identity.random(3), Pose(0, 0, 0), size=320, seed=3, scale=0.6,
+                     center=(0.3 + 0.06 * k, 0.5)) for k in range(5)]
+
+    def last_error(flow: bool) -> float:
+        tracker = FaceTracker(models, TrackerConfig(detect_every=5, flow=flow))
+        for k, r in enumerate(frames):
+            faces = tracker.update(r.image, k, k / 25)
+        truth = frames[-1].landmarks
+        iod = float(np.linalg.norm(truth[45] - truth[36]))
+        assert faces, "the track was dropped"
+        return float(np.linalg.norm(faces[0].landmarks - truth, axis=1).mean()) / iod
+
+    assert last_error(flow=True) < 0.1
+    assert last_error(flow=False) > 0.5

@@ -7,6 +7,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+import cv2
 import numpy as np
 
 from twoface.faces.align import RIGID_POINTS, transform_points, umeyama
@@ -183,13 +184,15 @@ class TrackerConfig:
     max_misses: int = 2
     same_person: float = 0.6
     embed_every: int = 5
+    flow: bool = True  # move a followed face's box by optical flow first (False: as before)
 
 
 class FaceTracker:
-    """Detect every ``detect_every`` frames; in between, follow each face by predicting its
-    landmarks in its previous box. A face the detector misses keeps being followed for up to
-    ``max_misses`` detection rounds; a face lost and found again rejoins its old track when the
-    embeddings match, so one person gives one track even through missed detections."""
+    """Detect every ``detect_every`` frames; in between, follow each face: its box is moved by
+    the optical flow of its landmarks since the previous frame, and the landmarks are predicted
+    there. A face the detector misses keeps being followed for up to ``max_misses`` detection
+    rounds; a face lost and found again rejoins its old track when the embeddings match, so one
+    person gives one track even through missed detections."""
 
     def __init__(self, models: DlibModels, config: TrackerConfig | None = None) -> None:
         self.models = models
@@ -198,9 +201,13 @@ class FaceTracker:
         self.lost: list[Track] = []
         self._next_id = 0
         self._count = 0
+        self._gray: tuple[np.ndarray, np.ndarray] | None = None  # (previous, this frame)
 
     def update(self, image: np.ndarray, frame_index: int, time: float) -> list[Face]:
         """Faces in this frame with dlib's landmarks (smooth them per track afterwards)."""
+        gray = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY) if image.ndim == 3 else image
+        prev = self._gray[1] if self._gray is not None else gray
+        self._gray = (prev, gray) if prev.shape == gray.shape else (gray, gray)
         if self._count % self.cfg.detect_every == 0 or not self.tracks:
             self._detect_and_match(image, frame_index)
         else:
@@ -276,8 +283,18 @@ class FaceTracker:
         """Move the track's box with its landmarks and re-fit them there.
 
         The box keeps the detector's framing (the predictor was trained on HOG boxes): the last
-        detector box is carried by the similarity between its landmarks and the new ones.
+        detector box is carried by the similarity between its landmarks and the new ones. The
+        predictor only refines a shape inside its box, so a head that moved fast would leave
+        the box behind and the landmarks with it: the box is first moved by the landmarks'
+        optical flow from the previous frame (:meth:`_flow`).
         """
+        flow = self._flow(tr) if self.cfg.flow else None
+        if flow is not None:
+            corners = transform_points(np.array([[tr.box.x0, tr.box.y0],
+                                                 [tr.box.x1, tr.box.y1]]), flow)
+            half = float(np.hypot(*(corners[1] - corners[0])) / math.sqrt(2)) / 2
+            cx, cy = (corners[0] + corners[1]) / 2
+            tr.box = BBox(cx - half, cy - half, cx + half, cy + half)
         marks = landmarks(image, tr.box, self.models)
         m = umeyama(tr.anchor_marks[17:], marks[17:])
         corners = transform_points(np.array([[tr.anchor_box.x0, tr.anchor_box.y0],
@@ -291,3 +308,31 @@ class FaceTracker:
         if not (0 <= cx < w and 0 <= cy < h) or side < self.cfg.min_face / 2:
             self.tracks.remove(tr)  # drifted off the frame: drop rather than emit garbage
             self.lost.append(tr)
+
+    def _flow(self, tr: Track) -> np.ndarray | None:
+        """The similarity (2×3) that moved the track's inner landmarks from the previous frame
+        to this one (pyramidal Lucas–Kanade in a window around the face, least-median fit), or
+        None where too few points were followed."""
+        if self._gray is None:
+            return None
+        prev, now = self._gray
+        if prev is now:
+            return None
+        h, w = now.shape[:2]
+        side = max(tr.box.width, tr.box.height)
+        x0, y0 = max(int(tr.box.x0 - side), 0), max(int(tr.box.y0 - side), 0)
+        x1, y1 = min(int(tr.box.x1 + side) + 1, w), min(int(tr.box.y1 + side) + 1, h)
+        if x1 - x0 < 16 or y1 - y0 < 16:
+            return None
+        pts = (tr.raw[17:] - (x0, y0)).astype(np.float32).reshape(-1, 1, 2)
+        nxt, status, _ = cv2.calcOpticalFlowPyrLK(
+            prev[y0:y1, x0:x1], now[y0:y1, x0:x1], pts, pts.copy(), winSize=(21, 21), maxLevel=3,
+            criteria=(cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 20, 0.03))
+        ok = status.ravel() == 1
+        if ok.sum() < 12:
+            return None
+        m, _ = cv2.estimateAffinePartial2D(pts[ok], nxt[ok], method=cv2.LMEDS)
+        if m is None:
+            return None
+        m[:, 2] += (x0, y0) - m[:, :2] @ (x0, y0)  # crop pixels → frame pixels
+        return m
