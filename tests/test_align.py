@@ -92,7 +92,8 @@ def test_smoothing_with_expression_keeps_blinks_and_speech_but_not_jitter() -> N
     """A still face that blinks (lids shut for 0.2 s) and opens its mouth (0.3 s), with dlib-like
     jitter: the hard smoothing of a still face flattens both; ``expression`` keeps them and
     still removes most of the jitter."""
-    from twoface.apply._facecrop import eye_openness, mouth_open
+    from twoface.apply._facecrop import mouth_open
+    from twoface.faces.quality import eye_openness
 
     rng = np.random.default_rng(3)
     t = np.arange(120) / 30.0

@@ -213,8 +213,9 @@ def test_mouth_interior_comes_from_an_open_donor_only() -> None:
 def test_shut_eyes_show_the_frames_own_lids() -> None:
     """A warp cannot shut the photo's open eyes: where the frame's eyes are shut, the paste
     leaves the frame's own eyes and lids (dark here) and keeps the drawn face elsewhere."""
-    from twoface.apply._facecrop import Paster, eye_openness, eyes_shut
+    from twoface.apply._facecrop import Paster, eyes_shut
     from twoface.faces.align import template_points
+    from twoface.faces.quality import eye_openness
 
     marks = template_points(160).astype(np.float64) + 20
     wide = eye_openness(marks)

@@ -17,6 +17,7 @@ import cv2
 import numpy as np
 
 from twoface.apply.blend import feather, hist_match, lab_stats, paste, rct
+from twoface.faces.quality import EYES, eye_openness
 from twoface.types import BlendName, ColorMatchName
 
 Box = tuple[int, int, int]  # x0, y0, side in frame pixels
@@ -97,19 +98,6 @@ def mouth_open(marks: np.ndarray) -> float:
     return gap / max(float(np.ptp(marks[:, 1])), 1e-6)
 
 
-_EYES = ((36, 42), (42, 48))  # the 68-point scheme's right and left eye outlines
-
-
-def eye_openness(marks: np.ndarray) -> np.ndarray:
-    """``(2,)``: each eye's lid gap over its width (dlib's points: about 0.3 open, 0.1 shut)."""
-    out = []
-    for lo, _ in _EYES:
-        e = marks[lo:lo + 6]
-        gap = np.linalg.norm(e[[1, 2]] - e[[5, 4]], axis=1).mean()
-        out.append(gap / max(float(np.linalg.norm(e[3] - e[0])), 1e-6))
-    return np.array(out)
-
-
 def eyes_shut(marks: np.ndarray, wide: np.ndarray) -> np.ndarray:
     """``(2,)`` in [0, 1]: how shut each eye is against ``wide``, the track's open eyes (its
     80th percentile of :func:`eye_openness`); 0 up to a third shut, 1 from two thirds."""
@@ -180,7 +168,7 @@ class Paster:
 def _eye_windows(marks: np.ndarray, side: int, weights: np.ndarray) -> np.ndarray:
     """``side×side`` float: soft ellipses over each eye and its lids, scaled by ``weights``."""
     out = np.zeros((side, side), np.float32)
-    for (lo, hi), w in zip(_EYES, weights, strict=True):
+    for (lo, hi), w in zip(EYES, weights, strict=True):
         if w <= 0:
             continue
         e = marks[lo:hi]

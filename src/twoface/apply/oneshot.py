@@ -33,7 +33,6 @@ from twoface.apply._facecrop import (
     Box,
     Paster,
     crop_at,
-    eye_openness,
     eyes_shut,
     follow_box,
     main_track,
@@ -43,6 +42,7 @@ from twoface.apply._facecrop import (
 from twoface.apply._pipeline import FaceMotionPipeline, chunks
 from twoface.apply.animate import transfer
 from twoface.errors import TwofaceError
+from twoface.faces.quality import eye_openness
 from twoface.types import BlendName, ColorMatchName, OneShotEngine
 
 if TYPE_CHECKING:

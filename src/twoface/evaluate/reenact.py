@@ -43,14 +43,14 @@ def evaluate_reenact(output: str | Path, target: str | Path, driver: str | Path,
     """Measure the reenactment ``output`` of ``target`` driven by ``driver``."""
     import cv2
 
-    from twoface.apply._facecrop import eye_openness, main_track, track_faces
+    from twoface.apply._facecrop import main_track, track_faces
     from twoface.apply.reenact import neutral_frame as find_neutral
     from twoface.evaluate.swap import synthetic_identities
     from twoface.faces.detect import face_chip, landmarks
     from twoface.faces.dlib_models import DlibModels
     from twoface.faces.mask import face_mask
     from twoface.faces.nets import embed_chips
-    from twoface.faces.quality import head_pose
+    from twoface.faces.quality import eye_openness, head_pose
     from twoface.media import iter_frames, probe
     from twoface.metrics.image import sharpness_ratio
     from twoface.types import BBox

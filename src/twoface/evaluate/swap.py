@@ -35,7 +35,7 @@ import numpy as np
 from twoface.errors import TwofaceError
 from twoface.faces.align import transform_points, umeyama
 from twoface.faces.mask import face_mask
-from twoface.faces.quality import head_pose
+from twoface.faces.quality import eye_openness, head_pose
 from twoface.metrics.image import psnr_outside, sharpness_ratio
 from twoface.types import BBox, Image
 
@@ -162,7 +162,6 @@ def evaluate_swap(swapped: str | Path, source: str | Path, target: str | Path, *
     Returns ``{"summary": {...}, "frames": [per-frame dicts], "identities": [names],
     "examples": [(index, source image, swapped image)], "rules": ..., "gallery_notes": ...}``.
     """
-    from twoface.apply._facecrop import eye_openness
     from twoface.faces.detect import face_chip, landmarks
     from twoface.faces.dlib_models import DlibModels
     from twoface.faces.nets import embed_chips

@@ -74,3 +74,16 @@ def blur_score(crop: np.ndarray, mask: np.ndarray | None = None) -> float:
 def face_size(marks: np.ndarray) -> float:
     """Face size in pixels: the larger side of the landmarks' bounding box."""
     return float(max(np.ptp(marks[:, 0]), np.ptp(marks[:, 1])))
+
+
+EYES = ((36, 42), (42, 48))  # the 68-point scheme's right and left eye outlines
+
+
+def eye_openness(marks: np.ndarray) -> np.ndarray:
+    """``(2,)``: each eye's lid gap over its width (dlib's points: about 0.3 open, 0.1 shut)."""
+    out = []
+    for lo, _ in EYES:
+        e = marks[lo:lo + 6]
+        gap = np.linalg.norm(e[[1, 2]] - e[[5, 4]], axis=1).mean()
+        out.append(gap / max(float(np.linalg.norm(e[3] - e[0])), 1e-6))
+    return np.array(out)

@@ -158,6 +158,14 @@ def _centre_speed(centre: np.ndarray, times: np.ndarray, sigma: int = 2) -> np.n
     return np.linalg.norm(np.gradient(blurred, axis=0), axis=1) / dt
 
 
+def _moved_box(box: BBox, m: np.ndarray) -> BBox:
+    """The square box whose diagonal is ``box``'s diagonal moved by the similarity ``m``."""
+    corners = transform_points(np.array([[box.x0, box.y0], [box.x1, box.y1]]), m)
+    half = float(np.hypot(*(corners[1] - corners[0])) / math.sqrt(2)) / 2
+    cx, cy = (corners[0] + corners[1]) / 2
+    return BBox(cx - half, cy - half, cx + half, cy + half)
+
+
 @dataclass
 class Track:
     """One face followed over time."""
@@ -205,9 +213,10 @@ class FaceTracker:
 
     def update(self, image: np.ndarray, frame_index: int, time: float) -> list[Face]:
         """Faces in this frame with dlib's landmarks (smooth them per track afterwards)."""
-        gray = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY) if image.ndim == 3 else image
-        prev = self._gray[1] if self._gray is not None else gray
-        self._gray = (prev, gray) if prev.shape == gray.shape else (gray, gray)
+        if self.cfg.flow:
+            gray = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY) if image.ndim == 3 else image
+            prev = self._gray[1] if self._gray is not None else gray
+            self._gray = (prev, gray) if prev.shape == gray.shape else (gray, gray)
         if self._count % self.cfg.detect_every == 0 or not self.tracks:
             self._detect_and_match(image, frame_index)
         else:
@@ -290,22 +299,13 @@ class FaceTracker:
         """
         flow = self._flow(tr) if self.cfg.flow else None
         if flow is not None:
-            corners = transform_points(np.array([[tr.box.x0, tr.box.y0],
-                                                 [tr.box.x1, tr.box.y1]]), flow)
-            half = float(np.hypot(*(corners[1] - corners[0])) / math.sqrt(2)) / 2
-            cx, cy = (corners[0] + corners[1]) / 2
-            tr.box = BBox(cx - half, cy - half, cx + half, cy + half)
+            tr.box = _moved_box(tr.box, flow)
         marks = landmarks(image, tr.box, self.models)
-        m = umeyama(tr.anchor_marks[17:], marks[17:])
-        corners = transform_points(np.array([[tr.anchor_box.x0, tr.anchor_box.y0],
-                                             [tr.anchor_box.x1, tr.anchor_box.y1]]), m)
-        side = float(np.hypot(*(corners[1] - corners[0])) / math.sqrt(2))
-        cx, cy = (corners[0] + corners[1]) / 2
-        tr.box = BBox(cx - side / 2, cy - side / 2, cx + side / 2, cy + side / 2)
+        tr.box = _moved_box(tr.anchor_box, umeyama(tr.anchor_marks[17:], marks[17:]))
         tr.raw = landmarks(image, tr.box, self.models)
         h, w = image.shape[:2]
         cx, cy = tr.box.center
-        if not (0 <= cx < w and 0 <= cy < h) or side < self.cfg.min_face / 2:
+        if not (0 <= cx < w and 0 <= cy < h) or tr.box.width < self.cfg.min_face / 2:
             self.tracks.remove(tr)  # drifted off the frame: drop rather than emit garbage
             self.lost.append(tr)
 
