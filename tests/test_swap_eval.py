@@ -108,6 +108,11 @@ def test_verdict_rules() -> None:
     assert rules.judge(good | {"sharpness_ratio": 0.5})[0] == "recognisable but soft"
     assert rules.judge(good | {"pose_err_deg": 7.0})[0] == "failed"
     assert rules.judge(good | {"faces_found": float("nan")})[0] == "failed"
+    # A painted portrait's brush strokes in soft footage: far more detail than the video.
+    assert rules.judge(good | {"sharpness_ratio": 2.2})[0] == "recognisable but soft"
+    verdict, why = rules.judge(good | {"sharpness_ratio": 3.2})
+    assert verdict == "failed" and why[0].startswith("sharpness (more detail"), why
+    assert "> 2.5" in rules.describe()
 
 
 def test_real_gallery_from_shared(shared_faces: Path) -> None:
