@@ -336,3 +336,46 @@ def test_cli_on_an_image_is_an_image_report(still, tmp_path):
     assert data["media"] == "image" and "frames" not in data and data["checks"]
     page = (tmp_path / "rep" / "report.html").read_text()
     assert "A still image" in page and "<svg" not in page
+
+
+def _cadence_sq(s: float, c: float, n: int = 120, seed: int = 0) -> np.ndarray:
+    """Mean squared frame differences of a talking head converted to share ``c`` of unique
+    frames and then re-timed by ``s``: each step moves ``Δ`` content frames at a slowly
+    varying speed, plus codec noise."""
+    k = np.arange(n + 1)
+    step = np.diff(np.floor(c * np.floor(s * k + 0.3) + 0.1))
+    speed = 1.0 + 0.5 * np.sin(np.arange(n) / 7.0)
+    rng = np.random.default_rng(seed)
+    return (step * speed) ** 2 * rng.lognormal(0, 0.3, n) + 0.02
+
+
+@pytest.mark.parametrize("speed", [0.9, 1.1, 1.25, 1.5])
+def test_edit_on_a_converted_source_fitted_with_its_cadence(speed):
+    from twoface.forensics._cadence import fit_cadence
+
+    fit = fit_cadence(_cadence_sq(speed, 5 / 6))
+    assert fit is not None
+    assert fit.factor == pytest.approx(speed, abs=0.01)
+    assert fit.share == pytest.approx(5 / 6)
+    assert fit.low - 0.01 <= speed <= fit.high + 0.01
+
+
+def test_cadence_alone_and_its_mimics_are_not_an_edit():
+    from twoface.forensics._cadence import fit_cadence
+
+    assert fit_cadence(_cadence_sq(1.0, 5 / 6)) is None  # a plain 25 -> 30 fps conversion
+    assert fit_cadence(_cadence_sq(1.0, 1.0)) is None  # a native clip
+    # 1.2x of a 25 -> 30 clip shows every content frame once: nothing to tell it by.
+    assert fit_cadence(_cadence_sq(1.2, 5 / 6)) is None
+
+
+def test_speed_up_of_a_converted_clip_measured_against_its_content(long_head, tmp_path):
+    # 25 -> 30 fps (every 5th frame twice), then shown 1.25x as fast by dropping frames.
+    converted = [f for i, f in enumerate(long_head + long_head[::-1])
+                 for _ in range(2 if i % 5 == 4 else 1)]
+    shown = [converted[int(k * 1.25)] for k in range(int(len(converted) / 1.25))]
+    report = inspect_video(write_video(tmp_path / "converted_fast.mp4", shown, 30))
+    found = _confident(report, "speed_change")
+    assert found, report.findings
+    assert all(abs(f.evidence["speed_factor"] - 1.25) <= 0.05 for f in found), found
+    assert "conversion" in found[0].evidence.get("source_cadence", ""), found[0].evidence

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from twoface.forensics._cadence import LEAD_OVER, Z_MIN, fit_cadence
 from twoface.forensics._finding import Finding
 from twoface.forensics._rhythm import (
     _ALIAS_EFFECT,
@@ -55,6 +56,9 @@ _TRAITS = {0.8: "one frame in 5 shown twice", 5 / 6: "one frame in 6 shown twice
 # Largest share of irregular repeats still read as a conversion (24 → 30 fps repeats 20 %,
 # and a window of a few seconds counts a few more or fewer).
 _IRREGULAR_TRAIT = 0.27
+# Share of a window's steps where the picture moves enough to see a repeat (``_repeats``'s
+# ``known``) below which the source's cadence and an edit are not fitted together.
+_MOVING_SHARE = 0.6
 
 
 def _loose_pattern(flow: np.ndarray, repeat: np.ndarray, known: np.ndarray,
@@ -110,10 +114,46 @@ class WindowFit:
     trait_share: float
     phase: float = 0.0  # of the edit's rhythm, counted from interval 0 of the clip
     z_bar: float = _Z  # the z at which this method's rhythm counts
+    # A rhythm whose every event shows in the frames (not one fitted with the source's
+    # cadence, which hides some of them): its span can be trimmed to where they show.
+    trimmable: bool = True
 
 
 def fit_window(sig: Signals, a: int, b: int) -> WindowFit:
-    """Timing model for intervals ``a..b-1`` (interval ``i`` is frame ``i-1`` → ``i``).
+    """Timing model for intervals ``a..b-1`` (interval ``i`` is frame ``i-1`` → ``i``): one
+    rhythm (:func:`_one_rhythm`), and where that sees any rhythm, the edit and the source's
+    cadence fitted together (:mod:`twoface.forensics._cadence`), which wins when it fits."""
+    fit = _one_rhythm(sig, max(1, a), b)
+    # Where the picture barely moves, the encoder's own frame-type rhythm rules the squared
+    # difference; a cadence fitted there is the encoder's.
+    moving = float(_repeats(_flow_per_tick(sig)[fit.a:fit.b])[1].mean())
+    if ((fit.trait_name or fit.factor != 1.0) and sig.sqdiff.size == sig.n
+            and moving >= _MOVING_SHARE):
+        both = fit_cadence(_sq_per_tick(sig)[fit.a:fit.b])
+        if both is not None and (fit.factor == 1.0 or both.lead >= LEAD_OVER):
+            fit.factor, fit.low, fit.high = both.factor, both.low, both.high
+            fit.z, fit.z_bar, fit.phase = both.z, Z_MIN, (both.phase - fit.a * both.factor) % 1
+            fit.trait_name, fit.trait_share = _TRAITS[both.share], 1 - both.share
+            fit.trimmable = False
+            fit.method = (("repeated" if both.factor < 1 else "skipped") + " frames in a fixed "
+                          f"rhythm on top of the source's conversion ({_TRAITS[both.share]})")
+    return fit
+
+
+def _counted(flow: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(repeat, known, frozen): the repeats seen one by one, where they could be seen, and
+    runs of them (a frozen picture, reported by the frozen-frame check, not a cadence: no
+    conversion or re-timing from 0.5× up shows a frame three times)."""
+    repeat, known = _repeats(flow)
+    frozen = repeat & (np.r_[False, repeat[:-1]] | np.r_[repeat[1:], False])
+    frozen |= np.r_[False, frozen[:-1]] & repeat
+    if frozen.sum() >= 3:
+        return repeat & ~frozen, known & ~frozen, frozen
+    return repeat, known, np.zeros_like(repeat)
+
+
+def _one_rhythm(sig: Signals, a: int, b: int) -> WindowFit:
+    """One timing model for intervals ``a..b-1``.
 
     Where repeats can be seen one by one (the picture moves), a strict rhythm among them is
     a software slow-down, and the repeats off that rhythm, as a share of the frames left,
@@ -122,18 +162,9 @@ def fit_window(sig: Signals, a: int, b: int) -> WindowFit:
     single repeats drown in codec noise and only the matched filter over the whole window
     (repeats and skips alike) can still find a rhythm.
     """
-    a = max(1, a)
     flow = _flow_per_tick(sig)[a:b]
     fit = WindowFit(a, b, 1.0, 1.0, 1.0, 0.0, "", None, 0.0)
-    repeat, known = _repeats(flow)
-    # Repeats next to repeats are a frozen picture (reported by the frozen-frame check), not
-    # a cadence: no conversion or re-timing from 0.5× up shows a frame three times.
-    frozen = repeat & (np.r_[False, repeat[:-1]] | np.r_[repeat[1:], False])
-    frozen |= np.r_[False, frozen[:-1]] & repeat
-    if frozen.sum() >= 3:
-        repeat, known = repeat & ~frozen, known & ~frozen
-    else:
-        frozen[:] = False
+    repeat, known, frozen = _counted(flow)
     if int(repeat.sum()) < 4 or int(known.sum()) < 16:
         rhythm = _best_rhythm(_residual(flow, ~frozen), valid=~frozen)
         if rhythm is not None:
@@ -219,13 +250,18 @@ def fit_window(sig: Signals, a: int, b: int) -> WindowFit:
 def _skip_fit(sig: Signals, a: int, b: int, bad: np.ndarray, *, dips: bool = False
               ) -> Rhythm | None:
     """The skip rhythm of intervals ``a..b-1`` on the squared difference per tick."""
+    return skip_rhythm(_sq_per_tick(sig)[a:b], bad, dips=dips)
+
+
+def _sq_per_tick(sig: Signals) -> np.ndarray:
+    """Mean squared difference per frame interval, scaled to the clip's typical interval."""
     sq = sig.sqdiff.astype(float).copy()
     if sig.n > 2:
         dt = np.diff(sig.times)
         tick = float(np.median(dt))
         if tick > 0:
             sq[1:] *= (tick / np.maximum(dt, 0.25 * tick)) ** 2
-    return skip_rhythm(sq[a:b], bad, dips=dips)
+    return sq
 
 
 def _set(fit: WindowFit, r: Rhythm, z_bar: float = _Z) -> None:
@@ -283,7 +319,8 @@ def retiming(sig: Signals) -> list[Finding]:
         best = max(g, key=lambda f: f.z)
         factor = float(np.median([f.factor for f in g]))
         low, high = min(f.low for f in g), max(f.high for f in g)
-        first, last = _refine(sig, best, g[0].a, g[-1].b)
+        first, last = (_refine(sig, best, g[0].a, g[-1].b) if best.trimmable
+                       else (g[0].a, g[-1].b))
         start, end = _span(sig, first, last)
         if end - start < _MIN_SPAN_S:
             continue  # a rhythm over a few dozen frames is as likely chance (or a cut)

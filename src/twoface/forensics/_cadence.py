@@ -1,0 +1,119 @@
+"""A converted source re-timed: the edit's rhythm and the source's cadence fitted together.
+
+A clip converted up to 30 fps from 24 or 25 already repeats one content frame in five or
+six. Re-timing it at the same frame rate (``floor(k·s + φ)`` of its frames, as
+:mod:`twoface.forensics._rhythm` describes) moves those repeats and adds the edit's own
+repeats or skips, so shown frame ``k`` shows content frame
+
+    C(k) = floor(c · floor(s·k + φ) + ψ)
+
+with ``c`` the source's share of unique frames (5/6 for 25→30) and ``s`` the edit's factor.
+Neither rhythm alone is then a clean ``floor(k·s)`` pattern, which is why the single-rhythm
+search reads such clips as a conversion or as the wrong factor. Here every ``(s, φ, c, ψ)``
+on a grid predicts the log squared step of each interval (``log(Δ² + 0.1)``: a repeat far
+below, a skip ``log 4`` above a single step); the prediction and the clip's log squared
+frame difference are both detrended by the same ±6-frame running mean and correlated. The
+edit counts when its best hypothesis beats the best cadence-only one (``s = 1``) clearly.
+
+Hypotheses that cannot be told from a cadence alone are left out: a factor that is itself a
+conversion's (a 0.8× slow-down looks like 24→30), and an overall content rate ``s·c`` of 1
+or of a conversion (a 1.2× speed-up of a 25→30 clip shows every content frame once, as a
+native clip does). Those stay ambiguous without the source (``inspect --against``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+# Edit factors searched (the bar's range and a little beyond; 0.5× and 2× alias with each
+# other's halves and are left to the single-rhythm search) and the rhythm's phases.
+_S_GRID = np.concatenate([np.arange(0.7, 0.955, 0.005), np.arange(1.05, 1.605, 0.005)])
+_PHASES = np.arange(16) / 16
+# Source cadences: share of unique frames and the period of its repeats. 24 -> 25 fps (one
+# frame in 25) costs most (25 phases) and matters least as a cadence, but without it a
+# native clip's slow-down is taken for a mimic (0.9x of 25 -> 30 fps shows 0.75 of the
+# content frames, as 0.75x does): near 1 it stands in for a clip with no cadence.
+CADENCES = {0.8: 5, 5 / 6: 6, 0.96: 25, 2 / 3: 3}
+# A combined fit counts at this correlation z and this lead over the cadence alone, and
+# replaces a single rhythm found without a cadence only with LEAD_OVER (a native clip's
+# speed-up can be mimicked by a cadence and another factor: 1.5x by 0.75x of 20 -> 30 fps).
+# Set on the shared clips (2026-12-07): untouched clips' best leads stayed at or below 3.3
+# at CRF 18 but one (FaceSynthetics' dense_landmarks, 7.0, see BENCHMARKS.md); the combined
+# fits of re-timed converted clips led by 4.6-6.7, a native clip's mimic by 3.3.
+Z_MIN, LEAD, LEAD_OVER = 6.5, 3.5, 4.0
+_HALF = 6  # running-mean half-width (frames), as in _rhythm._residual
+
+
+@dataclass
+class CadenceFit:
+    z: float  # correlation z of the best combined hypothesis
+    lead: float  # its z minus the best cadence-only hypothesis's
+    factor: float
+    phase: float  # φ of floor(s·k + φ), k counted from the window's first interval
+    share: float  # c
+    low: float
+    high: float
+
+
+def _detrend(n: int) -> np.ndarray:
+    """The linear map ``x ↦ x - running mean(x)``, centred to mean 0 (n × n)."""
+    m = np.zeros((n, n))
+    for i in range(n):
+        lo, hi = max(0, i - _HALF), min(n, i + _HALF + 1)
+        m[i, lo:hi] = 1.0 / (hi - lo)
+    a = np.eye(n) - m
+    return a - a.mean(axis=0, keepdims=True)
+
+
+def _ambiguous(s: float, c: float, near: float = 0.03) -> bool:
+    rates = [1.0, *CADENCES]
+    # Every other content frame shown twice (0.5) is 0.5x as much as 15 -> 30 fps.
+    return (any(abs(s - r) < near for r in rates)
+            or any(abs(s * c - r) < near for r in [0.5, *rates]))
+
+
+def fit_cadence(sq: np.ndarray) -> CadenceFit | None:
+    """The best ``(s, φ, c)`` for the mean squared frame differences ``sq`` of one window,
+    or ``None`` when no combined hypothesis passes :data:`Z_MIN` and :data:`LEAD`."""
+    n = sq.size
+    if n < 48:
+        return None
+    a = _detrend(n)
+    y = np.clip(a @ np.log(sq.astype(float) + 0.05), -2.0, 2.0)
+    y -= y.mean()
+    norm_y = float(np.sqrt(y @ y))
+    if norm_y < 1e-6:
+        return None
+    k = np.arange(n + 1, dtype=np.float32)
+    shown = np.floor(_S_GRID[:, None, None] * k + _PHASES[None, :, None]).astype(np.float32)
+    a32, y32 = a.astype(np.float32), y.astype(np.float32)
+
+    def scores(frames: np.ndarray, c: float, psi: float) -> np.ndarray:
+        """Correlation z of every rhythm in ``frames`` (…, n + 1 source frame numbers)."""
+        step = np.diff(np.floor(c * frames + psi), axis=-1).reshape(-1, n)
+        pred = np.log(step * step + 0.1) @ a32.T
+        norm = np.sqrt((pred * pred).sum(axis=1)) * norm_y
+        z = np.where(norm > 1e-9, (pred @ y32) / np.maximum(norm, 1e-9), 0.0) * np.sqrt(n)
+        return z.reshape(frames.shape[:-1])
+
+    cadence_only = 0.0
+    best: tuple[float, float, float, float, np.ndarray] | None = None
+    for c, period in CADENCES.items():
+        ok = np.array([not _ambiguous(float(s), c) for s in _S_GRID])
+        for psi in (i / period for i in range(period)):
+            cadence_only = max(cadence_only, float(scores(k[None, :], c, psi).max()))
+            z = scores(shown, c, psi)
+            z[~ok] = -np.inf
+            g, p = np.unravel_index(int(np.argmax(z)), z.shape)
+            if best is None or z[g, p] > best[0]:
+                best = (float(z[g, p]), float(_S_GRID[g]), float(_PHASES[p]), c, z.max(axis=1))
+    if best is None:
+        return None
+    z_best, s, phase, c, profile = best
+    if z_best < Z_MIN or z_best - cadence_only < LEAD:
+        return None
+    near = _S_GRID[(profile >= z_best - 1.0) & ((_S_GRID > 1) == (s > 1))]
+    return CadenceFit(z_best, z_best - cadence_only, s, phase, c, float(near.min()),
+                      float(near.max()))
