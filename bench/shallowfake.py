@@ -229,8 +229,14 @@ Mirror has no check yet and is a second false-alarm control. Megamind and FaceSy
 the start and at 4.05 s; dense_landmarks: at 4.96 s, checked by eye on the frames either
 side); a `splice` within 0.25 s of one of those is correct and not counted as a false alarm
 (any other finding on those clips still is). The speed-change thresholds (the skip rhythm's
-z ≥ 5.5 and contrast ≥ 0.8, its factor range 1.09-1.6) were chosen on these same clips, so
-these figures are not from held-out footage.
+z ≥ 5.5 and contrast ≥ 0.8, its factor range 1.09-1.6) were chosen on these same clips, and
+so were those of the fit of an edit together with a source's conversion cadence (correlation
+z ≥ 6.5, a lead of 3.5 over the cadence alone and of 4.0 to replace a single rhythm, the
+picture moving in ≥ 60 % of a window's steps; set 2026-12-07 on these 19 clips at CRF 18
+and 28, on the speed rows of the bar and the untouched clips), so these figures are not
+from held-out footage. Ten of the 19 clips already repeat frames from a frame-rate
+conversion (`source_trait`), and some of those edits cannot be told from a native clip
+without the source at all: 1.5× of a 20 → 30 fps clip shows every content frame once.
 
 Must-show bars (issue 24):
 

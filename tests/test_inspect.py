@@ -379,3 +379,12 @@ def test_speed_up_of_a_converted_clip_measured_against_its_content(long_head, tm
     assert found, report.findings
     assert all(abs(f.evidence["speed_factor"] - 1.25) <= 0.05 for f in found), found
     assert "conversion" in found[0].evidence.get("source_cadence", ""), found[0].evidence
+
+
+def test_faint_cadence_is_not_read_as_a_skip_rhythm():
+    from twoface.forensics._cadence import cadence_explains
+
+    # A 25 -> 30 fps clip: one step in six a repeat, which also reads as a 7/6x skip rhythm.
+    assert cadence_explains(_cadence_sq(1.0, 5 / 6), 7 / 6)
+    # A native clip really shown 1.25x as fast is not a cadence.
+    assert not cadence_explains(_cadence_sq(1.25, 1.0), 1.25)

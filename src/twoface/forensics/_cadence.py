@@ -117,3 +117,27 @@ def fit_cadence(sq: np.ndarray) -> CadenceFit | None:
     near = _S_GRID[(profile >= z_best - 1.0) & ((_S_GRID > 1) == (s > 1))]
     return CadenceFit(z_best, z_best - cadence_only, s, phase, c, float(near.min()),
                       float(near.max()))
+
+
+def cadence_explains(sq: np.ndarray, factor: float) -> bool:
+    """Whether a conversion cadence alone explains the squared frame differences ``sq`` at
+    least as well as a re-timing at ``factor`` of a clip with none: a 25 -> 30 fps clip's
+    repeats, when too faint to count one by one, also read as a skip every sixth step."""
+    n = sq.size
+    if n < 48:
+        return False
+    a = _detrend(n).astype(np.float32)
+    y = np.clip(a @ np.log(sq.astype(np.float32) + 0.05), -2.0, 2.0)
+    y -= y.mean()
+    k = np.arange(n + 1, dtype=np.float32)
+
+    def best(frames: np.ndarray, c: float, psi: float) -> float:
+        step = np.diff(np.floor(c * frames + psi), axis=-1).reshape(-1, n)
+        pred = np.log(step * step + 0.1) @ a.T
+        norm = np.sqrt((pred * pred).sum(axis=1)) * float(np.sqrt(y @ y))
+        return float(np.max(np.where(norm > 1e-9, (pred @ y) / np.maximum(norm, 1e-9), 0.0)))
+
+    edit = best(np.floor(np.float32(factor) * k + _PHASES[:, None].astype(np.float32)), 1.0, 0.0)
+    cadence = max(best(k[None, :], c, i / period) for c, period in CADENCES.items()
+                  for i in range(period))
+    return cadence >= edit

@@ -130,6 +130,18 @@ def _repeats(flow: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return repeat, known
 
 
+def counted_repeats(flow: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(repeat, known, frozen): the repeats seen one by one, where they could be seen, and
+    runs of them (a frozen picture, reported by the frozen-frame check, not a cadence: no
+    conversion or re-timing from 0.5× up shows a frame three times)."""
+    repeat, known = _repeats(flow)
+    frozen = repeat & (np.r_[False, repeat[:-1]] | np.r_[repeat[1:], False])
+    frozen |= np.r_[False, frozen[:-1]] & repeat
+    if frozen.sum() >= 3:
+        return repeat & ~frozen, known & ~frozen, frozen
+    return repeat, known, np.zeros_like(repeat)
+
+
 # A software slow-down repeats frames in a strict rhythm: at least this share of the
 # rhythm's known slots must hold a repeat.
 _STRICT = 0.85

@@ -17,6 +17,10 @@ measures 0.75×.
 
 The speed factor is then ``content frames advanced / (c · frames shown)``, with ``c`` the
 share of unique frames the source itself had (5/6 for 25→30, 1 for a native clip).
+An edit on top of such a cadence moves the cadence's repeats off its own rhythm, so where a
+window shows any rhythm at all, the edit and the cadence are also fitted together
+(:mod:`twoface.forensics._cadence`), and that fit wins when it explains the frames clearly
+better.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from twoface.forensics._cadence import LEAD_OVER, Z_MIN, fit_cadence
+from twoface.forensics._cadence import LEAD_OVER, Z_MIN, cadence_explains, fit_cadence
 from twoface.forensics._finding import Finding
 from twoface.forensics._rhythm import (
     _ALIAS_EFFECT,
@@ -38,6 +42,7 @@ from twoface.forensics._rhythm import (
     _residual,
     _resolve_alias,
     _strict_pattern,
+    counted_repeats,
     skip_rhythm,
 )
 from twoface.forensics._signals import Signals
@@ -129,7 +134,8 @@ def fit_window(sig: Signals, a: int, b: int) -> WindowFit:
     moving = float(_repeats(_flow_per_tick(sig)[fit.a:fit.b])[1].mean())
     if ((fit.trait_name or fit.factor != 1.0) and sig.sqdiff.size == sig.n
             and moving >= _MOVING_SHARE):
-        both = fit_cadence(_sq_per_tick(sig)[fit.a:fit.b])
+        sq = _sq_per_tick(sig)[fit.a:fit.b]
+        both = fit_cadence(sq)
         if both is not None and (fit.factor == 1.0 or both.lead >= LEAD_OVER):
             fit.factor, fit.low, fit.high = both.factor, both.low, both.high
             fit.z, fit.z_bar, fit.phase = both.z, Z_MIN, (both.phase - fit.a * both.factor) % 1
@@ -137,19 +143,10 @@ def fit_window(sig: Signals, a: int, b: int) -> WindowFit:
             fit.trimmable = False
             fit.method = (("repeated" if both.factor < 1 else "skipped") + " frames in a fixed "
                           f"rhythm on top of the source's conversion ({_TRAITS[both.share]})")
+        elif fit.factor > 1.0 and cadence_explains(sq, fit.factor):
+            # A skip rhythm that a cadence alone explains as well: its faint repeats.
+            fit.factor, fit.low, fit.high, fit.z, fit.method = 1.0, 1.0, 1.0, 0.0, ""
     return fit
-
-
-def _counted(flow: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(repeat, known, frozen): the repeats seen one by one, where they could be seen, and
-    runs of them (a frozen picture, reported by the frozen-frame check, not a cadence: no
-    conversion or re-timing from 0.5× up shows a frame three times)."""
-    repeat, known = _repeats(flow)
-    frozen = repeat & (np.r_[False, repeat[:-1]] | np.r_[repeat[1:], False])
-    frozen |= np.r_[False, frozen[:-1]] & repeat
-    if frozen.sum() >= 3:
-        return repeat & ~frozen, known & ~frozen, frozen
-    return repeat, known, np.zeros_like(repeat)
 
 
 def _one_rhythm(sig: Signals, a: int, b: int) -> WindowFit:
@@ -164,7 +161,7 @@ def _one_rhythm(sig: Signals, a: int, b: int) -> WindowFit:
     """
     flow = _flow_per_tick(sig)[a:b]
     fit = WindowFit(a, b, 1.0, 1.0, 1.0, 0.0, "", None, 0.0)
-    repeat, known, frozen = _counted(flow)
+    repeat, known, frozen = counted_repeats(flow)
     if int(repeat.sum()) < 4 or int(known.sum()) < 16:
         rhythm = _best_rhythm(_residual(flow, ~frozen), valid=~frozen)
         if rhythm is not None:

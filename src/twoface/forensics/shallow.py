@@ -37,7 +37,8 @@ __all__ = ["CONTEXT_KINDS", "VIDEO_CHECKS", "Finding", "FindingKind", "Report",
            "metadata_checks", "retiming", "rotation", "splices", "timestamp_gaps"]
 
 # What ``inspect_video`` looks at, in words, for the report.
-VIDEO_CHECKS = ("speed changes (repeat and skip rhythms, audio length)", "frozen frames",
+VIDEO_CHECKS = ("speed changes (repeat and skip rhythms, also on top of a conversion "
+                "cadence; audio length)", "frozen frames",
                 "timestamp gaps", "cuts (splices)", "enlargement / crop (resampling traces)",
                 "encoder settings and metadata", "source traits (frame-rate conversion, "
                 "variable frame rate, black bars): context only")
