@@ -74,36 +74,50 @@ def _ambiguous(s: float, c: float, near: float = 0.03) -> bool:
             or any(abs(s * c - r) < near for r in [0.5, *rates]))
 
 
+class _Scorer:
+    """Correlation z of predicted step sizes with one window's detrended log squared frame
+    differences (the grid's products in float32: it is large)."""
+
+    def __init__(self, sq: np.ndarray) -> None:
+        self.n = n = sq.size
+        a = _detrend(n)
+        y = np.clip(a @ np.log(sq.astype(float) + 0.05), -2.0, 2.0)
+        y -= y.mean()
+        self.norm_y = float(np.sqrt(y @ y))
+        self.a, self.y = a.astype(np.float32), y.astype(np.float32)
+        self.k = np.arange(n + 1, dtype=np.float32)
+
+    def rhythms(self, factors: np.ndarray) -> np.ndarray:
+        """Source frame numbers ``floor(s·k + φ)`` shown at each step (S, phases, n + 1)."""
+        k = self.k.astype(float)  # exact products: a rhythm's steps fall on whole numbers
+        return np.floor(factors[:, None, None] * k + _PHASES[None, :, None]).astype(np.float32)
+
+    def __call__(self, frames: np.ndarray, c: float, psi: float) -> np.ndarray:
+        """z of every rhythm in ``frames`` (…, n + 1) seen through cadence ``(c, ψ)``."""
+        step = np.diff(np.floor(c * frames + psi), axis=-1).reshape(-1, self.n)
+        pred = np.log(step * step + 0.1) @ self.a.T
+        norm = np.sqrt((pred * pred).sum(axis=1)) * self.norm_y
+        z = np.where(norm > 1e-9, (pred @ self.y) / np.maximum(norm, 1e-9), 0.0)
+        return (z * np.sqrt(self.n)).reshape(frames.shape[:-1])
+
+    def cadence_only(self) -> float:
+        return max(float(self(self.k[None, :], c, i / period).max())
+                   for c, period in CADENCES.items() for i in range(period))
+
+
 def fit_cadence(sq: np.ndarray) -> CadenceFit | None:
     """The best ``(s, φ, c)`` for the mean squared frame differences ``sq`` of one window,
     or ``None`` when no combined hypothesis passes :data:`Z_MIN` and :data:`LEAD`."""
-    n = sq.size
-    if n < 48:
+    if sq.size < 48:
         return None
-    a = _detrend(n)
-    y = np.clip(a @ np.log(sq.astype(float) + 0.05), -2.0, 2.0)
-    y -= y.mean()
-    norm_y = float(np.sqrt(y @ y))
-    if norm_y < 1e-6:
+    scores = _Scorer(sq)
+    if scores.norm_y < 1e-6:
         return None
-    k = np.arange(n + 1, dtype=np.float32)
-    shown = np.floor(_S_GRID[:, None, None] * k + _PHASES[None, :, None]).astype(np.float32)
-    a32, y32 = a.astype(np.float32), y.astype(np.float32)
-
-    def scores(frames: np.ndarray, c: float, psi: float) -> np.ndarray:
-        """Correlation z of every rhythm in ``frames`` (…, n + 1 source frame numbers)."""
-        step = np.diff(np.floor(c * frames + psi), axis=-1).reshape(-1, n)
-        pred = np.log(step * step + 0.1) @ a32.T
-        norm = np.sqrt((pred * pred).sum(axis=1)) * norm_y
-        z = np.where(norm > 1e-9, (pred @ y32) / np.maximum(norm, 1e-9), 0.0) * np.sqrt(n)
-        return z.reshape(frames.shape[:-1])
-
-    cadence_only = 0.0
+    shown = scores.rhythms(_S_GRID)
     best: tuple[float, float, float, float, np.ndarray] | None = None
     for c, period in CADENCES.items():
         ok = np.array([not _ambiguous(float(s), c) for s in _S_GRID])
         for psi in (i / period for i in range(period)):
-            cadence_only = max(cadence_only, float(scores(k[None, :], c, psi).max()))
             z = scores(shown, c, psi)
             z[~ok] = -np.inf
             g, p = np.unravel_index(int(np.argmax(z)), z.shape)
@@ -112,32 +126,21 @@ def fit_cadence(sq: np.ndarray) -> CadenceFit | None:
     if best is None:
         return None
     z_best, s, phase, c, profile = best
-    if z_best < Z_MIN or z_best - cadence_only < LEAD:
+    lead = z_best - scores.cadence_only()
+    if z_best < Z_MIN or lead < LEAD:
         return None
     near = _S_GRID[(profile >= z_best - 1.0) & ((_S_GRID > 1) == (s > 1))]
-    return CadenceFit(z_best, z_best - cadence_only, s, phase, c, float(near.min()),
-                      float(near.max()))
+    return CadenceFit(z_best, lead, s, phase, c, float(near.min()), float(near.max()))
 
 
 def cadence_explains(sq: np.ndarray, factor: float) -> bool:
     """Whether a conversion cadence alone explains the squared frame differences ``sq`` at
     least as well as a re-timing at ``factor`` of a clip with none: a 25 -> 30 fps clip's
     repeats, when too faint to count one by one, also read as a skip every sixth step."""
-    n = sq.size
-    if n < 48:
+    if sq.size < 48:
         return False
-    a = _detrend(n).astype(np.float32)
-    y = np.clip(a @ np.log(sq.astype(np.float32) + 0.05), -2.0, 2.0)
-    y -= y.mean()
-    k = np.arange(n + 1, dtype=np.float32)
-
-    def best(frames: np.ndarray, c: float, psi: float) -> float:
-        step = np.diff(np.floor(c * frames + psi), axis=-1).reshape(-1, n)
-        pred = np.log(step * step + 0.1) @ a.T
-        norm = np.sqrt((pred * pred).sum(axis=1)) * float(np.sqrt(y @ y))
-        return float(np.max(np.where(norm > 1e-9, (pred @ y) / np.maximum(norm, 1e-9), 0.0)))
-
-    edit = best(np.floor(np.float32(factor) * k + _PHASES[:, None].astype(np.float32)), 1.0, 0.0)
-    cadence = max(best(k[None, :], c, i / period) for c, period in CADENCES.items()
-                  for i in range(period))
-    return cadence >= edit
+    scores = _Scorer(sq)
+    if scores.norm_y < 1e-6:
+        return False
+    edit = float(scores(scores.rhythms(np.array([factor])), 1.0, 0.0).max())
+    return scores.cadence_only() >= edit
