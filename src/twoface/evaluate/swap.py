@@ -91,9 +91,10 @@ class VerdictRules:
                   ("pose error", s["pose_err_deg"], self.fail_pose_deg,
                    self.convincing_pose_deg, -1),
                   ("sharpness", s["sharpness_ratio"], self.fail_sharpness,
-                   self.convincing_sharpness, 1),
-                  ("sharpness (more detail than the video)", s["sharpness_ratio"],
-                   self.fail_sharpness_max, self.convincing_sharpness_max, -1)]
+                   self.convincing_sharpness, 1)]
+        if np.isfinite(s["sharpness_ratio"]):  # a missing one already failed above
+            checks.append(("sharpness (more detail than the video)", s["sharpness_ratio"],
+                           self.fail_sharpness_max, self.convincing_sharpness_max, -1))
         failed, soft = [], []
         for name, value, fail, good, sign in checks:
             if not np.isfinite(value) or sign * value < sign * fail:

@@ -74,6 +74,10 @@ def _ambiguous(s: float, c: float, near: float = 0.03) -> bool:
             or any(abs(s * c - r) < near for r in [0.5, *rates]))
 
 
+# Per cadence, the factors of _S_GRID that can be told from a cadence alone.
+_TELLABLE = {c: np.array([not _ambiguous(float(s), c) for s in _S_GRID]) for c in CADENCES}
+
+
 class _Scorer:
     """Correlation z of predicted step sizes with one window's detrended log squared frame
     differences (the grid's products in float32: it is large)."""
@@ -116,10 +120,9 @@ def fit_cadence(sq: np.ndarray) -> CadenceFit | None:
     shown = scores.rhythms(_S_GRID)
     best: tuple[float, float, float, float, np.ndarray] | None = None
     for c, period in CADENCES.items():
-        ok = np.array([not _ambiguous(float(s), c) for s in _S_GRID])
         for psi in (i / period for i in range(period)):
             z = scores(shown, c, psi)
-            z[~ok] = -np.inf
+            z[~_TELLABLE[c]] = -np.inf
             g, p = np.unravel_index(int(np.argmax(z)), z.shape)
             if best is None or z[g, p] > best[0]:
                 best = (float(z[g, p]), float(_S_GRID[g]), float(_PHASES[p]), c, z.max(axis=1))

@@ -129,11 +129,11 @@ def fit_window(sig: Signals, a: int, b: int) -> WindowFit:
     rhythm (:func:`_one_rhythm`), and where that sees any rhythm, the edit and the source's
     cadence fitted together (:mod:`twoface.forensics._cadence`), which wins when it fits."""
     fit = _one_rhythm(sig, max(1, a), b)
+    if not (fit.trait_name or fit.factor != 1.0) or sig.sqdiff.size != sig.n:
+        return fit
     # Where the picture barely moves, the encoder's own frame-type rhythm rules the squared
     # difference; a cadence fitted there is the encoder's.
-    moving = float(_repeats(_flow_per_tick(sig)[fit.a:fit.b])[1].mean())
-    if ((fit.trait_name or fit.factor != 1.0) and sig.sqdiff.size == sig.n
-            and moving >= _MOVING_SHARE):
+    if float(_repeats(_flow_per_tick(sig)[fit.a:fit.b])[1].mean()) >= _MOVING_SHARE:
         sq = _sq_per_tick(sig)[fit.a:fit.b]
         both = fit_cadence(sq)
         if both is not None and (fit.factor == 1.0 or both.lead >= LEAD_OVER):
