@@ -132,6 +132,7 @@ class Outcome:
     variant: Variant
     strong: list[Finding]
     seconds: float
+    truth: tuple[float, float] | None = None  # the edited span (s), for partial edits
 
     def predicted(self, kind: str) -> bool:
         return any(f.kind == kind for f in self.strong)
@@ -180,10 +181,44 @@ def run_grid(clips: dict[str, tuple[Frames, float]], crfs: list[int], quick: boo
                 t = time.perf_counter()
                 report = inspect_video(path, against=source)
                 strong = [f for f in report.edits if f.confidence >= THRESHOLD]
-                out.append(Outcome(name, crf, v, strong, time.perf_counter() - t))
+                out.append(Outcome(name, crf, v, strong, time.perf_counter() - t,
+                                   _edited_span(v, len(frames), len(made), fps)))
                 path.unlink()
             log(f"  crf {crf} {name} done ({time.perf_counter() - t0:.0f} s)")
     return out
+
+
+def _edited_span(v: Variant, n: int, made: int, fps: float) -> tuple[float, float] | None:
+    """Where a partial edit lies in the clip it made (``partial`` keeps the first third)."""
+    if v.group != "partial":
+        return None
+    a, b = n // 3, 2 * n // 3
+    return a / fps, (a + made - n + (b - a)) / fps
+
+
+def span_table(outcomes: list[Outcome]) -> str:
+    """Markdown: how well the spans of detected partial edits match the edited span."""
+    rows = ["| edit | detected | median start error (s) | median end error (s) | "
+            "both edges within 0.5 s |", "|---|---|---|---|---|"]
+    for label in dict.fromkeys(o.variant.label for o in outcomes if o.truth):
+        sel = [o for o in outcomes if o.variant.label == label]
+        errs = []
+        for o in sel:
+            hits = [f for f in o.strong if f.kind == "speed_change"
+                    and f.evidence.get("speed_factor") is not None
+                    and abs(f.evidence["speed_factor"] - (o.variant.factor or 0)) <= FACTOR_TOL]
+            if hits and o.truth:
+                a, b = o.truth
+                f = max(hits, key=lambda h: min(h.end, b) - max(h.start, a))
+                errs.append((abs(f.start - a), abs(f.end - b)))
+        if not errs:
+            rows.append(f"| {label} | 0/{len(sel)} | — | — | — |")
+            continue
+        s0, s1 = np.median([e[0] for e in errs]), np.median([e[1] for e in errs])
+        near = sum(e[0] <= 0.5 and e[1] <= 0.5 for e in errs)
+        rows.append(f"| {label} | {len(errs)}/{len(sel)} | {s0:.2f} | {s1:.2f} | "
+                    f"{_rate(near, len(errs))} |")
+    return "\n".join(rows)
 
 
 def _rate(k: int, n: int) -> str:

@@ -35,6 +35,7 @@ from _shallow_grid import (
     crop,
     retime,
     run_grid,
+    span_table,
     splice,
     tables,
 )
@@ -249,6 +250,11 @@ Inspect (median {statistics.median(t_inspect):.2f} s per clip):
 {inspect_table}
 
 Untouched clips with a confident finding: {alarms}.
+
+Spans of partial edits (the middle third re-timed), on the clip-variants whose finding
+measures the factor; errors are the finding's start and end against the edited stretch's:
+
+{span_table(outcomes)}
 
 {index_text}"""
     write_section("Shallowfake forensics", body)

@@ -23,6 +23,7 @@ native clip does). Those stay ambiguous without the source (``inspect --against`
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -147,3 +148,72 @@ def cadence_explains(sq: np.ndarray, factor: float) -> bool:
         return False
     edit = float(scores(scores.rhythms(np.array([factor])), 1.0, 0.0).max())
     return scores.cadence_only() >= edit
+
+
+# A moved span edge must raise the piecewise fit's z by this much over the window's edge.
+_EDGE_GAIN = 1.0
+
+
+def _step_logs(frames: np.ndarray, c: float, period: int) -> np.ndarray:
+    """``log(Δ² + 0.1)`` of every shown-frame sequence in ``frames`` (…, n + 1) seen through
+    cadence ``c`` at each of its ``period`` phases ψ, as rows (…·period, n)."""
+    rows = [np.diff(np.floor(c * frames + i / period), axis=-1) for i in range(period)]
+    step = np.stack(rows).reshape(-1, frames.shape[-1] - 1)
+    return np.log(step * step + 0.1).astype(np.float32)
+
+
+def _edge(sq: np.ndarray, left: np.ndarray, right: np.ndarray, keep: int) -> int:
+    """Where in ``sq`` the model switches from the ``left`` hypotheses to the ``right``
+    ones (rows of predicted log steps), or ``keep`` when no switch point beats it clearly.
+    Every (left, right) pair is tried at every position: detrending is linear, so each
+    side's part of the prediction is detrended on its own and the correlation assembled."""
+    scores = _Scorer(sq)
+    n = scores.n
+    if scores.norm_y < 1e-6:
+        return keep
+    at = scores.a.T  # prediction (rows) @ at = detrended prediction
+    y = scores.y
+    z_at: dict[int, float] = {}
+    for m in sorted({*range(0, n + 1, 2), keep}):
+        p = left[:, :m] @ at[:m]
+        q = right[:, m:] @ at[m:]
+        num = (p @ y)[:, None] + (q @ y)[None, :]
+        nrm2 = (p * p).sum(1)[:, None] + (q * q).sum(1)[None, :] + 2 * (p @ q.T)
+        z = num / np.sqrt(np.maximum(nrm2, 1e-12)) / scores.norm_y
+        z_at[m] = float(z.max()) * math.sqrt(n)
+    best = max(z_at, key=lambda m: z_at[m])
+    return best if z_at[best] >= z_at[keep] + _EDGE_GAIN else keep
+
+
+def edit_edges(sq: np.ndarray, factor: float, share: float, a: int, b: int,
+               margin: int = 40, reach: int = 120) -> tuple[int, int]:
+    """The intervals ``first..last-1`` of ``a..b-1`` (a span of windows that a combined fit
+    of ``factor`` over cadence ``share`` found) where the edit really holds.
+
+    Windows overshoot a partial edit by up to a window, and here the events cannot be
+    checked one by one (the cadence hides some). So each edge is fitted: within ``reach``
+    intervals of it (and ``margin`` beyond), the cadence alone on one side and the edit
+    over the cadence on the other, at every switch point; the end first, then the start,
+    then the end again with the start settled."""
+    c = min(CADENCES, key=lambda x: abs(x - share))
+    period = CADENCES[c]
+    n = sq.size
+    kk = np.arange(n + 1, dtype=float)
+    edit = np.floor(factor * kk[None, :] + _PHASES[:, None])  # (phases, n + 1)
+    plain = kk[None, :]
+    first, last = a, b
+    for side in ("end", "start", "end"):
+        if side == "end":
+            lo, hi = max(first, last - reach), min(n, last + margin)
+        else:
+            lo, hi = max(1, first - margin), min(last, first + reach)
+        if hi - lo < 48:
+            continue
+        e = _step_logs(edit[:, lo:hi + 1] - edit[:, lo:lo + 1], c, period)
+        p = _step_logs(plain[:, lo:hi + 1], c, period)
+        seg = sq[lo:hi]
+        if side == "end":
+            last = lo + _edge(seg, e, p, last - lo)
+        else:
+            first = lo + _edge(seg, p, e, first - lo)
+    return first, last

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from twoface.forensics._cadence import LEAD_OVER, Z_MIN, cadence_explains, fit_cadence
+from twoface.forensics._cadence import LEAD_OVER, Z_MIN, cadence_explains, edit_edges, fit_cadence
 from twoface.forensics._finding import Finding
 from twoface.forensics._rhythm import (
     _ALIAS_EFFECT,
@@ -119,8 +119,8 @@ class WindowFit:
     trait_share: float
     phase: float = 0.0  # of the edit's rhythm, counted from interval 0 of the clip
     z_bar: float = _Z  # the z at which this method's rhythm counts
-    # A rhythm whose every event shows in the frames (not one fitted with the source's
-    # cadence, which hides some of them): its span can be trimmed to where they show.
+    # A rhythm whose every event shows in the frames: its span is trimmed to where they
+    # show. One fitted with the source's cadence (which hides some) has its edges fitted.
     trimmable: bool = True
 
 
@@ -316,8 +316,8 @@ def retiming(sig: Signals) -> list[Finding]:
         best = max(g, key=lambda f: f.z)
         factor = float(np.median([f.factor for f in g]))
         low, high = min(f.low for f in g), max(f.high for f in g)
-        first, last = (_refine(sig, best, g[0].a, g[-1].b) if best.trimmable
-                       else (g[0].a, g[-1].b))
+        first, last = (_refine(sig, best, g[0].a, g[-1].b) if best.trimmable else edit_edges(
+            _sq_per_tick(sig), best.factor, 1 - best.trait_share, g[0].a, g[-1].b))
         start, end = _span(sig, first, last)
         if end - start < _MIN_SPAN_S:
             continue  # a rhythm over a few dozen frames is as likely chance (or a cut)
