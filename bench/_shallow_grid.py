@@ -55,9 +55,13 @@ def crop(frames: Frames, share: float) -> Frames:
             for f in frames]
 
 
+def _middle_third(n: int) -> tuple[int, int]:
+    return n // 3, 2 * n // 3
+
+
 def partial(frames: Frames, speed: float) -> Frames:
     """The middle third re-timed, the rest untouched."""
-    a, b = len(frames) // 3, 2 * len(frames) // 3
+    a, b = _middle_third(len(frames))
     return frames[:a] + retime(frames[a:b], speed) + frames[b:]
 
 
@@ -137,15 +141,18 @@ class Outcome:
     def predicted(self, kind: str) -> bool:
         return any(f.kind == kind for f in self.strong)
 
-    def correct(self, kind: str) -> bool:
-        """A confident finding of ``kind`` that matches the edit (and its factor)."""
+    def matching(self, kind: str) -> list[Finding]:
+        """The confident findings of ``kind`` that match the edit (and its factor)."""
         if kind not in self.variant.kinds:
-            return False
+            return []
         hits = [f for f in self.strong if f.kind == kind]
         if kind == "speed_change" and self.variant.factor is not None:
             hits = [f for f in hits if f.evidence.get("speed_factor") is not None
                     and abs(f.evidence["speed_factor"] - self.variant.factor) <= FACTOR_TOL]
-        return bool(hits)
+        return hits
+
+    def correct(self, kind: str) -> bool:
+        return bool(self.matching(kind))
 
     def false_alarm(self) -> bool:
         """Untouched-like clip (no edit) with a confident manipulation finding (a splice at
@@ -192,7 +199,7 @@ def _edited_span(v: Variant, n: int, made: int, fps: float) -> tuple[float, floa
     """Where a partial edit lies in the clip it made (``partial`` keeps the first third)."""
     if v.group != "partial":
         return None
-    a, b = n // 3, 2 * n // 3
+    a, b = _middle_third(n)
     return a / fps, (a + made - n + (b - a)) / fps
 
 
@@ -204,9 +211,7 @@ def span_table(outcomes: list[Outcome]) -> str:
         sel = [o for o in outcomes if o.variant.label == label]
         errs = []
         for o in sel:
-            hits = [f for f in o.strong if f.kind == "speed_change"
-                    and f.evidence.get("speed_factor") is not None
-                    and abs(f.evidence["speed_factor"] - (o.variant.factor or 0)) <= FACTOR_TOL]
+            hits = o.matching("speed_change")
             if hits and o.truth:
                 a, b = o.truth
                 f = max(hits, key=lambda h: min(h.end, b) - max(h.start, a))

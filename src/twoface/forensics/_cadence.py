@@ -79,6 +79,13 @@ def _ambiguous(s: float, c: float, near: float = 0.03) -> bool:
 _TELLABLE = {c: np.array([not _ambiguous(float(s), c) for s in _S_GRID]) for c in CADENCES}
 
 
+def _log_steps(frames: np.ndarray, c: float, psi: float) -> np.ndarray:
+    """``log(Δ² + 0.1)`` of the content frames that shown frames ``frames`` (…, n + 1)
+    show through cadence ``(c, ψ)``: the predicted size of each step (…, n)."""
+    step = np.diff(np.floor(c * frames + psi), axis=-1)
+    return np.log(step * step + 0.1)
+
+
 class _Scorer:
     """Correlation z of predicted step sizes with one window's detrended log squared frame
     differences (the grid's products in float32: it is large)."""
@@ -99,8 +106,7 @@ class _Scorer:
 
     def __call__(self, frames: np.ndarray, c: float, psi: float) -> np.ndarray:
         """z of every rhythm in ``frames`` (…, n + 1) seen through cadence ``(c, ψ)``."""
-        step = np.diff(np.floor(c * frames + psi), axis=-1).reshape(-1, self.n)
-        pred = np.log(step * step + 0.1) @ self.a.T
+        pred = _log_steps(frames, c, psi).reshape(-1, self.n) @ self.a.T
         norm = np.sqrt((pred * pred).sum(axis=1)) * self.norm_y
         z = np.where(norm > 1e-9, (pred @ self.y) / np.maximum(norm, 1e-9), 0.0)
         return (z * np.sqrt(self.n)).reshape(frames.shape[:-1])
@@ -157,9 +163,8 @@ _EDGE_GAIN = 1.0
 def _step_logs(frames: np.ndarray, c: float, period: int) -> np.ndarray:
     """``log(Δ² + 0.1)`` of every shown-frame sequence in ``frames`` (…, n + 1) seen through
     cadence ``c`` at each of its ``period`` phases ψ, as rows (…·period, n)."""
-    rows = [np.diff(np.floor(c * frames + i / period), axis=-1) for i in range(period)]
-    step = np.stack(rows).reshape(-1, frames.shape[-1] - 1)
-    return np.log(step * step + 0.1).astype(np.float32)
+    rows = [_log_steps(frames, c, i / period) for i in range(period)]
+    return np.stack(rows).reshape(-1, frames.shape[-1] - 1).astype(np.float32)
 
 
 def _edge(sq: np.ndarray, left: np.ndarray, right: np.ndarray, keep: int) -> int:
