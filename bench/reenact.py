@@ -240,7 +240,10 @@ def main() -> None:
                  "Landmark tracks keep blinks and mouth movements since 2026-12-07 "
                  "(`keep_expression`), so the actor's expression measured here is larger "
                  "than before (d19 by d10: baseline 0.027 → 0.044) and gains from before "
-                 "that date are not comparable:", "",
+                 "that date are not comparable. Landmarks are fitted in the HOG detector's "
+                 "box since the same day's later run (before: a box round the landmarks, "
+                 "which damped the expression dlib read; the warp engine's gains were 0.48 "
+                 "and 0.30 that way):", "",
                  "| target | actor | engine | expression error | baseline | gain | identity "
                  "retrieval (gallery) | pose error (°) | sharpness | flicker ratio |",
                  "|---|---|---|---|---|---|---|---|---|---|"]

@@ -131,3 +131,23 @@ def test_real_gallery_from_shared(shared_faces: Path) -> None:
     assert len(people) >= 8 and not names & {"d6", "d14"} and "d12" in names, names
     assert any(n.startswith("d6: left out (the source") for n in notes)
     assert any(n.startswith("d14: left out (the same person") for n in notes)
+
+
+def test_reenact_eval_fits_landmarks_in_the_detectors_framing() -> None:
+    """dlib's predictor was trained on HOG boxes: ``eval reenact`` fits in the HOG box of the
+    face the landmarks lie on, and in the box round the landmarks only where HOG finds none."""
+    from twoface.evaluate.reenact import framing_box
+    from twoface.faces.detect import detect, landmarks
+    from twoface.faces.dlib_models import DlibModels
+    from twoface.synth import Identity, render
+
+    models = DlibModels()
+    image = render(Identity.random(3), size=256, seed=3).image
+    hog = detect(image, models)[0][0]
+    marks = landmarks(image, hog, models)
+    assert framing_box(image, marks, models) == hog
+    blank = np.full_like(image, 128)
+    box = framing_box(blank, marks, models)
+    assert (box.x0, box.y0, box.x1, box.y1) == pytest.approx(
+        (*marks.min(0).tolist(), *marks.max(0).tolist()))
+    assert box != hog
