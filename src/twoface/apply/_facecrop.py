@@ -110,8 +110,9 @@ class Paster:
     colour correction smoothed along the track (so the face neither jumps nor flickers)."""
 
     def __init__(self, color: ColorMatchName = "rct", blend: BlendName = "feather",
-                 smooth: float = 0.2, brow_raise: float = 0.2) -> None:
+                 smooth: float = 0.2, brow_raise: float = 0.2, occlusion: bool = False) -> None:
         self.color, self.blend, self.smooth, self.brow_raise = color, blend, smooth, brow_raise
+        self.occlusion = occlusion  # keep the frame's glasses and hair in front of the face
         self._shift: np.ndarray | None = None
 
     def __call__(self, frame: np.ndarray, face: np.ndarray, box: Box, marks: np.ndarray,
@@ -124,7 +125,9 @@ class Paster:
         (``(2,)`` in [0, 1], see :func:`eyes_shut`) shows that much of the frame's own eyes
         and lids (a warp squeezes open eyes thin but cannot shut them), where
         ``frame_marks`` puts them when ``marks`` were moved off the frame's own; ``drawn``
-        (``side×side`` bool) limits the paste to what the face drawing covered."""
+        (``side×side`` bool) limits the paste to what the face drawing covered. With
+        ``occlusion``, the frame's glasses and strands of hair stay in front
+        (:func:`twoface.apply._occlusion.occluders`)."""
         from twoface.faces.mask import face_mask
 
         x0, y0, side = box
@@ -145,6 +148,12 @@ class Paster:
         if drawn is not None:
             mask = mask * drawn.astype(np.float32)
         alpha = feather(mask)
+        if self.occlusion:
+            from twoface.apply._occlusion import occluders
+
+            own = marks if frame_marks is None else frame_marks
+            alpha = alpha * (1 - occluders(here, big, mask, [own - np.array([x0, y0]),
+                                                            marks - np.array([x0, y0])]))
         if keep_mouth:
             # Cut after feathering: an eroded hole would grow past the lips.
             lips = np.round(marks[60:68] - np.array([x0, y0])).astype(np.int32)

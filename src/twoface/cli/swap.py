@@ -82,6 +82,9 @@ def swap(
         help="With --face: motion (the motion model moves the photo's face) or warp (the "
         "photo's face warped onto each frame's landmarks: sharp, no model).")
                       ] = default_of(OneShotOptions, "engine"),
+    occlusion: Annotated[bool, typer.Option(
+        help="With --face: keep the target's glasses and strands of hair in front of the new "
+        "face.")] = default_of(OneShotOptions, "occlusion"),
     direction: Annotated[Direction, typer.Option(
         help="a2b: faces of A become B; b2a: the other way.")] = SWAP.direction,
     alignments: Annotated[Path | None, typer.Option(
@@ -109,8 +112,8 @@ def swap(
         warn_no_mark(err)
     if face:
         _swap_from_photos(source, list(face), model, output, engine=engine, blend=blend,
-                          color=color, batch=batch, min_face=min_face, device=device,
-                          mark=not no_mark, quiet=quiet)
+                          occlusion=occlusion, color=color, batch=batch, min_face=min_face,
+                          device=device, mark=not no_mark, quiet=quiet)
         return
     if model is None:
         raise TwofaceError(source, "give a trained swap model with -m (or photos with --face)")
@@ -125,13 +128,13 @@ def swap(
 
 
 def _swap_from_photos(source: Path, faces: list[Path], model: Path | None, output: Path, *,
-                      engine: OneShotEngine, blend: BlendName, color: ColorMatchName,
-                      batch: int, min_face: int, device: str | None, mark: bool,
-                      quiet: bool) -> None:
+                      engine: OneShotEngine, blend: BlendName, occlusion: bool,
+                      color: ColorMatchName, batch: int, min_face: int, device: str | None,
+                      mark: bool, quiet: bool) -> None:
     from twoface.apply.oneshot import OneShotSwapPipeline
 
-    opts = OneShotOptions(engine=engine, blend=blend, color=color, batch=batch,
-                          min_face=min_face, mark=mark)
+    opts = OneShotOptions(engine=engine, blend=blend, occlusion=occlusion, color=color,
+                          batch=batch, min_face=min_face, mark=mark)
     if engine == "warp":
         pipe = OneShotSwapPipeline.warp_only()
     elif model is None:

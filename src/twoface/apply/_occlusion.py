@@ -1,0 +1,77 @@
+"""What lies in front of the target's face (the rims of glasses, strands of hair) and should
+stay in front of a face pasted over it: FaceFusion's occluder, without a network.
+
+A drawn face carries no glasses: pasted over a target who wears them, the rims vanish inside
+the mask and stop at its edge, the clearest tell a swap can show. Such occluders are thin
+(a rim, a strand: narrower than a tenth of the eyes' spacing), long, and in the frame but not
+in the drawn face. So: thin structures of either polarity (black-hat and top-hat of the luma)
+in the frame, less those of the drawn face at the same place; away from the eyes, brows and
+lips of both faces (each face has its own, never exactly in place); kept where they form
+long thin strokes, and only when together they are long enough to be a frame of glasses or
+hair, not a wrinkle or a mole (which are the target's and must not come back).
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+_FEATURES = ((36, 42, True), (42, 48, True), (48, 60, True), (17, 22, False), (22, 27, False))
+
+
+def _thin(gray: np.ndarray, k: int) -> np.ndarray:
+    """Structures narrower than ``k`` px, dark or bright: max(black-hat, top-hat)."""
+    ker = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))
+    return np.maximum(cv2.morphologyEx(gray, cv2.MORPH_BLACKHAT, ker),
+                      cv2.morphologyEx(gray, cv2.MORPH_TOPHAT, ker))
+
+
+def _features(marks: np.ndarray, shape: tuple[int, int], iod: float) -> np.ndarray:
+    """uint8 mask over the eyes, lips (filled) and brows (stroked) of ``marks``, widened."""
+    out = np.zeros(shape, np.uint8)
+    for lo, hi, filled in _FEATURES:
+        pts = np.round(marks[lo:hi]).astype(np.int32)
+        if filled:
+            cv2.fillPoly(out, [pts], 1)
+        else:
+            cv2.polylines(out, [pts], False, 1, max(2, round(0.1 * iod)))
+    grow = max(3, round(0.12 * iod) | 1)
+    return cv2.dilate(out, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (grow, grow)))
+
+
+def occluders(frame: np.ndarray, drawn: np.ndarray, region: np.ndarray,
+              marks: list[np.ndarray], *, contrast: float = 14.0, min_length: float = 0.3,
+              min_total: float = 1.0) -> np.ndarray:
+    """Float mask in [0, 1] (``frame``'s size) of the frame's occluders inside ``region``.
+
+    ``frame`` and ``drawn`` are ``H×W×3`` (uint8 or float in [0, 1]) over the same pixels;
+    ``marks`` the landmarks of both faces there (the frame's and the drawn face's), the first
+    setting the scale. A stroke is kept when it is at least ``min_length`` inter-ocular
+    distances long and stands ``contrast`` grey levels out of its surroundings more in the
+    frame than in the drawn face; all strokes are dropped unless together they are
+    ``min_total`` inter-ocular distances long.
+    """
+    iod = float(np.linalg.norm(marks[0][45] - marks[0][36]))
+    if iod < 8:
+        return np.zeros(frame.shape[:2], np.float32)
+    k = max(3, round(0.1 * iod) | 1)
+
+    def gray(img: np.ndarray) -> np.ndarray:
+        img = img if img.dtype == np.uint8 else np.clip(img * 255, 0, 255).astype(np.uint8)
+        return cv2.cvtColor(img, cv2.COLOR_RGB2GRAY).astype(np.float32)
+
+    excess = _thin(gray(frame), k) - _thin(gray(drawn), k)
+    away = np.ones(frame.shape[:2], bool)
+    for m in marks:
+        away &= _features(m, frame.shape[:2], iod) == 0
+    cand = ((excess > contrast) & (region > 0.5) & away).astype(np.uint8)
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(cand, connectivity=8)
+    keep = np.zeros(n, bool)
+    length = np.maximum(stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT])
+    # Long, and thin along its length (a stroke, not a patch of shadow).
+    keep[1:] = (length[1:] >= min_length * iod) & (
+        stats[1:, cv2.CC_STAT_AREA] <= 0.25 * iod * length[1:])
+    if length[keep].sum() < min_total * iod:
+        return np.zeros(frame.shape[:2], np.float32)
+    mask = cv2.dilate(keep[labels].astype(np.uint8), np.ones((3, 3), np.uint8))
+    return cv2.GaussianBlur(mask.astype(np.float32), (0, 0), 0.8)

@@ -1,0 +1,58 @@
+"""The one-shot swap keeps what lies in front of the target's face: glasses drawn onto a
+synthetic person stay in front of another person's face pasted over them, and a face without
+glasses gives nothing (its wrinkles, moles and features are the target's and must go)."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from twoface.apply._occlusion import occluders
+from twoface.faces.mask import face_mask
+
+
+def _glasses(image: np.ndarray, marks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``image`` with thin dark rims round both eyes and a bridge, and the rims' mask."""
+    out, rims = image.copy(), np.zeros(image.shape[:2], np.uint8)
+    iod = float(np.linalg.norm(marks[45] - marks[36]))
+    centres = [marks[36:42].mean(0), marks[42:48].mean(0)]
+    for target, value in ((out, (25, 25, 30)), (rims, 1)):
+        for c in centres:
+            cv2.ellipse(target, np.round(c).astype(int).tolist(),
+                        (round(0.42 * iod), round(0.3 * iod)), 0, 0, 360, value, 2)
+        a = np.round(centres[0] + [0.42 * iod, 0]).astype(int).tolist()
+        b = np.round(centres[1] - [0.42 * iod, 0]).astype(int).tolist()
+        cv2.line(target, a, b, value, 2)
+    return out, rims
+
+
+@pytest.fixture(scope="module")
+def faces() -> dict:
+    from twoface.faces.detect import detect, landmarks
+    from twoface.faces.dlib_models import DlibModels
+    from twoface.synth import Identity, render
+
+    models = DlibModels()
+    out = {}
+    for name, seed in (("target", 21), ("drawn", 22)):
+        image = render(Identity.random(seed), size=256, seed=seed, center=(0.5, 0.5)).image
+        out[name] = (image, landmarks(image, detect(image, models)[0][0], models))
+    return out
+
+
+def test_glasses_stay_in_front_of_the_pasted_face(faces: dict) -> None:
+    (target, marks), (drawn, d_marks) = faces["target"], faces["drawn"]
+    framed, rims = _glasses(target, marks)
+    region = face_mask(marks, target.shape)
+    occ = occluders(framed, drawn, region, [marks, d_marks]) > 0.5
+    inside = (rims > 0) & (region > 0.5)
+    assert occ[inside].mean() > 0.5  # most of the rims inside the paste come back
+    near = cv2.dilate(rims, np.ones((7, 7), np.uint8)) > 0
+    assert occ[~near].mean() < 0.002  # and almost nothing else
+
+
+def test_a_face_without_glasses_keeps_none_of_its_own_features(faces: dict) -> None:
+    (target, marks), (drawn, d_marks) = faces["target"], faces["drawn"]
+    region = face_mask(marks, target.shape)
+    assert not occluders(target, drawn, region, [marks, d_marks]).any()
