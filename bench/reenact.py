@@ -225,7 +225,9 @@ def main() -> None:
                  f"{args.frames} frames of real clips, `eval swap` (gallery with real people; "
                  "the issue's bars: retrieval ≥ 90 %, pose ≤ 3°, sharpness ≥ 0.6; blinks "
                  "kept: of the sampled frames where the target's eyes are shut, the share "
-                 "where the swapped eyes are shut too):", "",
+                 "where the swapped eyes are shut too). The warp engine keeps the target's "
+                 "glasses in front of the new face since 2026-12-07 (`--occlusion`, the "
+                 "default; d9 wears glasses):", "",
                  "| photo | target | engine | face found | identity retrieval (gallery, real) | "
                  "pose error (°) | sharpness | blinks kept (shut frames) | verdict |",
                  "|---|---|---|---|---|---|---|---|---|"]

@@ -112,7 +112,7 @@ class Paster:
     def __init__(self, color: ColorMatchName = "rct", blend: BlendName = "feather",
                  smooth: float = 0.2, brow_raise: float = 0.2, occlusion: bool = False) -> None:
         self.color, self.blend, self.smooth, self.brow_raise = color, blend, smooth, brow_raise
-        self.occlusion = occlusion  # keep the frame's glasses and hair in front of the face
+        self.occlusion = occlusion  # keep the frame's glasses in front of the face
         self._shift: np.ndarray | None = None
 
     def __call__(self, frame: np.ndarray, face: np.ndarray, box: Box, marks: np.ndarray,
@@ -126,8 +126,8 @@ class Paster:
         and lids (a warp squeezes open eyes thin but cannot shut them), where
         ``frame_marks`` puts them when ``marks`` were moved off the frame's own; ``drawn``
         (``side×side`` bool) limits the paste to what the face drawing covered. With
-        ``occlusion``, the frame's glasses and strands of hair stay in front
-        (:func:`twoface.apply._occlusion.occluders`)."""
+        ``occlusion``, the frame's glasses stay in front (the face must be sharp:
+        :func:`twoface.apply._occlusion.occluders`)."""
         from twoface.faces.mask import face_mask
 
         x0, y0, side = box

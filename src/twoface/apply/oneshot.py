@@ -14,8 +14,10 @@ task), with one of two engines.
   keeps blinks, :func:`twoface.faces.track.keep_expression`).
 
 Either way the face is pasted through the frame's face mask with a colour correction smoothed
-along the track, the frame's glasses kept in front of it (:mod:`twoface.apply._occlusion`). Several photos of one person may be given: each frame uses the one closest in
-pose, switching only when another fits clearly better (a switch every frame would flicker).
+along the track; the warp engine keeps the frame's glasses in front of it
+(:mod:`twoface.apply._occlusion`). Several photos of one person may be given: each frame uses
+the one closest in pose, switching only when another fits clearly better (a switch every frame
+would flicker).
 """
 
 from __future__ import annotations
@@ -59,7 +61,7 @@ class OneShotOptions:
     photo_shape: float = 0.5  # warp engine: how far the photo's own spacing of eyes, nose and
     #              mouth (moved by the frame's expression and pose) replaces the frame's: 0
     #              the frame's landmarks (its face geometry, the photo's skin), 1 the photo's
-    occlusion: bool = True  # keep the target's glasses and strands of hair in front of the face
+    occlusion: bool = True  # warp engine: keep the target's glasses in front of the face
     switch_margin: float = 0.15  # another photo must fit the pose this much better to take over
     batch: int = 8  # frames per model call
     min_face: int = 40  # px; smaller faces are left alone
@@ -201,7 +203,9 @@ class OneShotSwapPipeline(FaceMotionPipeline):
             writer = MarkedVideoWriter(output, fps, prov, crf=opts.crf, audio_from=audio)
         else:
             writer = VideoWriter(output, fps, crf=opts.crf, audio_from=audio)
-        paster = Paster(opts.color, opts.blend, occlusion=opts.occlusion)
+        # The motion engine's face is too soft to compare: any line of the target's own face
+        # (a fold, an eyelid) would read as lying in front of it.
+        paster = Paster(opts.color, opts.blend, occlusion=opts.occlusion and warp)
         current = 0
         with writer, progress_bar(enabled=progress) as bar:
             task = bar.add_task(f"swap {target.name}", total=info.frame_count, unit="frames")

@@ -83,7 +83,7 @@ def swap(
         "photo's face warped onto each frame's landmarks: sharp, no model).")
                       ] = default_of(OneShotOptions, "engine"),
     occlusion: Annotated[bool, typer.Option(
-        help="With --face: keep the target's glasses and strands of hair in front of the new "
+        help="With --face and --engine warp: keep the target's glasses in front of the new "
         "face.")] = default_of(OneShotOptions, "occlusion"),
     direction: Annotated[Direction, typer.Option(
         help="a2b: faces of A become B; b2a: the other way.")] = SWAP.direction,
