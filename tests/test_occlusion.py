@@ -56,3 +56,27 @@ def test_a_face_without_glasses_keeps_none_of_its_own_features(faces: dict) -> N
     (target, marks), (drawn, d_marks) = faces["target"], faces["drawn"]
     region = face_mask(marks, target.shape)
     assert not occluders(target, drawn, region, [marks, d_marks]).any()
+
+
+def test_the_paste_keeps_glasses_worn_all_along_not_strokes_seen_once(faces: dict) -> None:
+    """Glasses are worn for the whole shot: the paste keeps rims found frame after frame, and
+    ignores strokes that turn up in one frame of a track without them."""
+    from twoface.apply._facecrop import Paster, crop_at, follow_box
+
+    (target, marks), (drawn, _) = faces["target"], faces["drawn"]
+    framed, rims = _glasses(target, marks)
+    box = follow_box(marks)
+    face = crop_at(drawn, box, 128).astype(np.float32) / 255
+    inside = (rims > 0) & (face_mask(marks, target.shape) > 0.9)
+
+    def rims_kept(out: np.ndarray) -> float:
+        return float((np.abs(out.astype(int) - framed).max(2) < 12)[inside].mean())
+
+    steady = Paster(occlusion=True)
+    kept = [rims_kept(steady(framed, face, box, marks)) for _ in range(4)]
+    assert min(kept) > 0.5
+    once = Paster(occlusion=True)
+    for _ in range(6):
+        once(target, face, box, marks)
+    assert rims_kept(once(framed, face, box, marks)) < 0.2
+    assert rims_kept(Paster(occlusion=False)(framed, face, box, marks)) < 0.2

@@ -114,6 +114,7 @@ class Paster:
         self.color, self.blend, self.smooth, self.brow_raise = color, blend, smooth, brow_raise
         self.occlusion = occlusion  # keep the frame's glasses in front of the face
         self._shift: np.ndarray | None = None
+        self._glasses = 0.5  # how steadily occluders are found along the track (EMA of 0/1)
 
     def __call__(self, frame: np.ndarray, face: np.ndarray, box: Box, marks: np.ndarray,
                  *, keep_mouth: bool = False, keep_eyes: np.ndarray | None = None,
@@ -152,8 +153,13 @@ class Paster:
             from twoface.apply._occlusion import occluders
 
             own = marks if frame_marks is None else frame_marks
-            alpha = alpha * (1 - occluders(here, big, mask, [own - np.array([x0, y0]),
-                                                            marks - np.array([x0, y0])]))
+            occ = occluders(here, big, mask, [own - np.array([x0, y0]),
+                                              marks - np.array([x0, y0])])
+            # Glasses are worn for the whole shot: strokes found in a frame here and there
+            # (an eyelid's crease, a fold, caught in a turn) are the target's face, not glasses.
+            self._glasses += 0.1 * (float(occ.any()) - self._glasses)
+            if self._glasses >= 0.5:
+                alpha = alpha * (1 - occ)
         if keep_mouth:
             # Cut after feathering: an eroded hole would grow past the lips.
             lips = np.round(marks[60:68] - np.array([x0, y0])).astype(np.int32)

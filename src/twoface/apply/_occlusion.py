@@ -8,7 +8,10 @@ structures of either polarity (black-hat and top-hat of the luma) in the frame, 
 the drawn face at the same place; away from the eyes, brows and lips of both faces (each face
 has its own, never exactly in place); kept where they form long thin strokes, and only when
 together they are long enough to be a frame of glasses, not a wrinkle or a mole (which are the
-target's and must not come back). Thin strands of hair pass by the same rule. The drawn face
+target's and must not come back). Thin strands of hair pass by the same rule. Glasses are worn
+for the whole shot, so the paste (:class:`twoface.apply._facecrop.Paster`) keeps occluders only
+while they are found steadily along the track. Clear plastic rims stand too little out of the
+skin to be found (d12 of ``../shared``), and the paste covers them as before. The drawn face
 must be sharp (the warp engine's photo): against a soft one, every line of the target's own
 face (a fold, an eyelid's crease) would read as lying in front of it.
 """
@@ -18,7 +21,10 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-_FEATURES = ((36, 42, True), (42, 48, True), (48, 60, True), (17, 22, False), (22, 27, False))
+# (first, last + 1, filled, margin in inter-ocular distances): eyes and lips filled, brows
+# stroked; the eyes' margin takes in lashes, a wider one would cut the rims below them.
+_FEATURES = ((36, 42, True, 0.08), (42, 48, True, 0.08), (48, 60, True, 0.06),
+             (17, 22, False, 0.06), (22, 27, False, 0.06))
 
 
 def _thin(gray: np.ndarray, k: int) -> np.ndarray:
@@ -33,14 +39,16 @@ def _thin(gray: np.ndarray, k: int) -> np.ndarray:
 def _features(marks: np.ndarray, shape: tuple[int, int], iod: float) -> np.ndarray:
     """uint8 mask over the eyes, lips (filled) and brows (stroked) of ``marks``, widened."""
     out = np.zeros(shape, np.uint8)
-    for lo, hi, filled in _FEATURES:
+    for lo, hi, filled, margin in _FEATURES:
         pts = np.round(marks[lo:hi]).astype(np.int32)
+        one = np.zeros(shape, np.uint8)
         if filled:
-            cv2.fillPoly(out, [pts], 1)
+            cv2.fillPoly(one, [pts], 1)
         else:
-            cv2.polylines(out, [pts], False, 1, max(2, round(0.1 * iod)))
-    grow = max(3, round(0.12 * iod) | 1)
-    return cv2.dilate(out, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (grow, grow)))
+            cv2.polylines(one, [pts], False, 1, max(2, round(0.1 * iod)))
+        grow = max(3, round(2 * margin * iod) | 1)
+        out |= cv2.dilate(one, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (grow, grow)))
+    return out
 
 
 def occluders(frame: np.ndarray, drawn: np.ndarray, region: np.ndarray,
