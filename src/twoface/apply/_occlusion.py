@@ -47,7 +47,8 @@ def _features(marks: np.ndarray, shape: tuple[int, int], iod: float) -> np.ndarr
         else:
             cv2.polylines(one, [pts], False, 1, max(2, round(0.1 * iod)))
         grow = max(3, round(2 * margin * iod) | 1)
-        out |= cv2.dilate(one, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (grow, grow)))
+        out = np.maximum(out, cv2.dilate(one, cv2.getStructuringElement(cv2.MORPH_ELLIPSE,
+                                                                         (grow, grow))))
     return out
 
 
