@@ -48,8 +48,7 @@ def framing_box(image: np.ndarray, marks: np.ndarray, models: Any) -> BBox:
     that box round the landmarks where HOG finds no face overlapping it."""
     from twoface.faces.detect import detect
 
-    lo, hi = marks.min(0), marks.max(0)
-    around = BBox(float(lo[0]), float(lo[1]), float(hi[0]), float(hi[1]))
+    around = BBox.from_points(marks)
     found = [b for b, _ in detect(image, models) if b.iou(around) > 0.3]
     return max(found, key=around.iou) if found else around
 
