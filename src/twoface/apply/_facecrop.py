@@ -132,11 +132,12 @@ class Paster:
         from twoface.faces.mask import face_mask
 
         x0, y0, side = box
+        local = marks - np.array([x0, y0], np.float64)  # landmarks in the box's pixels
+        own = local if frame_marks is None else frame_marks - np.array([x0, y0], np.float64)
         big = cv2.resize(face.astype(np.float32), (side, side), interpolation=cv2.INTER_CUBIC)
         big = np.clip(big, 0, 1)
         here = crop_at(frame, box, side).astype(np.float32) / 255
-        mask = face_mask(marks - np.array([x0, y0], np.float64), (side, side),
-                         brow_raise=self.brow_raise)
+        mask = face_mask(local, (side, side), brow_raise=self.brow_raise)
         if self.color == "rct":
             src, dst = lab_stats(big, mask), lab_stats(here, mask)
             shift = np.stack([dst[0] - src[0], dst[1] / src[1]])
@@ -152,9 +153,7 @@ class Paster:
         if self.occlusion:
             from twoface.apply._occlusion import occluders
 
-            own = marks if frame_marks is None else frame_marks
-            occ = occluders(here, big, mask, [own - np.array([x0, y0]),
-                                              marks - np.array([x0, y0])])
+            occ = occluders(here, big, mask, [own, local])
             # Glasses are worn for the whole shot: strokes found in a frame here and there
             # (an eyelid's crease, a fold, caught in a turn) are the target's face, not glasses.
             self._glasses += 0.1 * (float(occ.any()) - self._glasses)
@@ -162,12 +161,11 @@ class Paster:
                 alpha = alpha * (1 - occ)
         if keep_mouth:
             # Cut after feathering: an eroded hole would grow past the lips.
-            lips = np.round(marks[60:68] - np.array([x0, y0])).astype(np.int32)
+            lips = np.round(local[60:68]).astype(np.int32)
             hole = cv2.fillPoly(np.zeros((side, side), np.float32), [lips], 1.0)
             alpha = alpha * (1 - cv2.GaussianBlur(hole, (0, 0), max(1.0, side / 150)))
         if keep_eyes is not None and float(np.max(keep_eyes)) > 0:
-            own = marks if frame_marks is None else frame_marks
-            alpha = alpha * (1 - _eye_windows(own - np.array([x0, y0]), side, keep_eyes))
+            alpha = alpha * (1 - _eye_windows(own, side, keep_eyes))
         # Only the part of the box inside the frame is written back.
         h, w = frame.shape[:2]
         fx0, fy0, fx1, fy1 = max(0, x0), max(0, y0), min(w, x0 + side), min(h, y0 + side)

@@ -37,18 +37,21 @@ def _thin(gray: np.ndarray, k: int) -> np.ndarray:
 
 
 def _features(marks: np.ndarray, shape: tuple[int, int], iod: float) -> np.ndarray:
-    """uint8 mask over the eyes, lips (filled) and brows (stroked) of ``marks``, widened."""
-    out = np.zeros(shape, np.uint8)
+    """uint8 mask over the eyes, lips (filled) and brows (stroked) of ``marks``, widened
+    (one dilation per margin)."""
+    drawn: dict[float, np.ndarray] = {}
     for lo, hi, filled, margin in _FEATURES:
         pts = np.round(marks[lo:hi]).astype(np.int32)
-        one = np.zeros(shape, np.uint8)
+        one = drawn.setdefault(margin, np.zeros(shape, np.uint8))
         if filled:
             cv2.fillPoly(one, [pts], 1)
         else:
             cv2.polylines(one, [pts], False, 1, max(2, round(0.1 * iod)))
+    out = np.zeros(shape, np.uint8)
+    for margin, one in drawn.items():
         grow = max(3, round(2 * margin * iod) | 1)
-        out = np.maximum(out, cv2.dilate(one, cv2.getStructuringElement(cv2.MORPH_ELLIPSE,
-                                                                         (grow, grow))))
+        ker = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (grow, grow))
+        out = np.maximum(out, cv2.dilate(one, ker))
     return out
 
 

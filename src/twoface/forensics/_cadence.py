@@ -32,6 +32,7 @@ import numpy as np
 # other's halves and are left to the single-rhythm search) and the rhythm's phases.
 _S_GRID = np.concatenate([np.arange(0.7, 0.955, 0.005), np.arange(1.05, 1.605, 0.005)])
 _PHASES = np.arange(16) / 16
+_MIN_STEPS = 48  # frame differences a fit needs
 # Source cadences: share of unique frames and the period of its repeats. 24 -> 25 fps (one
 # frame in 25) costs most (25 phases) and matters least as a cadence, but without it a
 # native clip's slow-down is taken for a mimic (0.9x of 25 -> 30 fps shows 0.75 of the
@@ -86,9 +87,24 @@ def _log_steps(frames: np.ndarray, c: float, psi: float) -> np.ndarray:
     return np.log(step * step + 0.1)
 
 
+def _rhythms(factors: np.ndarray, n: int) -> np.ndarray:
+    """Source frame numbers ``floor(s·k + φ)`` shown at steps k = 0..n (S, phases, n + 1),
+    in exact (float64) products: a rhythm's steps fall on whole numbers."""
+    k = np.arange(n + 1, dtype=float)
+    return np.floor(factors[:, None, None] * k + _PHASES[None, :, None])
+
+
 class _Scorer:
     """Correlation z of predicted step sizes with one window's detrended log squared frame
     differences (the grid's products in float32: it is large)."""
+
+    @classmethod
+    def of(cls, sq: np.ndarray) -> _Scorer | None:
+        """The scorer of ``sq``, or None where it is too short or flat to fit."""
+        if sq.size < _MIN_STEPS:
+            return None
+        scores = cls(sq)
+        return scores if scores.norm_y >= 1e-6 else None
 
     def __init__(self, sq: np.ndarray) -> None:
         self.n = n = sq.size
@@ -101,8 +117,7 @@ class _Scorer:
 
     def rhythms(self, factors: np.ndarray) -> np.ndarray:
         """Source frame numbers ``floor(s·k + φ)`` shown at each step (S, phases, n + 1)."""
-        k = self.k.astype(float)  # exact products: a rhythm's steps fall on whole numbers
-        return np.floor(factors[:, None, None] * k + _PHASES[None, :, None]).astype(np.float32)
+        return _rhythms(factors, self.n).astype(np.float32)
 
     def __call__(self, frames: np.ndarray, c: float, psi: float) -> np.ndarray:
         """z of every rhythm in ``frames`` (…, n + 1) seen through cadence ``(c, ψ)``."""
@@ -119,10 +134,8 @@ class _Scorer:
 def fit_cadence(sq: np.ndarray) -> CadenceFit | None:
     """The best ``(s, φ, c)`` for the mean squared frame differences ``sq`` of one window,
     or ``None`` when no combined hypothesis passes :data:`Z_MIN` and :data:`LEAD`."""
-    if sq.size < 48:
-        return None
-    scores = _Scorer(sq)
-    if scores.norm_y < 1e-6:
+    scores = _Scorer.of(sq)
+    if scores is None:
         return None
     shown = scores.rhythms(_S_GRID)
     best: tuple[float, float, float, float, np.ndarray] | None = None
@@ -147,10 +160,8 @@ def cadence_explains(sq: np.ndarray, factor: float) -> bool:
     """Whether a conversion cadence alone explains the squared frame differences ``sq`` at
     least as well as a re-timing at ``factor`` of a clip with none: a 25 -> 30 fps clip's
     repeats, when too faint to count one by one, also read as a skip every sixth step."""
-    if sq.size < 48:
-        return False
-    scores = _Scorer(sq)
-    if scores.norm_y < 1e-6:
+    scores = _Scorer.of(sq)
+    if scores is None:
         return False
     edit = float(scores(scores.rhythms(np.array([factor])), 1.0, 0.0).max())
     return scores.cadence_only() >= edit
@@ -160,7 +171,7 @@ def cadence_explains(sq: np.ndarray, factor: float) -> bool:
 _EDGE_GAIN = 1.0
 
 
-def _step_logs(frames: np.ndarray, c: float, period: int) -> np.ndarray:
+def _log_steps_by_phase(frames: np.ndarray, c: float, period: int) -> np.ndarray:
     """``log(Δ² + 0.1)`` of every shown-frame sequence in ``frames`` (…, n + 1) seen through
     cadence ``c`` at each of its ``period`` phases ψ, as rows (…·period, n)."""
     rows = [_log_steps(frames, c, i / period) for i in range(period)]
@@ -172,10 +183,10 @@ def _edge(sq: np.ndarray, left: np.ndarray, right: np.ndarray, keep: int) -> int
     ones (rows of predicted log steps), or ``keep`` when no switch point beats it clearly.
     Every (left, right) pair is tried at every position: detrending is linear, so each
     side's part of the prediction is detrended on its own and the correlation assembled."""
-    scores = _Scorer(sq)
-    n = scores.n
-    if scores.norm_y < 1e-6:
+    scores = _Scorer.of(sq)
+    if scores is None:
         return keep
+    n = scores.n
     at = scores.a.T  # prediction (rows) @ at = detrended prediction
     y = scores.y
     z_at: dict[int, float] = {}
@@ -203,19 +214,18 @@ def edit_edges(sq: np.ndarray, factor: float, share: float, a: int, b: int,
     c = min(CADENCES, key=lambda x: abs(x - share))
     period = CADENCES[c]
     n = sq.size
-    kk = np.arange(n + 1, dtype=float)
-    edit = np.floor(factor * kk[None, :] + _PHASES[:, None])  # (phases, n + 1)
-    plain = kk[None, :]
+    edit = _rhythms(np.array([factor]), n)[0]  # (phases, n + 1)
+    plain = np.arange(n + 1, dtype=float)[None, :]
     first, last = a, b
     for side in ("end", "start", "end"):
         if side == "end":
             lo, hi = max(first, last - reach), min(n, last + margin)
         else:
             lo, hi = max(1, first - margin), min(last, first + reach)
-        if hi - lo < 48:
+        if hi - lo < _MIN_STEPS:
             continue
-        e = _step_logs(edit[:, lo:hi + 1] - edit[:, lo:lo + 1], c, period)
-        p = _step_logs(plain[:, lo:hi + 1], c, period)
+        e = _log_steps_by_phase(edit[:, lo:hi + 1] - edit[:, lo:lo + 1], c, period)
+        p = _log_steps_by_phase(plain[:, lo:hi + 1], c, period)
         seg = sq[lo:hi]
         if side == "end":
             last = lo + _edge(seg, e, p, last - lo)
