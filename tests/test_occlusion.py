@@ -80,3 +80,15 @@ def test_the_paste_keeps_glasses_worn_all_along_not_strokes_seen_once(faces: dic
         once(target, face, box, marks)
     assert rims_kept(once(framed, face, box, marks)) < 0.2
     assert rims_kept(Paster(occlusion=False)(framed, face, box, marks)) < 0.2
+
+
+def test_strokes_that_are_not_glasses_stay_behind(faces: dict) -> None:
+    """Brows raised past their landmarks (dlib's brows lag a high raise) are not glasses."""
+    (target, marks), (drawn, d_marks) = faces["target"], faces["drawn"]
+    region = face_mask(marks, target.shape)
+    iod = float(np.linalg.norm(marks[45] - marks[36]))
+    raised = target.copy()
+    for lo, hi in ((17, 22), (22, 27)):
+        pts = np.round(marks[lo:hi] - [0, 0.2 * iod]).astype(np.int32)
+        cv2.polylines(raised, [pts], False, (30, 25, 25), max(2, round(0.08 * iod)))
+    assert not occluders(raised, drawn, region, [marks, d_marks]).any()

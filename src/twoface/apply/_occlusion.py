@@ -7,11 +7,12 @@ a tenth of the eyes' spacing), long, and in the frame but not in the drawn face.
 structures of either polarity (black-hat and top-hat of the luma) in the frame, less those of
 the drawn face at the same place; away from the eyes, brows and lips of both faces (each face
 has its own, never exactly in place); kept where they form long thin strokes, and only when
-together they are long enough to be a frame of glasses, not a wrinkle or a mole (which are the
-target's and must not come back). Thin strands of hair pass by the same rule. Glasses are worn
-for the whole shot, so the paste (:class:`twoface.apply._facecrop.Paster`) keeps occluders only
-while they are found steadily along the track. Clear plastic rims stand too little out of the
-skin to be found (d12 of ``../shared``), and the paste covers them as before. The drawn face
+together they are long enough to be a frame of glasses and one spans the nose where its bridge
+sits, not a wrinkle, a mole or a brow raised past its landmarks (which are the target's and
+must not come back). Glasses are worn for the whole shot, so the paste
+(:class:`twoface.apply._facecrop.Paster`) keeps occluders only while they are found steadily
+along the track. Clear plastic rims (d12 of ``../shared``) and thin light ones (d19) stand too
+little out of the skin to be found, and the paste covers them as before. The drawn face
 must be sharp (the warp engine's photo): against a soft one, every line of the target's own
 face (a fold, an eyelid's crease) would read as lying in front of it.
 """
@@ -45,7 +46,9 @@ def _features(marks: np.ndarray, shape: tuple[int, int], iod: float) -> np.ndarr
         one = drawn.setdefault(margin, np.zeros(shape, np.uint8))
         if filled:
             cv2.fillPoly(one, [pts], 1)
-        else:
+        else:  # raised high, brows go past their landmarks: the band reaches up for them
+            up = np.round((marks[lo:hi].mean(0) - marks[8]) * 0.2).astype(np.int32)
+            cv2.fillPoly(one, [np.vstack([pts, (pts + up)[::-1]])], 1)
             cv2.polylines(one, [pts], False, 1, max(2, round(0.1 * iod)))
     out = np.zeros(shape, np.uint8)
     for margin, one in drawn.items():
@@ -65,7 +68,9 @@ def occluders(frame: np.ndarray, drawn: np.ndarray, region: np.ndarray,
     setting the scale. A stroke is kept when it is at least ``min_length`` inter-ocular
     distances long and stands ``contrast`` grey levels out of its surroundings more in the
     frame than in the drawn face; all strokes are dropped unless together they are
-    ``min_total`` inter-ocular distances long.
+    ``min_total`` inter-ocular distances long and one of them (or a thin stroke half as
+    wide) spans the nose between the eyes, where a frame of glasses has its bridge: raised
+    brows, hair or a fold, which can pass the other tests, do not reach across there.
     """
     out = np.zeros(frame.shape[:2], np.float32)
     iod = float(np.linalg.norm(marks[0][45] - marks[0][36]))
@@ -96,6 +101,15 @@ def occluders(frame: np.ndarray, drawn: np.ndarray, region: np.ndarray,
     keep[1:] = (length[1:] >= min_length * iod) & (
         stats[1:, cv2.CC_STAT_AREA] <= 0.25 * iod * length[1:])
     if length[keep].sum() < min_total * iod:
+        return out
+    bridge = np.zeros(excess.shape, np.uint8)
+    centre = marks[0][[27, 39, 42]].mean(0) - [x0, y0]
+    cv2.circle(bridge, np.round(centre).astype(int).tolist(), max(2, round(0.15 * iod)), 1, -1)
+    crossing = np.unique(labels[bridge > 0])
+    w, h, area = stats[crossing[crossing > 0]][:, [cv2.CC_STAT_WIDTH, cv2.CC_STAT_HEIGHT,
+                                                   cv2.CC_STAT_AREA]].T
+    # A bridge spans the nose (its shading runs down it) and is thin, like a rim.
+    if not ((w >= min_length / 2 * iod) & (area <= 0.08 * iod * (w + h))).any():
         return out
     mask = cv2.dilate(keep[labels].astype(np.uint8), np.ones((3, 3), np.uint8))
     out[box] = cv2.GaussianBlur(mask.astype(np.float32), (0, 0), 0.8)
