@@ -65,18 +65,40 @@ def partial(frames: Frames, speed: float) -> Frames:
     return frames[:a] + retime(frames[a:b], speed) + frames[b:]
 
 
-def overlay(frames: Frames) -> Frames:
-    """A caption along the bottom and a filled logo box at the top right, on every frame."""
+def _stamped(frames: Frames, draw: Callable[[np.ndarray, int, int], None]) -> Frames:
+    """A copy of every frame with ``draw(image, width, height)`` applied in place."""
     out = []
     for f in frames:
         g = f.copy()
-        h, w = g.shape[:2]
-        cv2.putText(g, "BREAKING NEWS", (int(w * 0.05), int(h * 0.9)),
-                    cv2.FONT_HERSHEY_SIMPLEX, w / 500, (255, 255, 255), max(1, w // 200))
-        cv2.rectangle(g, (int(w * 0.8), int(h * 0.05)), (int(w * 0.95), int(h * 0.15)),
-                      (200, 30, 30), -1)
+        draw(g, g.shape[1], g.shape[0])
         out.append(g)
     return out
+
+
+def _caption_and_box(g: np.ndarray, w: int, h: int) -> None:
+    cv2.putText(g, "BREAKING NEWS", (int(w * 0.05), int(h * 0.9)),
+                cv2.FONT_HERSHEY_SIMPLEX, w / 500, (255, 255, 255), max(1, w // 200))
+    cv2.rectangle(g, (int(w * 0.8), int(h * 0.05)), (int(w * 0.95), int(h * 0.15)),
+                  (200, 30, 30), -1)
+
+
+def _clock_and_badge(g: np.ndarray, w: int, h: int) -> None:
+    cv2.putText(g, "LIVE 09:41", (int(w * 0.04), int(h * 0.1)),
+                cv2.FONT_HERSHEY_DUPLEX, w / 600, (250, 220, 40), max(1, w // 250))
+    cv2.circle(g, (int(w * 0.86), int(h * 0.84)), max(4, w // 16), (90, 90, 90), -1)
+    cv2.putText(g, "TV", (int(w * 0.82), int(h * 0.86)), cv2.FONT_HERSHEY_SIMPLEX,
+                w / 900, (255, 255, 255), max(1, w // 300))
+
+
+def overlay(frames: Frames) -> Frames:
+    """A caption along the bottom and a filled logo box at the top right, on every frame."""
+    return _stamped(frames, _caption_and_box)
+
+
+def overlay_other(frames: Frames) -> Frames:
+    """A second design, not looked at while the blind check was set: a yellow clock at the
+    top left and a round grey badge at the bottom right, on every frame."""
+    return _stamped(frames, _clock_and_badge)
 
 
 def splice(a: Frames, b: Frames) -> Frames:
@@ -123,7 +145,11 @@ def variants(quick: bool, against: bool = False) -> list[Variant]:
                 Variant("overlay (caption + logo)", "overlay", lambda f, o: overlay(f),
                         {"overlay"})]
     else:
-        out += [Variant("mirror (no check yet)", "mirror", flip),
+        out += [Variant("overlay (caption + logo)", "overlay", lambda f, o: overlay(f),
+                        {"overlay"}),
+                Variant("overlay (clock + badge, held out)", "overlay",
+                        lambda f, o: overlay_other(f), {"overlay"}),
+                Variant("mirror (no check yet)", "mirror", flip),
                 Variant("re-encode CRF 30 ×2", "reencode", lambda f, o: f, {"reencode"},
                         reencode_twice=True)]
     return out

@@ -225,7 +225,11 @@ strong re-compression by design). `inspect_video` counts a detection when a find
 listed kind reaches confidence ≥ {THRESHOLD}; speed changes count only when the finding also
 measures the factor within ±0.05. Source traits (kind `source_trait`: frame-rate conversion
 cadence, variable frame rate, bars from the first frame) are context and never count.
-Mirror has no check yet and is a second false-alarm control. Megamind and FaceSynthetics'
+Mirror has no check yet and is a second false-alarm control. The blind overlay check's
+thresholds were set (2026-12-07) on these 19 clips with the first overlay design (a white
+caption along the bottom, a filled red box at the top right); the second (a yellow clock at
+the top left, a round grey badge at the bottom right) was not looked at before this run.
+Megamind and FaceSynthetics'
 `dense_landmarks` contain real shot cuts inside their first 6 s (Megamind: from black at
 the start and at 4.05 s; dense_landmarks: at 4.96 s, checked by eye on the frames either
 side); a `splice` within 0.25 s of one of those is correct and not counted as a false alarm

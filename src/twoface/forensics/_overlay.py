@@ -1,7 +1,13 @@
-"""Overlays: what differs from the source, in the same place, in most lined-up frames.
+"""Overlays: text or logos burned into the picture after capture.
 
-Used by :func:`twoface.forensics._compare.compare` once a clip is lined up with its source
-in space (an affine) and time (a source frame per clip frame).
+With the source (:func:`overlay_regions`, used by :func:`twoface.forensics._compare.compare`
+once a clip is lined up with it in space and time): what differs from the source, in the
+same place, in most lined-up frames.
+
+Without it (:func:`burned_in`): sharp edges that stay put all clip long while the picture
+right around them changes. A caption over a moving speaker, or a logo over a moving
+camera, is that; a bookshelf behind a speaker on a tripod is still too, and so is a logo
+over it, which is why a still surround gives no finding at all rather than a guess.
 """
 
 from __future__ import annotations
@@ -11,8 +17,11 @@ from typing import TYPE_CHECKING
 import cv2
 import numpy as np
 
+from twoface.forensics._finding import Finding
+
 if TYPE_CHECKING:
     from twoface.forensics._compare import _Side
+    from twoface.forensics._signals import Signals
 
 OVERLAY_GREY = 18.0  # grey levels (of 255) a pixel must differ by, after gain and shift
 OVERLAY_PERSIST = 0.7  # share of lined-up frames a region must differ in
@@ -66,3 +75,52 @@ def overlay_regions(query: _Side, source: _Side, to_work: np.ndarray, clip_frame
             sx, sy = query.size[0] / w, query.size[1] / h
             regions.append([round(x * sx), round(y * sy), round(bw * sx), round(bh * sy)])
     return regions, len(pairs)
+
+
+# Blind check (set 2026-12-07 on the 19 shared clips of BENCHMARKS.md's shallowfake section,
+# noise-sized grey, 0..255): a pixel is still below this temporal spread and an edge above
+# this Sobel gradient of the mean picture (per pixel); a region counts when the picture in a
+# 7-pixel ring around its box spreads at least STILL_RING over time (median) and this many
+# times its own spread. Untouched clips' still edges had rings of at most 2.0.
+STILL_SPREAD, STILL_EDGE = 3.0, 60.0
+STILL_RING, STILL_RATIO = 3.0, 1.5
+_MIN_FRAMES = 24
+
+
+def burned_in(sig: Signals) -> list[Finding]:
+    """``overlay`` findings for still, sharp regions over a changing picture (see module)."""
+    mean, spread = sig.still_mean, sig.still_std
+    if sig.n < _MIN_FRAMES or mean.size == 0:
+        return []
+    h, w = mean.shape
+    m = mean.astype(np.float32)
+    edge = np.hypot(cv2.Sobel(m, cv2.CV_32F, 1, 0, ksize=3),
+                    cv2.Sobel(m, cv2.CV_32F, 0, 1, ksize=3)) / 4
+    still = cv2.morphologyEx(((spread < STILL_SPREAD) & (edge > STILL_EDGE)).astype(np.uint8),
+                             cv2.MORPH_CLOSE, np.ones((5, 5), np.uint8))
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(still)
+    sx, sy = sig.frame_size[0] / w, sig.frame_size[1] / h
+    regions, rings = [], []
+    for k in range(1, n):
+        x, y, bw, bh, area = (int(v) for v in stats[k])
+        if area < OVERLAY_AREA * w * h:
+            continue
+        box = np.zeros((h, w), np.uint8)
+        box[y:y + bh, x:x + bw] = 1
+        ring = (cv2.dilate(box, np.ones((15, 15), np.uint8)) - box) > 0
+        around = float(np.median(spread[ring]))
+        inside = float(np.median(spread[labels == k]))
+        if around >= STILL_RING and around >= STILL_RATIO * max(inside, 0.5):
+            regions.append([round(x * sx), round(y * sy), round(bw * sx), round(bh * sy)])
+            rings.append((around, inside))
+    if not regions:
+        return []
+    around, inside = max(rings)
+    end = sig.video_duration or float(sig.times[-1])
+    return [Finding("overlay", 0.0, end, min(0.9, 0.5 + 0.05 * (around - STILL_RING)), {
+        "regions_px": regions, "spread_inside": round(inside, 2),
+        "spread_around": round(around, 2),
+        "note": f"{len(regions)} sharp region(s) stay put all clip long (temporal spread "
+                f"{inside:.1f} grey levels) while the picture around them changes "
+                f"({around:.1f}): text or a logo burned in after capture, or a fixed "
+                "object the camera saw (the source would tell)"})]

@@ -72,6 +72,12 @@ class Signals:
     d2_cols: np.ndarray = field(default_factory=lambda: np.zeros(0))
     d2_rows: np.ndarray = field(default_factory=lambda: np.zeros(0))
     resample_frames: int = 0
+    # Per-pixel mean and spread over time of the noise-sized grey image, and the decoded
+    # frames' (width, height): a burned-in overlay stays put while the picture around it
+    # changes (:func:`twoface.forensics._overlay.burned_in`).
+    still_mean: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
+    still_std: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
+    frame_size: tuple[int, int] = (0, 0)
 
     @property
     def n(self) -> int:
@@ -102,6 +108,9 @@ def gather(path: Path, *, max_frames: int | None = None) -> Signals:
     d2_cols: np.ndarray | None = None
     d2_rows: np.ndarray | None = None
     d2_frames = 0
+    acc_sum: np.ndarray | None = None
+    acc_sq: np.ndarray | None = None
+    acc_n = 0
     for frame in iter_frames(path):
         if max_frames is not None and len(times) >= max_frames:
             break
@@ -124,6 +133,11 @@ def gather(path: Path, *, max_frames: int | None = None) -> Signals:
         grey_f = grey.astype(np.float32)
         sqdiff.append(0.0 if prev_grey is None or prev_grey.shape != grey_f.shape
                       else float(np.mean((grey_f - prev_grey) ** 2)))
+        if acc_sum is None or acc_sq is None or acc_sum.shape != grey_f.shape:
+            acc_sum, acc_sq, acc_n = np.zeros(grey_f.shape), np.zeros(grey_f.shape), 0
+        acc_sum += grey_f
+        acc_sq += np.square(grey_f, dtype=np.float64)
+        acc_n += 1
         prev_grey = grey_f
         thumb = cv2.resize(grey, (THUMB, THUMB), interpolation=cv2.INTER_AREA).astype(np.float32)
         hist = _colour_hist(mid)
@@ -148,6 +162,9 @@ def gather(path: Path, *, max_frames: int | None = None) -> Signals:
         col_max = cmax if col_max is None else np.maximum(col_max, cmax)
         prev_thumb, prev_hist = thumb, hist
     assert row_max is not None and col_max is not None  # iter_frames raises on no frames
+    assert acc_sum is not None and acc_sq is not None
+    still_mean = acc_sum / acc_n
+    still_std = np.sqrt(np.maximum(acc_sq / acc_n - still_mean ** 2, 0.0))
     return Signals(
         times=np.asarray(times), motion=np.asarray(motion), flow=np.asarray(flow),
         hist_dist=np.asarray(hist_dist),
@@ -157,7 +174,8 @@ def gather(path: Path, *, max_frames: int | None = None) -> Signals:
         audio_duration=meta.pop("_audio_duration"), video_duration=meta.pop("_video_duration"),
         metadata=meta, d2_cols=d2_cols if d2_cols is not None else np.zeros(0),
         d2_rows=d2_rows if d2_rows is not None else np.zeros(0), resample_frames=d2_frames,
-        sqdiff=np.asarray(sqdiff),
+        sqdiff=np.asarray(sqdiff), still_mean=still_mean, still_std=still_std,
+        frame_size=(w, h),
     )
 
 

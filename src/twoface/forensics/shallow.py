@@ -28,6 +28,7 @@ from twoface.forensics._frame_checks import (
     splices,
     timestamp_gaps,
 )
+from twoface.forensics._overlay import burned_in
 from twoface.forensics._resample import resampling_findings
 from twoface.forensics._signals import gather
 from twoface.forensics._speed import retiming
@@ -40,6 +41,7 @@ __all__ = ["CONTEXT_KINDS", "VIDEO_CHECKS", "Finding", "FindingKind", "Report",
 VIDEO_CHECKS = ("speed changes (repeat and skip rhythms, also on top of a conversion "
                 "cadence; audio length)", "frozen frames",
                 "timestamp gaps", "cuts (splices)", "enlargement / crop (resampling traces)",
+                "burned-in overlays (still sharp regions over a changing picture)",
                 "encoder settings and metadata", "source traits (frame-rate conversion, "
                 "variable frame rate, black bars): context only")
 COMPARE_CHECK = ("against the source: framing (crop), mirror, timing (speed changes, cuts) "
@@ -136,6 +138,7 @@ def inspect_video(path: str | Path, *, max_frames: int | None = None,
     findings += resampling_findings(sig.d2_cols, sig.d2_rows, 0.0, sig.video_duration,
                                     frames=sig.resample_frames)
     findings += letterbox(sig)
+    findings += burned_in(sig)
     findings += metadata_checks(sig, now or dt.datetime.now(dt.UTC))
     findings += rotation(path, sig)
     checks: tuple[str, ...] = VIDEO_CHECKS
@@ -150,7 +153,7 @@ def inspect_video(path: str | Path, *, max_frames: int | None = None,
 
 
 # Blind checks that a source comparison measures directly, and so replaces when it lines up.
-_MEASURED_KINDS = frozenset({"speed_change", "frame_drop", "splice", "crop"})
+_MEASURED_KINDS = frozenset({"speed_change", "frame_drop", "splice", "crop", "overlay"})
 
 
 def _with_source(path: Path, findings: list[Finding], against: str | Path | None,
