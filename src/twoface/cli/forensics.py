@@ -43,10 +43,11 @@ def inspect(
         "clip's source and compare with the best match, as --against does.")] = None,
 ) -> None:
     """Look for traces of plain editing: speed changes, frozen frames, cuts, enlargement
-    (crops), odd metadata, re-compression. Each finding has a time span, a confidence and
-    evidence; traits of the source (frame-rate conversion, black bars) are listed apart as
-    context. A still image gets the checks that apply to stills. With the clip's source
-    (--against, or found with --index) the edits are measured instead of guessed.
+    (crops), burned-in overlays, odd metadata, re-compression. Each finding has a time
+    span, a confidence and evidence; traits of the source (frame-rate conversion, black
+    bars) are listed apart as context. A still image gets the checks that apply to stills.
+    With the clip's source (--against, or found with --index) the edits are measured
+    instead of guessed.
     """
     from twoface.fileio import atomic_write_json
     from twoface.forensics.shallow import inspect as run_inspect
