@@ -106,10 +106,10 @@ def occluders(frame: np.ndarray, drawn: np.ndarray, region: np.ndarray,
     centre = marks[0][[27, 39, 42]].mean(0) - [x0, y0]
     cv2.circle(bridge, np.round(centre).astype(int).tolist(), max(2, round(0.15 * iod)), 1, -1)
     crossing = np.unique(labels[bridge > 0])
-    w, h, area = stats[crossing[crossing > 0]][:, [cv2.CC_STAT_WIDTH, cv2.CC_STAT_HEIGHT,
-                                                   cv2.CC_STAT_AREA]].T
+    bw, bh, area = stats[crossing[crossing > 0]][:, [cv2.CC_STAT_WIDTH, cv2.CC_STAT_HEIGHT,
+                                                     cv2.CC_STAT_AREA]].T
     # A bridge spans the nose (its shading runs down it) and is thin, like a rim.
-    if not ((w >= min_length / 2 * iod) & (area <= 0.08 * iod * (w + h))).any():
+    if not ((bw >= min_length / 2 * iod) & (area <= 0.08 * iod * (bw + bh))).any():
         return out
     mask = cv2.dilate(keep[labels].astype(np.uint8), np.ones((3, 3), np.uint8))
     out[box] = cv2.GaussianBlur(mask.astype(np.float32), (0, 0), 0.8)

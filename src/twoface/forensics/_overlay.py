@@ -67,14 +67,26 @@ def overlay_regions(query: _Side, source: _Side, to_work: np.ndarray, clip_frame
     found = (share >= OVERLAY_PERSIST).astype(np.uint8)
     opened = cv2.morphologyEx(found, cv2.MORPH_OPEN, np.ones((2, 2), np.uint8))
     joined = cv2.dilate(opened, np.ones((5, 5), np.uint8))  # letters of one caption join up
-    n, _, stats, _ = cv2.connectedComponentsWithStats(joined)
-    regions = []
-    for k in range(1, n):
-        x, y, bw, bh, area = stats[k]
-        if area >= OVERLAY_AREA * w * h:
-            sx, sy = query.size[0] / w, query.size[1] / h
-            regions.append([round(x * sx), round(y * sy), round(bw * sx), round(bh * sy)])
-    return regions, len(pairs)
+    _, parts = _parts(joined)
+    return [_scaled(box, query.size, (w, h)) for _, box in parts], len(pairs)
+
+
+def _parts(mask: np.ndarray) -> tuple[np.ndarray, list[tuple[int, tuple[int, int, int, int]]]]:
+    """Connected parts of ``mask`` (uint8) covering at least OVERLAY_AREA of it: the label
+    image and, per part, its label and box (x, y, w, h) in the mask's pixels."""
+    _, labels, stats, _ = cv2.connectedComponentsWithStats(mask)
+    h, w = mask.shape
+    return labels, [(k, (int(x), int(y), int(bw), int(bh)))
+                    for k, (x, y, bw, bh, area) in enumerate(stats) if k
+                    and area >= OVERLAY_AREA * w * h]
+
+
+def _scaled(box: tuple[int, int, int, int], size: tuple[int, int],
+            work: tuple[int, int]) -> list[int]:
+    """``box`` in a ``work``-sized (w, h) image, in the pixels of a ``size``-sized one."""
+    sx, sy = size[0] / work[0], size[1] / work[1]
+    x, y, bw, bh = box
+    return [round(x * sx), round(y * sy), round(bw * sx), round(bh * sy)]
 
 
 # Blind check (set 2026-12-07 on the 19 shared clips of BENCHMARKS.md's shallowfake section,
@@ -98,20 +110,16 @@ def burned_in(sig: Signals) -> list[Finding]:
                     cv2.Sobel(m, cv2.CV_32F, 0, 1, ksize=3)) / 4
     still = cv2.morphologyEx(((spread < STILL_SPREAD) & (edge > STILL_EDGE)).astype(np.uint8),
                              cv2.MORPH_CLOSE, np.ones((5, 5), np.uint8))
-    n, labels, stats, _ = cv2.connectedComponentsWithStats(still)
-    sx, sy = sig.frame_size[0] / w, sig.frame_size[1] / h
+    labels, parts = _parts(still)
     regions, rings = [], []
-    for k in range(1, n):
-        x, y, bw, bh, area = (int(v) for v in stats[k])
-        if area < OVERLAY_AREA * w * h:
-            continue
+    for k, (x, y, bw, bh) in parts:
         box = np.zeros((h, w), np.uint8)
         box[y:y + bh, x:x + bw] = 1
         ring = (cv2.dilate(box, np.ones((15, 15), np.uint8)) - box) > 0
         around = float(np.median(spread[ring]))
         inside = float(np.median(spread[labels == k]))
         if around >= STILL_RING and around >= STILL_RATIO * max(inside, 0.5):
-            regions.append([round(x * sx), round(y * sy), round(bw * sx), round(bh * sy)])
+            regions.append(_scaled((x, y, bw, bh), sig.frame_size, (w, h)))
             rings.append((around, inside))
     if not regions:
         return []
