@@ -23,20 +23,12 @@ from twoface.forensics.shallow import inspect_video
 from twoface.media import probe, write_video
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _report import SHARED, machine, write_section
+from _report import machine, write_section
 from _shallow_grid import crop
-from shallowfake import load
+from shallowfake import driving_clips, load, other_clips
 
 SHARES = (1.0, 0.95, 0.9, 0.8, 0.7)
 SEGMENTS = ((0.0, 6.0), (6.0, 12.0))
-
-
-def clips() -> list[Path]:
-    out = sorted((SHARED / "liveportrait" / "driving").glob("*.mp4"))
-    for pattern in ("liveportrait/source/*.mp4", "facesynthetics/*.mp4",
-                    "opencv_megamind/*.avi"):
-        out += sorted(SHARED.glob(pattern))
-    return out
 
 
 def main() -> None:
@@ -49,7 +41,7 @@ def main() -> None:
     fired_untouched: list[str] = []
     with tempfile.TemporaryDirectory(prefix="resample-") as tmp_name:
         tmp = Path(tmp_name) / "clip.mp4"
-        for clip in clips():
+        for clip in driving_clips() + other_clips():
             duration = probe(clip).duration or 0.0
             for seg, (a, b) in enumerate(SEGMENTS):
                 if seg and duration < b - 3.0:

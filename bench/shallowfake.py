@@ -62,6 +62,20 @@ def load(path: Path, start: float = 0.0, end: float = CLIP_S) -> tuple[Frames, f
     return out, fps
 
 
+def driving_clips() -> list[Path]:
+    """The LivePortrait driving clips of ``../shared``."""
+    return sorted((SHARED / "liveportrait" / "driving").glob("*.mp4"))
+
+
+def other_clips() -> list[Path]:
+    """The other real clips of ``../shared``: LivePortrait sources, FaceSynthetics, Megamind."""
+    out: list[Path] = []
+    for pattern in ("liveportrait/source/*.mp4", "facesynthetics/*.mp4",
+                    "opencv_megamind/*.avi"):
+        out += sorted(SHARED.glob(pattern))
+    return out
+
+
 def mirror(frames: Frames) -> Frames:
     return [np.ascontiguousarray(f[:, ::-1]) for f in frames]
 
@@ -96,14 +110,10 @@ def main() -> None:
     args = ap.parse_args()
     t_start = time.perf_counter()
 
-    clips = sorted((SHARED / "liveportrait" / "driving").glob("*.mp4"))
+    clips = driving_clips()
     if args.quick:
         clips = clips[:6]
-    others: list[Path] = []
-    if args.clips == "all":
-        for pattern in ("liveportrait/source/*.mp4", "facesynthetics/*.mp4",
-                        "opencv_megamind/*.avi"):
-            others += sorted(SHARED.glob(pattern))
+    others = other_clips() if args.clips == "all" else []
     with tempfile.TemporaryDirectory(prefix="shallowfake-") as tmp_name:
         tmp = Path(tmp_name)
         data = {c.stem: load(c) for c in clips}
