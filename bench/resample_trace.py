@@ -42,7 +42,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="resample-") as tmp_name:
         tmp = Path(tmp_name) / "clip.mp4"
         for clip in driving_clips() + other_clips():
-            duration = probe(clip).duration or 0.0
+            duration = probe(clip).duration or SEGMENTS[0][1]  # unknown: first only
             for seg, (a, b) in enumerate(SEGMENTS):
                 if seg and duration < b - 3.0:
                     continue  # no held-out segment of at least 3 s

@@ -97,6 +97,7 @@ def _scaled(box: tuple[int, int, int, int], size: tuple[int, int],
 STILL_SPREAD, STILL_EDGE = 3.0, 60.0
 STILL_RING, STILL_RATIO = 3.0, 1.5
 _MIN_FRAMES = 24
+_RING = 7  # px
 
 
 def burned_in(sig: Signals) -> list[Finding]:
@@ -113,11 +114,12 @@ def burned_in(sig: Signals) -> list[Finding]:
     labels, parts = _parts(still)
     regions, rings = [], []
     for k, (x, y, bw, bh) in parts:
-        box = np.zeros((h, w), np.uint8)
-        box[y:y + bh, x:x + bw] = 1
-        ring = (cv2.dilate(box, np.ones((15, 15), np.uint8)) - box) > 0
-        around = float(np.median(spread[ring]))
-        inside = float(np.median(spread[labels == k]))
+        # The ring: a 7-pixel margin round the box (clipped to the picture), the box left out.
+        y0, x0 = max(0, y - _RING), max(0, x - _RING)
+        ring = np.ones((min(h, y + bh + _RING) - y0, min(w, x + bw + _RING) - x0), bool)
+        ring[y - y0:y - y0 + bh, x - x0:x - x0 + bw] = False
+        around = float(np.median(spread[y0:y0 + ring.shape[0], x0:x0 + ring.shape[1]][ring]))
+        inside = float(np.median(spread[y:y + bh, x:x + bw][labels[y:y + bh, x:x + bw] == k]))
         if around >= STILL_RING and around >= STILL_RATIO * max(inside, 0.5):
             regions.append(_scaled((x, y, bw, bh), sig.frame_size, (w, h)))
             rings.append((around, inside))
